@@ -1,0 +1,60 @@
+/* The one door between the architecture-neutral core (src/vmm) and an
+ * architecture (src/arch/<arch>). Exactly one implementation is linked in. */
+#ifndef KVMKIT_ARCH_H
+#define KVMKIT_ARCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vm;
+struct vcpu;
+
+struct kvm_cap_req {
+	long cap;
+	const char *name;
+};
+
+enum vcpu_action {
+	VCPU_CONTINUE, /* run the vCPU again */
+	VCPU_STOP,     /* this vCPU is done; the VM's exit reason has been set */
+};
+
+const char *arch_name(void);
+
+/* Guest RAM starts here. */
+uint64_t arch_ram_base(void);
+/* The largest RAM the guest layout allows, in bytes. */
+uint64_t arch_max_ram(void);
+
+/* Capabilities the architecture cannot work without; the core checks each and
+ * names the first one missing. */
+const struct kvm_cap_req *arch_required_caps(unsigned *count);
+
+/* The machine type argument of KVM_CREATE_VM. */
+int arch_vm_type(int kvm_fd, unsigned long *type);
+
+/* After the VM and its RAM exist, before vCPUs: irqchip choice, platform
+ * devices (UART, RTC), VM-wide capabilities. */
+int arch_vm_setup(struct vm *vm);
+
+/* After KVM_CREATE_VCPU of @vcpu: initial register state for its role (boot or
+ * secondary, powered off). */
+int arch_vcpu_setup(struct vm *vm, struct vcpu *vcpu);
+
+/* After every vCPU exists: finish the interrupt controller. */
+int arch_vm_finalize(struct vm *vm);
+
+/* Loads kernel, initrd and firmware tables into RAM and points the boot vCPU
+ * at the entry. Input problems are reported with vm_input_error(). */
+int arch_load_guest(struct vm *vm);
+
+/* Sets platform interrupt @irq to @level. */
+int arch_irq_line(struct vm *vm, unsigned irq, bool level);
+
+/* An exit the core does not handle itself. */
+enum vcpu_action arch_handle_exit(struct vcpu *vcpu);
+
+/* Frees what arch_vm_setup() allocated. */
+void arch_vm_teardown(struct vm *vm);
+
+#endif

@@ -1,0 +1,18 @@
+/* The 64-bit boot environment for test kernels: a flat GDT, identity-mapped
+ * page tables for the first 4 GiB (2 MiB pages) and the matching segment and
+ * control registers. */
+#ifndef KVMKIT_X86_LONG_MODE_H
+#define KVMKIT_X86_LONG_MODE_H
+
+#include <linux/kvm.h>
+
+struct guest_mem;
+
+/* Writes GDT, page tables and the HLT stub into low RAM. -EFAULT if RAM is
+ * too small to hold them. */
+int long_mode_write_tables(const struct guest_mem *mem);
+
+/* Sets @sregs for 64-bit mode with paging on those tables. */
+void long_mode_sregs(struct kvm_sregs *sregs);
+
+#endif

@@ -1,0 +1,238 @@
+/* x86_64 behind arch.h: a small machine for ELF64 test kernels that start in
+ * 64-bit mode, with a COM1 16550 and the 0xcf9 reset register on port I/O.
+ * There is no in-kernel irqchip yet, so HLT with nothing to wake the vCPU
+ * ends it, and the UART is polled. */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "arch/arch.h"
+#include "arch/x86_64/elf_loader.h"
+#include "arch/x86_64/layout.h"
+#include "arch/x86_64/long_mode.h"
+#include "devices/reset_control.h"
+#include "devices/uart_16550.h"
+#include "vmm/guest_file.h"
+#include "vmm/log.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+
+static const struct kvm_cap_req x86_caps[] = {
+	{KVM_CAP_IMMEDIATE_EXIT, "KVM_CAP_IMMEDIATE_EXIT"},
+	{KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY"},
+	{KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID"},
+};
+
+const char *arch_name(void) { return "x86_64"; }
+
+uint64_t arch_ram_base(void) { return X86_RAM_BASE; }
+
+uint64_t arch_max_ram(void) { return X86_MMIO_HOLE - X86_RAM_BASE; }
+
+const struct kvm_cap_req *arch_required_caps(unsigned *count)
+{
+	*count = sizeof(x86_caps) / sizeof(x86_caps[0]);
+	return x86_caps;
+}
+
+int arch_vm_type(int kvm_fd, unsigned long *type)
+{
+	(void)kvm_fd;
+	*type = 0;
+	return 0;
+}
+
+int arch_vm_setup(struct vm *vm)
+{
+	int ret = uart_16550_create(vm, "com1", BUS_PIO, X86_COM1_PORT, 0, NULL);
+
+	if (ret < 0)
+		return ret;
+	return reset_control_create(vm, X86_RESET_PORT);
+}
+
+static int set_cpuid(struct vm *vm, struct vcpu *vcpu)
+{
+	unsigned nent = 128;
+	struct kvm_cpuid2 *cpuid;
+	int ret = 0;
+
+	for (;;) {
+		cpuid = calloc(1, sizeof(*cpuid) + nent * sizeof(cpuid->entries[0]));
+		if (!cpuid)
+			return vm_error(vm, -ENOMEM, "cpuid: out of memory");
+		cpuid->nent = nent;
+		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+			break;
+		ret = -errno;
+		free(cpuid);
+		if (ret != -E2BIG || nent >= 4096)
+			return vm_error(vm, ret, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
+		nent *= 2;
+	}
+	ret = 0;
+	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0)
+		ret = vm_error(vm, -errno, "vcpu%u: KVM_SET_CPUID2: %s", vcpu->index,
+			       strerror(errno));
+	free(cpuid);
+	return ret;
+}
+
+int arch_vcpu_setup(struct vm *vm, struct vcpu *vcpu)
+{
+	return set_cpuid(vm, vcpu);
+}
+
+int arch_vm_finalize(struct vm *vm)
+{
+	(void)vm;
+	return 0;
+}
+
+static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry)
+{
+	uint8_t head[4096];
+	size_t head_len = kernel->size < sizeof(head) ? (size_t)kernel->size : sizeof(head);
+	struct elf_image img;
+	char why[128];
+	bool entry_loaded = false;
+	int ret;
+
+	ret = guest_file_read(vm, kernel, 0, head, head_len);
+	if (ret < 0)
+		return ret;
+	if (elf_parse(head, head_len, kernel->size, &img, why, sizeof(why)) < 0)
+		return vm_input_error(vm, -ENOEXEC, "kernel %s: %s", kernel->path, why);
+	for (unsigned i = 0; i < img.nr_segments; i++) {
+		const struct elf_segment *s = &img.segments[i];
+		uint8_t *dst = guest_mem_ptr(&vm->mem, s->paddr, s->mem_size);
+
+		if (!dst || s->paddr < X86_LOW_RESERVED)
+			return vm_input_error(vm, -EFBIG,
+					      "kernel %s: segment at 0x%llx (%llu bytes) is outside the guest's RAM (0x%llx-0x%llx)",
+					      kernel->path, (unsigned long long)s->paddr,
+					      (unsigned long long)s->mem_size,
+					      (unsigned long long)X86_LOW_RESERVED,
+					      (unsigned long long)vm->cfg.mem_size);
+		ret = guest_file_read(vm, kernel, s->file_offset, dst, s->file_size);
+		if (ret < 0)
+			return ret;
+		memset(dst + s->file_size, 0, s->mem_size - s->file_size);
+		if (img.entry >= s->paddr && img.entry - s->paddr < s->mem_size)
+			entry_loaded = true;
+	}
+	if (!entry_loaded)
+		return vm_input_error(vm, -ENOEXEC, "kernel %s: entry point 0x%llx is in no loaded segment",
+				      kernel->path, (unsigned long long)img.entry);
+	*entry = img.entry;
+	return 0;
+}
+
+/* Test kernels find the initrd through RDI (address) and RSI (size). */
+static int load_initrd(struct vm *vm, struct kvm_regs *regs)
+{
+	struct guest_file initrd;
+	uint64_t gpa;
+	int ret;
+
+	if (!vm->cfg.initrd_path)
+		return 0;
+	ret = guest_file_open(vm, "initrd", vm->cfg.initrd_path, &initrd);
+	if (ret < 0)
+		return ret;
+	if (initrd.size > vm->cfg.mem_size / 2) {
+		ret = vm_input_error(vm, -EFBIG, "initrd %s: %llu bytes do not fit in the guest's %llu MiB of RAM",
+				     initrd.path, (unsigned long long)initrd.size,
+				     (unsigned long long)(vm->cfg.mem_size >> 20));
+		goto out;
+	}
+	gpa = (X86_RAM_BASE + vm->cfg.mem_size - initrd.size) & ~0xfffULL;
+	ret = guest_file_load(vm, &initrd, gpa);
+	regs->rdi = gpa;
+	regs->rsi = initrd.size;
+out:
+	guest_file_close(&initrd);
+	return ret;
+}
+
+int arch_load_guest(struct vm *vm)
+{
+	struct guest_file kernel;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = {0};
+	struct vcpu *boot = vm->vcpus[0];
+	uint64_t entry = 0;
+	int ret;
+
+	ret = guest_file_open(vm, "kernel", vm->cfg.kernel_path, &kernel);
+	if (ret < 0)
+		return ret;
+	ret = load_elf(vm, &kernel, &entry);
+	guest_file_close(&kernel);
+	if (ret < 0)
+		return ret;
+	ret = load_initrd(vm, &regs);
+	if (ret < 0)
+		return ret;
+	ret = long_mode_write_tables(&vm->mem);
+	if (ret < 0)
+		return vm_error(vm, ret, "cannot write boot page tables: %s", strerror(-ret));
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		struct vcpu *v = vm->vcpus[i];
+
+		if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
+			return vm_error(vm, -errno, "vcpu%u: KVM_GET_SREGS: %s", i, strerror(errno));
+		long_mode_sregs(&sregs);
+		if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
+			return vm_error(vm, -errno, "vcpu%u: KVM_SET_SREGS: %s", i, strerror(errno));
+	}
+	regs.rflags = 0x2;
+	regs.rip = entry;
+	regs.rsp = X86_BOOT_STACK;
+	if (ioctl(boot->fd, KVM_SET_REGS, &regs) < 0)
+		return vm_error(vm, -errno, "vcpu0: KVM_SET_REGS: %s", strerror(errno));
+	/* Secondary vCPUs of test kernels have nothing to run until an irqchip and
+	 * INIT/SIPI exist; they start halted at a HLT instruction placed at the
+	 * bottom of the reserved low page. */
+	for (unsigned i = 1; i < vm->nr_vcpus; i++) {
+		struct kvm_regs r = {.rflags = 0x2, .rip = X86_HLT_ADDR, .rsp = X86_BOOT_STACK};
+
+		if (ioctl(vm->vcpus[i]->fd, KVM_SET_REGS, &r) < 0)
+			return vm_error(vm, -errno, "vcpu%u: KVM_SET_REGS: %s", i, strerror(errno));
+	}
+	return 0;
+}
+
+int arch_irq_line(struct vm *vm, unsigned irq, bool level)
+{
+	(void)vm;
+	(void)irq;
+	(void)level;
+	/* No interrupt controller is modelled on x86_64 yet: devices are polled. */
+	return -ENOTSUP;
+}
+
+enum vcpu_action arch_handle_exit(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	switch (vcpu->run->exit_reason) {
+	case KVM_EXIT_HLT:
+		/* Without an irqchip nothing can wake a halted vCPU. */
+		log_info("vcpu%u: halted", vcpu->index);
+		return VCPU_STOP;
+	case KVM_EXIT_SHUTDOWN:
+		log_info("vcpu%u: triple fault, treating it as a reset", vcpu->index);
+		vm_request_exit(vm, VM_EXIT_RESET);
+		return VCPU_STOP;
+	default:
+		vm_error(vm, -EIO, "vcpu%u: unexpected KVM exit reason %u", vcpu->index,
+			 vcpu->run->exit_reason);
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		return VCPU_STOP;
+	}
+}
+
+void arch_vm_teardown(struct vm *vm) { (void)vm; }

@@ -1,0 +1,262 @@
+/* 16550A register model. Transmission is instant (THR is always empty), so
+ * the guest never waits on us; received bytes queue in a FIFO larger than the
+ * chip's so a paste is not lost. Loopback mode is modelled because Linux's
+ * 8250 driver probes with it. */
+#include "devices/uart_16550.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdt/fdt_builder.h"
+#include "vmm/console.h"
+#include "vmm/vm.h"
+
+enum {
+	REG_RBR_THR_DLL = 0,
+	REG_IER_DLM = 1,
+	REG_IIR_FCR = 2,
+	REG_LCR = 3,
+	REG_MCR = 4,
+	REG_LSR = 5,
+	REG_MSR = 6,
+	REG_SCR = 7,
+};
+
+#define IER_RDI 0x01  /* received data available */
+#define IER_THRI 0x02 /* transmitter holding register empty */
+#define IIR_NO_INT 0x01
+#define IIR_THRI 0x02
+#define IIR_RDI 0x04
+#define IIR_FIFO_ON 0xc0
+#define FCR_FIFO_ENABLE 0x01
+#define FCR_CLEAR_RX 0x02
+#define LCR_DLAB 0x80
+#define MCR_LOOP 0x10
+#define LSR_DR 0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+#define MSR_DCD 0x80
+#define MSR_DSR 0x20
+#define MSR_CTS 0x10
+
+#define RX_FIFO_SIZE 4096
+
+struct uart_16550 {
+	struct device dev;
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	bool thr_interrupt; /* THRE interrupt pending until IIR is read or THR written */
+	bool irq_level;
+	unsigned rx_head, rx_count;
+	uint8_t rx[RX_FIFO_SIZE];
+};
+
+static struct uart_16550 *to_uart(struct device *dev)
+{
+	return container_of(dev, struct uart_16550, dev);
+}
+
+static uint8_t uart_iir(const struct uart_16550 *u)
+{
+	uint8_t fifo = (u->fcr & FCR_FIFO_ENABLE) ? IIR_FIFO_ON : 0;
+
+	if ((u->ier & IER_RDI) && u->rx_count)
+		return fifo | IIR_RDI;
+	if ((u->ier & IER_THRI) && u->thr_interrupt)
+		return fifo | IIR_THRI;
+	return fifo | IIR_NO_INT;
+}
+
+static void uart_update_irq(struct uart_16550 *u)
+{
+	bool level = !(uart_iir(u) & IIR_NO_INT);
+
+	if (level != u->irq_level) {
+		u->irq_level = level;
+		device_set_irq(&u->dev, level);
+	}
+}
+
+static void rx_push(struct uart_16550 *u, const char *buf, size_t len)
+{
+	for (size_t i = 0; i < len && u->rx_count < RX_FIFO_SIZE; i++) {
+		u->rx[(u->rx_head + u->rx_count) % RX_FIFO_SIZE] = (uint8_t)buf[i];
+		u->rx_count++;
+	}
+}
+
+static uint8_t rx_pop(struct uart_16550 *u)
+{
+	uint8_t c;
+
+	if (!u->rx_count)
+		return 0;
+	c = u->rx[u->rx_head];
+	u->rx_head = (u->rx_head + 1) % RX_FIFO_SIZE;
+	u->rx_count--;
+	return c;
+}
+
+static void uart_transmit(struct uart_16550 *u, uint8_t c)
+{
+	if (u->mcr & MCR_LOOP)
+		rx_push(u, (const char *)&c, 1);
+	else
+		console_output(&u->dev.vm->console, (const char *)&c, 1);
+	u->thr_interrupt = true;
+}
+
+static uint8_t uart_msr(const struct uart_16550 *u)
+{
+	if (u->mcr & MCR_LOOP) {
+		/* DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD */
+		return (uint8_t)(((u->mcr & 0x01) << 5) | ((u->mcr & 0x02) << 3) |
+				 ((u->mcr & 0x04) << 4) | ((u->mcr & 0x08) << 4));
+	}
+	return MSR_DCD | MSR_DSR | MSR_CTS;
+}
+
+static int uart_read(struct device *dev, uint64_t offset, void *data, unsigned len)
+{
+	struct uart_16550 *u = to_uart(dev);
+	uint8_t value = 0;
+
+	if (len != 1)
+		return -EINVAL;
+	switch (offset) {
+	case REG_RBR_THR_DLL:
+		value = (u->lcr & LCR_DLAB) ? u->dll : rx_pop(u);
+		break;
+	case REG_IER_DLM:
+		value = (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
+		break;
+	case REG_IIR_FCR:
+		value = uart_iir(u);
+		if ((value & 0x0f) == IIR_THRI)
+			u->thr_interrupt = false;
+		break;
+	case REG_LCR: value = u->lcr; break;
+	case REG_MCR: value = u->mcr; break;
+	case REG_LSR: value = LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0); break;
+	case REG_MSR: value = uart_msr(u); break;
+	case REG_SCR: value = u->scr; break;
+	default: return -EINVAL;
+	}
+	*(uint8_t *)data = value;
+	uart_update_irq(u);
+	return 0;
+}
+
+static int uart_write(struct device *dev, uint64_t offset, const void *data, unsigned len)
+{
+	struct uart_16550 *u = to_uart(dev);
+	uint8_t value;
+
+	if (len != 1)
+		return -EINVAL;
+	value = *(const uint8_t *)data;
+	switch (offset) {
+	case REG_RBR_THR_DLL:
+		if (u->lcr & LCR_DLAB)
+			u->dll = value;
+		else
+			uart_transmit(u, value);
+		break;
+	case REG_IER_DLM:
+		if (u->lcr & LCR_DLAB) {
+			u->dlm = value;
+		} else {
+			/* Enabling THRI with an empty THR raises the interrupt at once. */
+			if (!(u->ier & IER_THRI) && (value & IER_THRI))
+				u->thr_interrupt = true;
+			u->ier = value & 0x0f;
+		}
+		break;
+	case REG_IIR_FCR:
+		u->fcr = value & (uint8_t)~0x06;
+		if (value & FCR_CLEAR_RX)
+			u->rx_head = u->rx_count = 0;
+		break;
+	case REG_LCR: u->lcr = value; break;
+	case REG_MCR: u->mcr = value & 0x1f; break;
+	case REG_LSR:
+	case REG_MSR:
+		break; /* read-only; writes are ignored as on the chip */
+	case REG_SCR: u->scr = value; break;
+	default: return -EINVAL;
+	}
+	uart_update_irq(u);
+	return 0;
+}
+
+static void uart_reset(struct device *dev)
+{
+	struct uart_16550 *u = to_uart(dev);
+
+	u->ier = u->lcr = u->mcr = u->scr = u->fcr = u->dll = u->dlm = 0;
+	u->thr_interrupt = false;
+	u->rx_head = u->rx_count = 0;
+	uart_update_irq(u);
+}
+
+static int uart_describe_fdt(struct device *dev, struct fdt_builder *fb)
+{
+	fb_begin_node_at(fb, "serial", dev->base);
+	fb_prop_string(fb, "compatible", "ns16550a");
+	fb_prop_reg(fb, dev->base, dev->size);
+	if (dev->irq)
+		fb_prop_irq(fb, dev->irq);
+	fb_prop_u32(fb, "clock-frequency", UART_16550_CLOCK_HZ);
+	fb_prop_u32(fb, "reg-io-width", 1);
+	fb_prop_u32(fb, "reg-shift", 0);
+	fb_end_node(fb);
+	return fb->err;
+}
+
+static void uart_destroy(struct device *dev)
+{
+	struct uart_16550 *u = to_uart(dev);
+
+	if (dev->vm)
+		console_set_input(&dev->vm->console, NULL, NULL);
+	pthread_mutex_destroy(&dev->lock);
+	free(u);
+}
+
+/* Keyboard input, from the main loop. */
+static void uart_receive(void *opaque, const char *buf, size_t len)
+{
+	struct uart_16550 *u = opaque;
+
+	pthread_mutex_lock(&u->dev.lock);
+	rx_push(u, buf, len);
+	uart_update_irq(u);
+	pthread_mutex_unlock(&u->dev.lock);
+}
+
+static const struct device_ops uart_16550_ops = {
+	.kind = "uart-16550",
+	.read = uart_read,
+	.write = uart_write,
+	.reset = uart_reset,
+	.describe_fdt = uart_describe_fdt,
+	.destroy = uart_destroy,
+};
+
+int uart_16550_create(struct vm *vm, const char *name, enum bus_space space, uint64_t base,
+		      unsigned irq, struct device **out)
+{
+	struct uart_16550 *u = calloc(1, sizeof(*u));
+	int ret;
+
+	if (!u)
+		return vm_error(vm, -ENOMEM, "%s: out of memory", name);
+	device_init(&u->dev, &uart_16550_ops, name, space, base, UART_16550_SIZE, irq);
+	ret = vm_add_device(vm, &u->dev);
+	if (ret < 0)
+		return ret;
+	console_set_input(&vm->console, uart_receive, u);
+	if (out)
+		*out = &u->dev;
+	return 0;
+}

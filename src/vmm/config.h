@@ -1,0 +1,37 @@
+/* What a VM is asked to be: filled by the CLI parser (or an embedder), read by
+ * vm_create(). Strings are borrowed, not copied. */
+#ifndef KVMKIT_CONFIG_H
+#define KVMKIT_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vmm/log.h"
+
+#define VM_DEFAULT_MEM_MIB 256
+#define VM_MAX_CPUS 64
+
+struct vm_config {
+	const char *kernel_path;
+	const char *initrd_path;   /* NULL: none */
+	const char *cmdline;       /* NULL: empty */
+	unsigned nr_cpus;
+	uint64_t mem_size;         /* bytes */
+	const char *console_log_path; /* NULL: none */
+	bool console_stdio;        /* guest console on stdin/stdout */
+	unsigned timeout_sec;      /* 0: no timeout */
+	const char *expect;        /* NULL: none; success once the console shows it */
+	const char *dump_dtb_path; /* NULL: none */
+	bool print_stats;          /* memory and exit statistics on stderr at exit */
+};
+
+void vm_config_defaults(struct vm_config *cfg);
+
+/* Parses a memory size: a plain number is MiB; a K, M, G or T suffix (any case,
+ * optional "iB"/"B") scales by 1024s. Returns -EINVAL for junk, zero or overflow. */
+int parse_mem_size(const char *text, uint64_t *bytes);
+
+/* Parses an unsigned decimal in [min, max]; -EINVAL or -ERANGE otherwise. */
+int parse_uint(const char *text, unsigned long min, unsigned long max, unsigned long *out);
+
+#endif

@@ -1,0 +1,42 @@
+/* The guest console: where the console device's output goes (stdout, a log
+ * file, the --expect matcher) and where input typed by the user comes from.
+ * Output may be written from any vCPU thread; input arrives on the main loop. */
+#ifndef KVMKIT_CONSOLE_H
+#define KVMKIT_CONSOLE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vmm/expect.h"
+
+struct vm;
+
+typedef void (*console_input_fn)(void *opaque, const char *buf, size_t len);
+
+struct console {
+	pthread_mutex_t lock;
+	struct vm *vm;
+	int out_fd; /* -1: not shown */
+	int log_fd; /* -1: no log */
+	bool has_expect;
+	struct expect_matcher expect;
+	console_input_fn input;
+	void *input_opaque;
+};
+
+/* Opens the log (truncating it) and prepares the matcher. Errors name the file. */
+int console_init(struct console *con, struct vm *vm, bool use_stdout, const char *log_path,
+		 const char *expect);
+void console_destroy(struct console *con);
+
+/* Output from the guest's console device. */
+void console_output(struct console *con, const char *buf, size_t len);
+
+/* Which device receives keyboard input. */
+void console_set_input(struct console *con, console_input_fn fn, void *opaque);
+
+/* Input for the guest; dropped when no device takes it. */
+void console_input(struct console *con, const char *buf, size_t len);
+
+#endif

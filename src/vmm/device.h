@@ -1,0 +1,63 @@
+/* The device model: a device is a struct device embedded in the device's own
+ * state, plus an ops table. The core dispatches bus accesses to the ops under
+ * the device's lock; the device never sees an access outside its range. */
+#ifndef KVMKIT_DEVICE_H
+#define KVMKIT_DEVICE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vm;
+struct fdt_builder;
+
+enum bus_space { BUS_MMIO, BUS_PIO };
+
+struct device;
+
+struct device_ops {
+	const char *kind; /* e.g. "uart-16550", used in messages */
+	/* Register access of @len bytes (1, 2, 4 or 8) at @offset inside the device.
+	 * Return 0, or -EINVAL for an access the device does not implement (a width
+	 * it does not support): the core then reports it and reads see all ones. */
+	int (*read)(struct device *dev, uint64_t offset, void *data, unsigned len);
+	int (*write)(struct device *dev, uint64_t offset, const void *data, unsigned len);
+	/* Back to power-on state (guest reset). Optional. */
+	void (*reset)(struct device *dev);
+	/* Adds the device's node to a device tree. Optional (no node). */
+	int (*describe_fdt)(struct device *dev, struct fdt_builder *fb);
+	/* Frees the containing structure. */
+	void (*destroy)(struct device *dev);
+};
+
+struct device {
+	const struct device_ops *ops;
+	struct vm *vm;
+	const char *name; /* instance name, e.g. "uart0" */
+	enum bus_space space;
+	uint64_t base;
+	uint64_t size;
+	unsigned irq; /* platform interrupt (arm64: SPI number), 0 when none */
+	pthread_mutex_t lock;
+	_Atomic uint64_t nr_reads;
+	_Atomic uint64_t nr_writes;
+	_Atomic uint64_t nr_rejected;
+};
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* Fills the common fields; the caller then registers it with vm_add_device(). */
+void device_init(struct device *dev, const struct device_ops *ops, const char *name,
+		 enum bus_space space, uint64_t base, uint64_t size, unsigned irq);
+
+/* Drives the device's interrupt line. Returns 0 or a negative errno from KVM. */
+int device_set_irq(struct device *dev, bool level);
+
+/* Bus dispatch, used by the vCPU loop: takes the lock, counts, calls the op.
+ * Returns the op's result. */
+int device_read(struct device *dev, uint64_t offset, void *data, unsigned len);
+int device_write(struct device *dev, uint64_t offset, const void *data, unsigned len);
+
+#endif

@@ -1,0 +1,114 @@
+#include "vmm/guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define GUEST_PAGE_MASK 0xfffULL
+
+static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host)
+{
+	uint64_t end;
+
+	if (size == 0 || (gpa & GUEST_PAGE_MASK) || (size & GUEST_PAGE_MASK) || !host)
+		return -EINVAL;
+	if (__builtin_add_overflow(gpa, size, &end))
+		return -EINVAL;
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+
+		if (ranges_overlap(gpa, size, r->gpa, r->size))
+			return -EEXIST;
+	}
+	if (mem->nr_regions == GUEST_MEM_MAX_REGIONS)
+		return -ENOSPC;
+	mem->regions[mem->nr_regions++] = (struct guest_mem_region){
+		.gpa = gpa, .size = size, .host = host, .owned = false,
+	};
+	return 0;
+}
+
+int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa, uint64_t size)
+{
+	void *host;
+	int ret;
+
+	if (size == 0 || (size & GUEST_PAGE_MASK))
+		return -EINVAL;
+	host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		    -1, 0);
+	if (host == MAP_FAILED)
+		return -ENOMEM;
+	/* Transparent huge pages cut stage-2 faults; a refusal is harmless. */
+	madvise(host, size, MADV_HUGEPAGE);
+	ret = guest_mem_add(mem, gpa, size, host);
+	if (ret < 0) {
+		munmap(host, size);
+		return ret;
+	}
+	mem->regions[mem->nr_regions - 1].owned = true;
+	return 0;
+}
+
+void guest_mem_release(struct guest_mem *mem)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		struct guest_mem_region *r = &mem->regions[i];
+
+		if (r->owned)
+			munmap(r->host, r->size);
+	}
+	mem->nr_regions = 0;
+}
+
+const struct guest_mem_region *guest_mem_region_of(const struct guest_mem *mem, uint64_t gpa)
+{
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+
+		if (gpa >= r->gpa && gpa - r->gpa < r->size)
+			return r;
+	}
+	return NULL;
+}
+
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct guest_mem_region *r = guest_mem_region_of(mem, gpa);
+	uint64_t offset;
+
+	if (!r)
+		return NULL;
+	if (len == 0)
+		len = 1;
+	offset = gpa - r->gpa;
+	/* offset < size holds, so size - offset cannot underflow. */
+	if (len > r->size - offset)
+		return NULL;
+	return r->host + offset;
+}
+
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len)
+{
+	void *dst = guest_mem_ptr(mem, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len)
+{
+	const void *src = guest_mem_ptr(mem, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}

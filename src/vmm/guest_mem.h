@@ -1,0 +1,47 @@
+/* Guest physical memory: a small set of non-overlapping regions, each backed by
+ * host memory. Every guest-supplied address is translated by guest_mem_ptr(),
+ * which checks the whole range, with overflow, against a single region. */
+#ifndef KVMKIT_GUEST_MEM_H
+#define KVMKIT_GUEST_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GUEST_MEM_MAX_REGIONS 8
+
+struct guest_mem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *host;
+	bool owned; /* mmapped by guest_mem_alloc(), unmapped by guest_mem_release() */
+};
+
+struct guest_mem {
+	struct guest_mem_region regions[GUEST_MEM_MAX_REGIONS];
+	unsigned nr_regions;
+};
+
+/* Records a region backed by @host. Returns -EINVAL for a zero size, a range
+ * that wraps or an unaligned (4 KiB) start or size, -EEXIST if it overlaps a
+ * region already present, -ENOSPC when the table is full. */
+int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host);
+
+/* Maps anonymous memory for [gpa, gpa+size) and records it. -ENOMEM on failure. */
+int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa, uint64_t size);
+
+/* Unmaps what guest_mem_alloc() mapped and empties the table. */
+void guest_mem_release(struct guest_mem *mem);
+
+/* Host pointer for [gpa, gpa+len) or NULL unless the whole range lies inside one
+ * region. len 0 is treated as 1 so that a zero-length access still needs a valid gpa. */
+void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Copies between host buffers and guest memory; -EFAULT if the range is not RAM. */
+int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len);
+int guest_mem_read(const struct guest_mem *mem, uint64_t gpa, void *dst, size_t len);
+
+/* The region containing @gpa, or NULL. */
+const struct guest_mem_region *guest_mem_region_of(const struct guest_mem *mem, uint64_t gpa);
+
+#endif

@@ -1,0 +1,49 @@
+#include "vmm/kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+int kvm_open(char *err, size_t errlen)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int version;
+
+	if (fd < 0) {
+		int e = errno;
+
+		if (e == ENOENT)
+			snprintf(err, errlen, "/dev/kvm does not exist: is KVM enabled on this host?");
+		else
+			snprintf(err, errlen, "/dev/kvm: %s", strerror(e));
+		return -e;
+	}
+	version = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION) {
+		snprintf(err, errlen, "/dev/kvm: API version %d, kvmkit needs %d", version,
+			 KVM_API_VERSION);
+		close(fd);
+		return -ENOTSUP;
+	}
+	return fd;
+}
+
+int kvm_cap(int fd, long cap)
+{
+	int ret = ioctl(fd, KVM_CHECK_EXTENSION, cap);
+
+	return ret < 0 ? 0 : ret;
+}
+
+const struct kvm_cap_req *kvm_missing_cap(int fd, const struct kvm_cap_req *caps, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (kvm_cap(fd, caps[i].cap) <= 0)
+			return &caps[i];
+	}
+	return NULL;
+}

@@ -1,0 +1,255 @@
+#include "vmm/vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "vmm/device.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+/* A hostile guest can trigger bad accesses in a loop: report the first few at
+ * warning level and the rest only at debug level. */
+#define UNHANDLED_WARN_LIMIT 10
+
+int vcpu_kick_signal(void) { return SIGRTMIN + 1; }
+
+static void kick_handler(int sig) { (void)sig; }
+
+int vcpu_install_kick_handler(void)
+{
+	static _Atomic bool installed;
+	struct sigaction sa = {.sa_handler = kick_handler};
+
+	if (atomic_exchange(&installed, true))
+		return 0;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: KVM_RUN must return EINTR. */
+	if (sigaction(vcpu_kick_signal(), &sa, NULL) < 0) {
+		atomic_store(&installed, false);
+		return -errno;
+	}
+	return 0;
+}
+
+int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out)
+{
+	struct vcpu *vcpu = calloc(1, sizeof(*vcpu));
+
+	if (!vcpu)
+		return vm_error(vm, -ENOMEM, "vcpu%u: out of memory", index);
+	vcpu->vm = vm;
+	vcpu->index = index;
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (vcpu->fd < 0) {
+		int err = -errno;
+
+		free(vcpu);
+		return vm_error(vm, err, "vcpu%u: KVM_CREATE_VCPU: %s", index, strerror(-err));
+	}
+	vcpu->run = mmap(NULL, vm->vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		int err = -errno;
+
+		close(vcpu->fd);
+		free(vcpu);
+		return vm_error(vm, err, "vcpu%u: mmap of kvm_run: %s", index, strerror(-err));
+	}
+	*out = vcpu;
+	return 0;
+}
+
+static void report_unhandled(struct vcpu *vcpu, const char *what, const char *bus,
+			     uint64_t addr, unsigned len, bool is_write)
+{
+	enum log_level level = vcpu->nr_unhandled < UNHANDLED_WARN_LIMIT ? LOG_WARN : LOG_DEBUG;
+
+	vcpu->nr_unhandled++;
+	log_msg(level, "vcpu%u: %s %s %s of %u bytes at 0x%llx%s", vcpu->index, what, bus,
+		is_write ? "write" : "read", len, (unsigned long long)addr,
+		vcpu->nr_unhandled == UNHANDLED_WARN_LIMIT ? " (further ones at debug level)" : "");
+}
+
+/* One access of @len bytes to @bus; reads fill @data (all ones when nothing
+ * answers). Never fails: a bad access is reported and the guest goes on. */
+static void bus_access(struct vcpu *vcpu, struct bus *bus, uint64_t addr, uint8_t *data,
+		       unsigned len, bool is_write)
+{
+	const struct bus_range *range = bus_find(bus, addr, len);
+	int ret;
+
+	if (!range) {
+		report_unhandled(vcpu, "unmapped", bus->name, addr, len, is_write);
+		if (!is_write)
+			memset(data, 0xff, len);
+		return;
+	}
+	if (is_write)
+		ret = device_write(range->dev, addr - range->base, data, len);
+	else
+		ret = device_read(range->dev, addr - range->base, data, len);
+	if (ret < 0)
+		report_unhandled(vcpu, range->dev->name, bus->name, addr, len, is_write);
+}
+
+static void handle_pio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+
+	/* KVM bounds count * size by the page it shares with us. */
+	for (uint32_t i = 0; i < run->io.count; i++) {
+		bus_access(vcpu, &vcpu->vm->pio_bus, run->io.port, data, run->io.size, is_write);
+		data += run->io.size;
+	}
+}
+
+bool vcpu_handle_exit(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct vm *vm = vcpu->vm;
+
+	atomic_fetch_add_explicit(&vcpu->nr_exits, 1, memory_order_relaxed);
+	switch (run->exit_reason) {
+	case KVM_EXIT_MMIO:
+		atomic_fetch_add_explicit(&vcpu->nr_mmio_exits, 1, memory_order_relaxed);
+		if (run->mmio.len == 0 || run->mmio.len > sizeof(run->mmio.data)) {
+			report_unhandled(vcpu, "malformed", "mmio", run->mmio.phys_addr,
+					 run->mmio.len, run->mmio.is_write);
+			return true;
+		}
+		bus_access(vcpu, &vm->mmio_bus, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+			   run->mmio.is_write);
+		return true;
+	case KVM_EXIT_IO:
+		atomic_fetch_add_explicit(&vcpu->nr_pio_exits, 1, memory_order_relaxed);
+		handle_pio(vcpu);
+		return true;
+	case KVM_EXIT_INTR:
+		return true;
+	case KVM_EXIT_SYSTEM_EVENT:
+		switch (run->system_event.type) {
+		case KVM_SYSTEM_EVENT_SHUTDOWN:
+			log_info("vcpu%u: guest powered off", vcpu->index);
+			vm_request_exit(vm, VM_EXIT_POWEROFF);
+			return false;
+		case KVM_SYSTEM_EVENT_RESET:
+			log_info("vcpu%u: guest asked for a reset", vcpu->index);
+			vm_request_exit(vm, VM_EXIT_RESET);
+			return false;
+		case KVM_SYSTEM_EVENT_CRASH:
+			log_info("vcpu%u: guest reported a crash", vcpu->index);
+			vm_request_exit(vm, VM_EXIT_CRASH);
+			return false;
+		default:
+			vm_error(vm, -EIO, "vcpu%u: unknown system event %u", vcpu->index,
+				 run->system_event.type);
+			vm_request_exit(vm, VM_EXIT_ERROR);
+			return false;
+		}
+	case KVM_EXIT_FAIL_ENTRY:
+		vm_error(vm, -EIO, "vcpu%u: KVM could not enter the guest (reason 0x%llx)",
+			 vcpu->index,
+			 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		return false;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vm_error(vm, -EIO, "vcpu%u: KVM internal error, suberror %u", vcpu->index,
+			 run->internal.suberror);
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		return false;
+	default:
+		return arch_handle_exit(vcpu) == VCPU_CONTINUE;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	char name[16];
+
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
+	pthread_setname_np(pthread_self(), name);
+	while (!atomic_load(&vm->stopping)) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			int err = errno;
+
+			if (err == EINTR || err == EAGAIN) {
+				if (!atomic_load(&vm->stopping))
+					vcpu->run->immediate_exit = 0;
+				continue;
+			}
+			vm_error(vm, -err, "vcpu%u: KVM_RUN: %s", vcpu->index, strerror(err));
+			vm_request_exit(vm, VM_EXIT_ERROR);
+			break;
+		}
+		if (!vcpu_handle_exit(vcpu))
+			break;
+	}
+	/* The last vCPU to stop on its own (all halted) ends the VM. */
+	if (atomic_fetch_sub(&vm->nr_running_vcpus, 1) == 1)
+		vm_request_exit(vm, VM_EXIT_POWEROFF);
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	sigset_t all, old;
+	int ret;
+
+	/* The thread inherits this mask: only the kick signal reaches vCPU threads,
+	 * so SIGINT/SIGTERM and friends are taken by the main loop. */
+	sigfillset(&all);
+	sigdelset(&all, vcpu_kick_signal());
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	atomic_fetch_add(&vcpu->vm->nr_running_vcpus, 1);
+	ret = pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret != 0) {
+		atomic_fetch_sub(&vcpu->vm->nr_running_vcpus, 1);
+		return vm_error(vcpu->vm, -ret, "vcpu%u: cannot start thread: %s", vcpu->index,
+				strerror(ret));
+	}
+	vcpu->thread_started = true;
+	return 0;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	vcpu->run->immediate_exit = 1;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (vcpu->thread_started)
+		pthread_kill(vcpu->thread, vcpu_kick_signal());
+}
+
+void vcpu_join(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started)
+		return;
+	pthread_join(vcpu->thread, NULL);
+	vcpu->thread_started = false;
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (!vcpu)
+		return;
+	vcpu_join(vcpu);
+	if (vcpu->run && vcpu->run != MAP_FAILED)
+		munmap(vcpu->run, vcpu->vm->vcpu_mmap_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	free(vcpu);
+}

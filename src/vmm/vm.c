@@ -1,0 +1,288 @@
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <linux/kvm.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "vmm/device.h"
+#include "vmm/kvm.h"
+#include "vmm/log.h"
+#include "vmm/vcpu.h"
+
+static int record_error(struct vm *vm, bool input, int err, const char *fmt, va_list ap)
+{
+	/* The first error is the cause; later ones are consequences. */
+	if (vm->error[0] == '\0') {
+		vsnprintf(vm->error, sizeof(vm->error), fmt, ap);
+		vm->error_is_input = input;
+	}
+	return err;
+}
+
+int vm_error(struct vm *vm, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record_error(vm, false, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+int vm_input_error(struct vm *vm, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	record_error(vm, true, err, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+const char *vm_exit_reason_name(enum vm_exit_reason reason)
+{
+	switch (reason) {
+	case VM_EXIT_NONE: return "running";
+	case VM_EXIT_POWEROFF: return "poweroff";
+	case VM_EXIT_EXPECT_SEEN: return "expected text seen";
+	case VM_EXIT_RESET: return "reset";
+	case VM_EXIT_CRASH: return "crash";
+	case VM_EXIT_TIMEOUT: return "timeout";
+	case VM_EXIT_SIGNAL: return "signal";
+	case VM_EXIT_QUIT: return "quit";
+	case VM_EXIT_ERROR: return "error";
+	}
+	return "unknown";
+}
+
+int vm_add_device(struct vm *vm, struct device *dev)
+{
+	struct bus *bus = dev->space == BUS_PIO ? &vm->pio_bus : &vm->mmio_bus;
+	int ret;
+
+	if (vm->nr_devices == VM_MAX_DEVICES) {
+		dev->ops->destroy(dev);
+		return vm_error(vm, -ENOSPC, "%s: too many devices", dev->name);
+	}
+	ret = bus_register(bus, dev->base, dev->size, dev);
+	if (ret < 0) {
+		vm_error(vm, ret, "%s: cannot place at %s 0x%llx+0x%llx: %s", dev->name, bus->name,
+			 (unsigned long long)dev->base, (unsigned long long)dev->size,
+			 ret == -EEXIST ? "overlaps another device" : strerror(-ret));
+		dev->ops->destroy(dev);
+		return ret;
+	}
+	dev->vm = vm;
+	vm->devices[vm->nr_devices++] = dev;
+	return 0;
+}
+
+static int check_config(struct vm *vm, const struct vm_config *cfg)
+{
+	if (!cfg->kernel_path)
+		return vm_input_error(vm, -EINVAL, "no kernel given");
+	if (cfg->nr_cpus == 0 || cfg->nr_cpus > VM_MAX_CPUS)
+		return vm_input_error(vm, -EINVAL, "--cpus %u: must be from 1 to %d",
+				      cfg->nr_cpus, VM_MAX_CPUS);
+	if (cfg->mem_size < (16ULL << 20))
+		return vm_input_error(vm, -EINVAL, "--memory %lluK: kvmkit needs at least 16 MiB",
+				      (unsigned long long)(cfg->mem_size >> 10));
+	if (cfg->mem_size > arch_max_ram())
+		return vm_input_error(vm, -EINVAL, "--memory %lluM: above the %lluM this %s layout allows",
+				      (unsigned long long)(cfg->mem_size >> 20),
+				      (unsigned long long)(arch_max_ram() >> 20), arch_name());
+	if (cfg->mem_size & 0xfff)
+		return vm_input_error(vm, -EINVAL, "--memory: %llu bytes is not a whole number of 4 KiB pages",
+				      (unsigned long long)cfg->mem_size);
+	return 0;
+}
+
+static int check_vcpu_limit(struct vm *vm)
+{
+	int max = kvm_cap(vm->kvm_fd, KVM_CAP_MAX_VCPUS);
+
+	if (max <= 0)
+		max = kvm_cap(vm->kvm_fd, KVM_CAP_NR_VCPUS);
+	if (max > 0 && vm->cfg.nr_cpus > (unsigned)max)
+		return vm_input_error(vm, -EINVAL, "--cpus %u: this host's KVM allows at most %d",
+				      vm->cfg.nr_cpus, max);
+	return 0;
+}
+
+static int create_kvm_vm(struct vm *vm)
+{
+	const struct kvm_cap_req *caps, *missing;
+	unsigned long type = 0;
+	unsigned nr_caps;
+	int ret;
+
+	caps = arch_required_caps(&nr_caps);
+	missing = kvm_missing_cap(vm->kvm_fd, caps, nr_caps);
+	if (missing)
+		return vm_error(vm, -ENOTSUP, "/dev/kvm lacks %s, which kvmkit needs on %s",
+				missing->name, arch_name());
+	ret = check_vcpu_limit(vm);
+	if (ret < 0)
+		return ret;
+	ret = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (ret < (int)sizeof(struct kvm_run))
+		return vm_error(vm, -EIO, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+	vm->vcpu_mmap_size = (size_t)ret;
+	ret = arch_vm_type(vm->kvm_fd, &type);
+	if (ret < 0)
+		return ret;
+	do {
+		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, type);
+	} while (vm->vm_fd < 0 && errno == EINTR);
+	if (vm->vm_fd < 0)
+		return vm_error(vm, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+	return 0;
+}
+
+static int setup_ram(struct vm *vm)
+{
+	const struct guest_mem_region *r;
+	struct kvm_userspace_memory_region region;
+	int ret;
+
+	ret = guest_mem_alloc(&vm->mem, arch_ram_base(), vm->cfg.mem_size);
+	if (ret < 0)
+		return vm_error(vm, ret, "cannot map %llu MiB of guest RAM: %s",
+				(unsigned long long)(vm->cfg.mem_size >> 20), strerror(-ret));
+	r = &vm->mem.regions[0];
+	region = (struct kvm_userspace_memory_region){
+		.slot = 0,
+		.guest_phys_addr = r->gpa,
+		.memory_size = r->size,
+		.userspace_addr = (uintptr_t)r->host,
+	};
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
+		return vm_error(vm, -errno, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+	return 0;
+}
+
+static int create_vcpus(struct vm *vm)
+{
+	int ret;
+
+	vm->vcpus = calloc(vm->cfg.nr_cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return vm_error(vm, -ENOMEM, "out of memory for vCPUs");
+	for (unsigned i = 0; i < vm->cfg.nr_cpus; i++) {
+		ret = vcpu_create(vm, i, &vm->vcpus[i]);
+		if (ret < 0)
+			return ret;
+		vm->nr_vcpus++;
+		ret = arch_vcpu_setup(vm, vm->vcpus[i]);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t errlen,
+	      bool *input_error)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int ret;
+
+	*out = NULL;
+	*input_error = false;
+	if (!vm) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	vm->cfg = *cfg;
+	vm->kvm_fd = -1;
+	vm->vm_fd = -1;
+	vm->console.out_fd = -1;
+	vm->console.log_fd = -1;
+	bus_init(&vm->mmio_bus, "mmio");
+	bus_init(&vm->pio_bus, "pio");
+
+	ret = check_config(vm, cfg);
+	if (ret < 0)
+		goto fail;
+	ret = console_init(&vm->console, vm, cfg->console_stdio, cfg->console_log_path, cfg->expect);
+	if (ret < 0)
+		goto fail;
+	ret = kvm_open(vm->error, sizeof(vm->error));
+	if (ret < 0)
+		goto fail;
+	vm->kvm_fd = ret;
+	ret = create_kvm_vm(vm);
+	if (ret < 0)
+		goto fail;
+	ret = setup_ram(vm);
+	if (ret < 0)
+		goto fail;
+	ret = arch_vm_setup(vm);
+	if (ret < 0)
+		goto fail;
+	ret = create_vcpus(vm);
+	if (ret < 0)
+		goto fail;
+	ret = arch_vm_finalize(vm);
+	if (ret < 0)
+		goto fail;
+	ret = arch_load_guest(vm);
+	if (ret < 0)
+		goto fail;
+	bus_seal(&vm->mmio_bus);
+	bus_seal(&vm->pio_bus);
+	*out = vm;
+	return 0;
+
+fail:
+	snprintf(err, errlen, "%s", vm->error[0] ? vm->error : strerror(-ret));
+	*input_error = vm->error_is_input;
+	vm_destroy(vm);
+	return ret;
+}
+
+void vm_request_exit(struct vm *vm, enum vm_exit_reason reason)
+{
+	int none = VM_EXIT_NONE;
+
+	if (atomic_compare_exchange_strong(&vm->exit_reason, &none, (int)reason))
+		vm_loop_wake(vm);
+}
+
+void vm_stop_vcpus(struct vm *vm)
+{
+	atomic_store(&vm->stopping, true);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(vm->vcpus[i]);
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(vm->vcpus[i]);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->vcpus) {
+		vm_stop_vcpus(vm);
+		for (unsigned i = 0; i < vm->nr_vcpus; i++)
+			vcpu_destroy(vm->vcpus[i]);
+		free(vm->vcpus);
+	}
+	for (unsigned i = 0; i < vm->nr_devices; i++)
+		vm->devices[i]->ops->destroy(vm->devices[i]);
+	arch_vm_teardown(vm);
+	bus_destroy(&vm->mmio_bus);
+	bus_destroy(&vm->pio_bus);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	guest_mem_release(&vm->mem);
+	console_destroy(&vm->console);
+	free(vm);
+}
