@@ -234,8 +234,6 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 	ret = arch_load_guest(vm);
 	if (ret < 0)
 		goto fail;
-	bus_seal(&vm->mmio_bus);
-	bus_seal(&vm->pio_bus);
 	*out = vm;
 	return 0;
 

@@ -75,7 +75,7 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason);
 void vm_destroy(struct vm *vm);
 
 /* Registers a device on its bus and takes ownership of it (destroyed with the
- * VM). Devices are added before vm_run(). */
+ * VM), also on failure. Devices are added before vm_run(), which seals the buses. */
 int vm_add_device(struct vm *vm, struct device *dev);
 
 /* Records an error message (the first one wins) and returns @err. */

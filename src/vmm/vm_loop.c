@@ -180,6 +180,9 @@ enum vm_exit_reason vm_run(struct vm *vm)
 		return VM_EXIT_ERROR;
 	}
 	vm->loop_state = ls;
+	/* From here on vCPU threads look ranges up without locks. */
+	bus_seal(&vm->mmio_bus);
+	bus_seal(&vm->pio_bus);
 	ret = vcpu_install_kick_handler();
 	if (ret < 0) {
 		vm_error(vm, ret, "cannot install the vCPU kick signal handler: %s", strerror(-ret));
