@@ -1,0 +1,170 @@
+#include "arch/arm64/fdt_layout.h"
+
+#include <stdio.h>
+
+#include "arch/arm64/layout.h"
+#include "fdt/fdt_builder.h"
+#include "vmm/device.h"
+
+#define GIC_FDT_SPI 0
+#define GIC_FDT_PPI 1
+#define IRQ_TYPE_LEVEL_HIGH 4
+#define IRQ_TYPE_LEVEL_LOW 8
+
+/* Architected timer PPIs: secure, non-secure physical, virtual, hypervisor. */
+static const uint32_t timer_ppis[] = {13, 14, 11, 10};
+
+static unsigned encode_spi(const struct fdt_builder *fb, unsigned irq, uint32_t *cells)
+{
+	(void)fb;
+	cells[0] = GIC_FDT_SPI;
+	cells[1] = irq;
+	cells[2] = IRQ_TYPE_LEVEL_HIGH;
+	return 3;
+}
+
+static void write_cpus(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
+{
+	uint64_t all = 0;
+
+	for (unsigned i = 0; i < d->nr_cpus; i++)
+		all |= d->mpidrs[i];
+	fb_begin_node(fb, "cpus");
+	/* One address cell unless an MPIDR needs Aff3. */
+	fb_prop_u32(fb, "#address-cells", (all >> 32) ? 2 : 1);
+	fb_prop_u32(fb, "#size-cells", 0);
+	for (unsigned i = 0; i < d->nr_cpus; i++) {
+		fb_begin_node_at(fb, "cpu", d->mpidrs[i]);
+		fb_prop_string(fb, "device_type", "cpu");
+		fb_prop_string(fb, "compatible", "arm,arm-v8");
+		fb_prop_string(fb, "enable-method", "psci");
+		if (all >> 32)
+			fb_prop_u64(fb, "reg", d->mpidrs[i]);
+		else
+			fb_prop_u32(fb, "reg", (uint32_t)d->mpidrs[i]);
+		fb_end_node(fb);
+	}
+	fb_end_node(fb);
+}
+
+static void write_gic(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
+{
+	uint32_t reg[8];
+
+	fb_begin_node_at(fb, "intc", ARM64_GIC_DIST_BASE);
+	if (d->gic == ARM64_GIC_V3) {
+		uint64_t redist = ARM64_GICV3_REDIST_SIZE * d->nr_cpus;
+
+		fb_prop_string(fb, "compatible", "arm,gic-v3");
+		reg[0] = (uint32_t)(ARM64_GIC_DIST_BASE >> 32);
+		reg[1] = (uint32_t)ARM64_GIC_DIST_BASE;
+		reg[2] = 0;
+		reg[3] = (uint32_t)ARM64_GICV3_DIST_SIZE;
+		reg[4] = (uint32_t)(ARM64_GICV3_REDIST_BASE >> 32);
+		reg[5] = (uint32_t)ARM64_GICV3_REDIST_BASE;
+		reg[6] = (uint32_t)(redist >> 32);
+		reg[7] = (uint32_t)redist;
+	} else {
+		fb_prop_string(fb, "compatible", "arm,cortex-a15-gic");
+		reg[0] = (uint32_t)(ARM64_GIC_DIST_BASE >> 32);
+		reg[1] = (uint32_t)ARM64_GIC_DIST_BASE;
+		reg[2] = 0;
+		reg[3] = (uint32_t)ARM64_GICV2_DIST_SIZE;
+		reg[4] = (uint32_t)(ARM64_GICV2_CPU_BASE >> 32);
+		reg[5] = (uint32_t)ARM64_GICV2_CPU_BASE;
+		reg[6] = 0;
+		reg[7] = (uint32_t)ARM64_GICV2_CPU_SIZE;
+	}
+	fb_prop_cells(fb, "reg", reg, 8);
+	fb_prop_u32(fb, "#interrupt-cells", 3);
+	fb_prop_empty(fb, "interrupt-controller");
+	fb_prop_u32(fb, "#address-cells", 2);
+	fb_prop_u32(fb, "#size-cells", 2);
+	fb_prop_u32(fb, "phandle", ARM64_PHANDLE_GIC);
+	fb_end_node(fb);
+}
+
+static void write_timer(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
+{
+	uint32_t cells[12];
+	/* GICv2 PPI flags carry a mask of the CPUs the interrupt goes to. */
+	uint32_t cpu_mask = d->gic == ARM64_GIC_V2 ? ((1u << d->nr_cpus) - 1) << 8 : 0;
+
+	for (unsigned i = 0; i < 4; i++) {
+		cells[i * 3] = GIC_FDT_PPI;
+		cells[i * 3 + 1] = timer_ppis[i];
+		cells[i * 3 + 2] = cpu_mask | IRQ_TYPE_LEVEL_LOW;
+	}
+	fb_begin_node(fb, "timer");
+	fb_prop_string(fb, "compatible", "arm,armv8-timer");
+	fb_prop_cells(fb, "interrupts", cells, 12);
+	fb_prop_empty(fb, "always-on");
+	fb_end_node(fb);
+}
+
+static void write_chosen(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
+{
+	char path[64];
+
+	fb_begin_node(fb, "chosen");
+	fb_prop_string(fb, "bootargs", d->cmdline ? d->cmdline : "");
+	if (d->stdout_device) {
+		snprintf(path, sizeof(path), "/serial@%llx",
+			 (unsigned long long)d->stdout_device->base);
+		fb_prop_string(fb, "stdout-path", path);
+	}
+	if (d->initrd_size) {
+		fb_prop_u64(fb, "linux,initrd-start", d->initrd_start);
+		fb_prop_u64(fb, "linux,initrd-end", d->initrd_start + d->initrd_size);
+	}
+	fb_end_node(fb);
+}
+
+int arm64_fdt_build(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
+{
+	static const char *const psci_compat[] = {"arm,psci-0.2", "arm,psci", NULL};
+
+	fb->encode_irq = encode_spi;
+	fb->bus_clock_phandle = ARM64_PHANDLE_APB_CLOCK;
+
+	fb_begin_node(fb, "");
+	fb_prop_string(fb, "compatible", "linux,dummy-virt");
+	fb_prop_string(fb, "model", "kvmkit");
+	fb_prop_u32(fb, "#address-cells", 2);
+	fb_prop_u32(fb, "#size-cells", 2);
+	fb_prop_u32(fb, "interrupt-parent", ARM64_PHANDLE_GIC);
+
+	fb_begin_node_at(fb, "memory", d->ram_base);
+	fb_prop_string(fb, "device_type", "memory");
+	fb_prop_reg(fb, d->ram_base, d->ram_size);
+	fb_end_node(fb);
+
+	write_cpus(d, fb);
+
+	fb_begin_node(fb, "psci");
+	fb_prop_strings(fb, "compatible", psci_compat);
+	fb_prop_string(fb, "method", "hvc");
+	fb_end_node(fb);
+
+	write_gic(d, fb);
+	write_timer(d, fb);
+
+	fb_begin_node(fb, "apb-pclk");
+	fb_prop_string(fb, "compatible", "fixed-clock");
+	fb_prop_u32(fb, "#clock-cells", 0);
+	fb_prop_u32(fb, "clock-frequency", 24000000);
+	fb_prop_string(fb, "clock-output-names", "clk24mhz");
+	fb_prop_u32(fb, "phandle", ARM64_PHANDLE_APB_CLOCK);
+	fb_end_node(fb);
+
+	for (unsigned i = 0; i < d->nr_devices; i++) {
+		struct device *dev = d->devices[i];
+
+		if (dev->ops->describe_fdt)
+			dev->ops->describe_fdt(dev, fb);
+	}
+
+	write_chosen(d, fb);
+	fb_end_node(fb);
+	return fb_finish(fb);
+}

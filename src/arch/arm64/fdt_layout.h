@@ -1,0 +1,36 @@
+/* The device tree an arm64 guest boots with: memory, CPUs (PSCI), PSCI, the
+ * GIC, the architected timer, an APB clock, every device's own node and
+ * /chosen. Pure: it only writes a blob, so it is unit-tested on any host. */
+#ifndef KVMKIT_ARM64_FDT_LAYOUT_H
+#define KVMKIT_ARM64_FDT_LAYOUT_H
+
+#include <stdint.h>
+
+struct device;
+struct fdt_builder;
+
+enum arm64_gic_version { ARM64_GIC_V2 = 2, ARM64_GIC_V3 = 3 };
+
+struct arm64_fdt_desc {
+	unsigned nr_cpus;
+	const uint64_t *mpidrs; /* per vCPU, affinity bits only */
+	uint64_t ram_base;
+	uint64_t ram_size;
+	const char *cmdline;    /* may be NULL */
+	uint64_t initrd_start;
+	uint64_t initrd_size;   /* 0: no initrd */
+	enum arm64_gic_version gic;
+	struct device *const *devices;
+	unsigned nr_devices;
+	const struct device *stdout_device; /* the console UART, or NULL */
+};
+
+/* Phandles the tree uses. */
+#define ARM64_PHANDLE_GIC 1
+#define ARM64_PHANDLE_APB_CLOCK 2
+
+/* Builds the tree into @fb (initialised by the caller with fb_init()).
+ * Returns 0 or a negative FDT_ERR_* code. */
+int arm64_fdt_build(const struct arm64_fdt_desc *desc, struct fdt_builder *fb);
+
+#endif

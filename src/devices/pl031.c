@@ -1,0 +1,179 @@
+/* PL031: a 32-bit seconds counter that follows the host's clock from the
+ * value the guest loads, and a match register that raises the interrupt when
+ * the counter reaches it (a host timer thread fires it). */
+#include "devices/pl031.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fdt/fdt_builder.h"
+#include "vmm/device.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+enum {
+	RTC_DR = 0x00,   /* data: current count */
+	RTC_MR = 0x04,   /* match */
+	RTC_LR = 0x08,   /* load */
+	RTC_CR = 0x0c,   /* control: bit 0 starts the counter (always on) */
+	RTC_IMSC = 0x10, /* interrupt mask set/clear */
+	RTC_RIS = 0x14,  /* raw interrupt status */
+	RTC_MIS = 0x18,  /* masked interrupt status */
+	RTC_ICR = 0x1c,  /* interrupt clear */
+	RTC_ID_BASE = 0xfe0,
+};
+
+/* PeriphID0-3 then PCellID0-3, as the AMBA bus probes them. */
+static const uint8_t pl031_id[8] = {0x31, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
+
+struct pl031 {
+	struct device dev;
+	int64_t offset; /* guest count minus host seconds */
+	uint32_t match;
+	uint32_t imsc;
+	uint32_t ris;
+	bool timer_armed;
+	timer_t timer;
+};
+
+static struct pl031 *to_rtc(struct device *dev) { return container_of(dev, struct pl031, dev); }
+
+static uint32_t rtc_now(const struct pl031 *rtc)
+{
+	return (uint32_t)((int64_t)time(NULL) + rtc->offset);
+}
+
+static void rtc_update_irq(struct pl031 *rtc)
+{
+	device_set_irq(&rtc->dev, (rtc->ris & rtc->imsc) != 0);
+}
+
+/* Arms the host timer for the moment the count reaches the match value. */
+static void rtc_arm(struct pl031 *rtc)
+{
+	uint32_t delta = rtc->match - rtc_now(rtc);
+	struct itimerspec its = {.it_value = {.tv_sec = time(NULL) + delta}};
+
+	if (!rtc->timer_armed)
+		return;
+	if (delta == 0)
+		its.it_value.tv_nsec = 1;
+	timer_settime(rtc->timer, TIMER_ABSTIME, &its, NULL);
+}
+
+static void rtc_alarm(union sigval sv)
+{
+	struct pl031 *rtc = sv.sival_ptr;
+
+	pthread_mutex_lock(&rtc->dev.lock);
+	rtc->ris |= 1;
+	rtc_update_irq(rtc);
+	pthread_mutex_unlock(&rtc->dev.lock);
+}
+
+static int rtc_read(struct device *dev, uint64_t offset, void *data, unsigned len)
+{
+	struct pl031 *rtc = to_rtc(dev);
+	uint32_t value;
+
+	if (len != 4 || (offset & 3))
+		return -EINVAL;
+	if (offset >= RTC_ID_BASE) {
+		value = pl031_id[(offset - RTC_ID_BASE) / 4];
+	} else {
+		switch (offset) {
+		case RTC_DR: value = rtc_now(rtc); break;
+		case RTC_MR: value = rtc->match; break;
+		case RTC_LR: value = rtc_now(rtc); break;
+		case RTC_CR: value = 1; break;
+		case RTC_IMSC: value = rtc->imsc; break;
+		case RTC_RIS: value = rtc->ris; break;
+		case RTC_MIS: value = rtc->ris & rtc->imsc; break;
+		default: return -EINVAL;
+		}
+	}
+	memcpy(data, &value, 4);
+	return 0;
+}
+
+static int rtc_write(struct device *dev, uint64_t offset, const void *data, unsigned len)
+{
+	struct pl031 *rtc = to_rtc(dev);
+	uint32_t value;
+
+	if (len != 4 || (offset & 3))
+		return -EINVAL;
+	memcpy(&value, data, 4);
+	switch (offset) {
+	case RTC_MR:
+		rtc->match = value;
+		rtc_arm(rtc);
+		break;
+	case RTC_LR:
+		rtc->offset = (int64_t)value - (int64_t)time(NULL);
+		rtc_arm(rtc);
+		break;
+	case RTC_CR:
+		break; /* the counter cannot be stopped */
+	case RTC_IMSC: rtc->imsc = value & 1; break;
+	case RTC_ICR: rtc->ris &= ~value; break;
+	default: return -EINVAL;
+	}
+	rtc_update_irq(rtc);
+	return 0;
+}
+
+static int rtc_describe_fdt(struct device *dev, struct fdt_builder *fb)
+{
+	static const char *const compat[] = {"arm,pl031", "arm,primecell", NULL};
+
+	fb_begin_node_at(fb, "rtc", dev->base);
+	fb_prop_strings(fb, "compatible", compat);
+	fb_prop_reg(fb, dev->base, dev->size);
+	fb_prop_irq(fb, dev->irq);
+	if (fb->bus_clock_phandle) {
+		fb_prop_u32(fb, "clocks", fb->bus_clock_phandle);
+		fb_prop_string(fb, "clock-names", "apb_pclk");
+	}
+	fb_end_node(fb);
+	return fb->err;
+}
+
+static void rtc_destroy(struct device *dev)
+{
+	struct pl031 *rtc = to_rtc(dev);
+
+	/* timer_delete() waits for nothing: disarm first so no callback starts. */
+	if (rtc->timer_armed)
+		timer_delete(rtc->timer);
+	pthread_mutex_destroy(&dev->lock);
+	free(rtc);
+}
+
+static const struct device_ops pl031_ops = {
+	.kind = "pl031-rtc",
+	.read = rtc_read,
+	.write = rtc_write,
+	.describe_fdt = rtc_describe_fdt,
+	.destroy = rtc_destroy,
+};
+
+int pl031_create(struct vm *vm, uint64_t base, unsigned irq)
+{
+	struct pl031 *rtc = calloc(1, sizeof(*rtc));
+	struct sigevent sev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = rtc_alarm};
+
+	if (!rtc)
+		return vm_error(vm, -ENOMEM, "rtc: out of memory");
+	device_init(&rtc->dev, &pl031_ops, "rtc", BUS_MMIO, base, PL031_SIZE, irq);
+	sev.sigev_value.sival_ptr = rtc;
+	if (timer_create(CLOCK_REALTIME, &sev, &rtc->timer) == 0)
+		rtc->timer_armed = true;
+	else
+		log_warn("rtc: no host timer (%s): the alarm interrupt will not fire",
+			 strerror(errno));
+	return vm_add_device(vm, &rtc->dev);
+}

@@ -1,0 +1,399 @@
+#!/usr/bin/env python3
+"""Nested arm64 test driver for kvmkit.
+
+Boots an L1 arm64 Linux (with KVM) under qemu-system-aarch64/TCG with EL2 emulation,
+runs a per-test shell script in it (which usually starts /bin/kvmkit on /guest/Image
+and /guest/initramfs.cpio), and checks the serial output.
+
+The L1 initramfs is a cached base archive (busybox, tests/nested/l1-init as /init,
+the L2 kernel and initramfs under /guest) followed by a small per-run archive with
+/bin/kvmkit and /test.sh. newc archives concatenate; later files override earlier.
+
+Exit status: 0 pass, 1 fail (one-line reason last), 77 skip (QEMU or assets missing;
+meson reports it as SKIP).
+"""
+
+import argparse
+import ctypes
+import fcntl
+import os
+import re
+import selectors
+import shutil
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+L1_INIT = os.path.join(HERE, "l1-init")
+SKIP = 77
+
+READY_RE = re.compile(r"KVMKIT-L1-READY")
+DONE_RE = re.compile(r"KVMKIT-L1-DONE rc=(\d+)")
+L1_PANIC_RE = re.compile(r"Kernel panic - not syncing")
+DONE_GRACE = 20.0  # seconds QEMU may take to exit after KVMKIT-L1-DONE
+
+# busybox applets linked in L1 (/bin/busybox --install -s /bin adds the rest).
+L1_APPLETS = """
+sh ash [ [[ awk basename cat chmod cmp cp cut date dd df diff dirname dmesg du echo
+env expr false find free grep head hexdump id kill killall ln ls lsmod md5sum mkdir
+mkfifo mknod mktemp mount mv nproc od pidof poweroff printf ps pwd readlink reboot
+realpath rm rmdir sed seq setsid sha256sum sleep sort stat sync tail tee test time
+timeout touch tr true uname uniq usleep wc which xargs xxd yes
+""".split()
+
+
+class Newc:
+    """Minimal writer for the cpio "newc" format the kernel's initramfs unpacker reads."""
+
+    def __init__(self, f, first_ino=1):
+        self.f = f
+        self.ino = first_ino
+        self.off = 0
+
+    def _put(self, data):
+        self.f.write(data)
+        self.off += len(data)
+
+    def _pad(self):
+        if self.off % 4:
+            self._put(b"\0" * (4 - self.off % 4))
+
+    def _entry(self, name, mode, size=0, nlink=1, rdev=(0, 0), data=b"", path=None):
+        namez = name.encode() + b"\0"
+        fields = (self.ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev[0], rdev[1],
+                  len(namez), 0)
+        self.ino += 1
+        self._put(b"070701" + "".join("%08X" % v for v in fields).encode() + namez)
+        self._pad()
+        if path is not None:
+            with open(path, "rb") as src:
+                copied = 0
+                while True:
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
+                    self._put(chunk)
+                    copied += len(chunk)
+            if copied != size:
+                raise OSError(f"{path} changed size while archiving")
+        else:
+            self._put(data)
+        self._pad()
+
+    def directory(self, name, perm=0o755):
+        self._entry(name, stat.S_IFDIR | perm, nlink=2)
+
+    def file(self, name, path, perm=0o755):
+        self._entry(name, stat.S_IFREG | perm, size=os.path.getsize(path), path=path)
+
+    def text(self, name, data, perm=0o755):
+        self._entry(name, stat.S_IFREG | perm, size=len(data), data=data)
+
+    def symlink(self, name, target):
+        data = target.encode()
+        self._entry(name, stat.S_IFLNK | 0o777, size=len(data), data=data)
+
+    def chardev(self, name, major, minor, perm=0o600):
+        self._entry(name, stat.S_IFCHR | perm, rdev=(major, minor))
+
+    def trailer(self):
+        self.ino = 0
+        self._entry("TRAILER!!!", 0)
+
+
+def elf_problem(path):
+    """Return why PATH cannot run as /bin/kvmkit in L1, or None if it looks fine."""
+    with open(path, "rb") as f:
+        ehdr = f.read(64)
+        if len(ehdr) < 64 or ehdr[:4] != b"\x7fELF":
+            return "not an ELF file"
+        if ehdr[4] != 2 or ehdr[5] != 1:
+            return "not a 64-bit little-endian ELF"
+        machine = struct.unpack_from("<H", ehdr, 18)[0]
+        if machine != 183:
+            return f"not an aarch64 binary (e_machine {machine})"
+        phoff, = struct.unpack_from("<Q", ehdr, 32)
+        phentsize, phnum = struct.unpack_from("<HH", ehdr, 54)
+        for i in range(phnum):
+            f.seek(phoff + i * phentsize)
+            if struct.unpack("<I", f.read(4))[0] == 3:  # PT_INTERP
+                return "dynamically linked (L1 has no libc); link it with -static"
+    return None
+
+
+def base_inputs(arch_dir):
+    return {
+        "busybox": os.path.join(arch_dir, "busybox"),
+        "image": os.path.join(arch_dir, "Image"),
+        "l2cpio": os.path.join(arch_dir, "l2-initramfs.cpio"),
+        "init": L1_INIT,
+        "runner": os.path.abspath(__file__),
+    }
+
+
+def build_base(arch_dir):
+    """Return the path of the cached base L1 cpio, rebuilding it when stale."""
+    inputs = base_inputs(arch_dir)
+    base = os.path.join(arch_dir, "l1-base.cpio")
+    with open(base + ".lock", "w") as lock:
+        # Parallel test runs share the cache: build it once, under a lock.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        newest = max(os.path.getmtime(p) for p in inputs.values())
+        if os.path.exists(base) and os.path.getmtime(base) >= newest:
+            return base
+        tmp = base + ".tmp"
+        with open(tmp, "wb") as f:
+            w = Newc(f)
+            for d in ("bin", "dev", "proc", "sys", "tmp", "guest"):
+                w.directory(d)
+            w.chardev("dev/console", 5, 1)
+            w.file("bin/busybox", inputs["busybox"])
+            for applet in L1_APPLETS:
+                w.symlink("bin/" + applet, "busybox")
+            w.file("init", inputs["init"])
+            w.file("guest/Image", inputs["image"], 0o644)
+            w.file("guest/initramfs.cpio", inputs["l2cpio"], 0o644)
+            w.trailer()
+        os.replace(tmp, base)
+        return base
+
+
+def build_l1_cpio(base, workdir, kvmkit, script_text):
+    out = os.path.join(workdir, "l1.cpio")
+    shutil.copyfile(base, out)
+    with open(out, "ab") as f:
+        # Start the overlay on a 4-byte boundary with fresh inode numbers.
+        f.write(b"\0" * (-f.tell() % 4))
+        w = Newc(f, first_ino=1 << 20)
+        if kvmkit:
+            w.file("bin/kvmkit", kvmkit)
+        w.text("test.sh", script_text.encode())
+        w.trailer()
+    return out
+
+
+def set_pdeathsig():
+    """Child side: die with the runner even if it is SIGKILLed (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class Terminated(Exception):
+    pass
+
+
+def on_signal(signum, _frame):
+    raise Terminated(signal.Signals(signum).name)
+
+
+def run_qemu(cmd, timeout):
+    """Run QEMU, echo timestamped lines; return (lines, timed_out, rc, note)."""
+    lines = []  # (elapsed seconds, text)
+    t0 = time.monotonic()
+    deadline = t0 + timeout
+    done_deadline = None
+    timed_out = False
+    note = ""
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, preexec_fn=set_pdeathsig)
+    fd = proc.stdout.fileno()
+    sel = selectors.DefaultSelector()
+    sel.register(fd, selectors.EVENT_READ)
+    buf = b""
+
+    def emit(raw, when):
+        text = raw.decode("utf-8", "replace").rstrip("\r")
+        elapsed = when - t0
+        lines.append((elapsed, text))
+        print(f"[{elapsed:8.3f}] {text}", flush=True)
+
+    try:
+        while True:
+            now = time.monotonic()
+            limit = deadline if done_deadline is None else min(deadline, done_deadline)
+            if now >= limit:
+                if done_deadline is not None and now >= done_deadline:
+                    note = f"QEMU did not exit within {DONE_GRACE:.0f} s of KVMKIT-L1-DONE"
+                timed_out = True
+                break
+            if not sel.select(min(limit - now, 1.0)):
+                continue
+            chunk = os.read(fd, 65536)
+            when = time.monotonic()
+            if not chunk:
+                break
+            buf += chunk
+            while b"\n" in buf:
+                raw, buf = buf.split(b"\n", 1)
+                emit(raw, when)
+                if done_deadline is None and DONE_RE.search(lines[-1][1]):
+                    done_deadline = when + DONE_GRACE
+        if buf:
+            emit(buf, time.monotonic())
+    finally:
+        sel.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    return lines, timed_out, proc.returncode, note
+
+
+def first_match(lines, regex, start=0):
+    for i in range(start, len(lines)):
+        if regex.search(lines[i][1]):
+            return i
+    return None
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--assets", required=True,
+                   help="guest asset dir from scripts/guest-assets (holds arm64/)")
+    p.add_argument("--kvmkit", help="static aarch64 kvmkit binary, becomes /bin/kvmkit")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--script", help="shell script run in L1 as /test.sh")
+    src.add_argument("--script-text", help="shell text run in L1 as /test.sh")
+    p.add_argument("--timeout", type=float, default=120.0,
+                   help="seconds before QEMU is killed (default 120)")
+    p.add_argument("--expect", action="extend", nargs="+", default=[], metavar="REGEX",
+                   help="regex that some output line must match (repeatable)")
+    p.add_argument("--reject", action="extend", nargs="+", default=[], metavar="REGEX",
+                   help="regex that no output line may match (repeatable)")
+    p.add_argument("--expect-rc", type=int, default=0,
+                   help="exit status /test.sh must return (default 0)")
+    p.add_argument("--smp", type=int, default=1, help="L1 vCPUs (default 1)")
+    p.add_argument("--mem", default="2048", help="L1 memory, QEMU -m syntax (default 2048)")
+    p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                   help="extra L1 kernel argument; reaches /init and /test.sh as env var")
+    p.add_argument("--stamp", action="store_true",
+                   help="print STAMP seconds=X between --stamp-from and --stamp-to lines")
+    p.add_argument("--stamp-from", default=READY_RE.pattern, metavar="REGEX",
+                   help="first line starting the stamp (default KVMKIT-L1-READY)")
+    p.add_argument("--stamp-to", default=r"KVMKIT-L1-DONE", metavar="REGEX",
+                   help="first later line ending the stamp (default KVMKIT-L1-DONE)")
+    p.add_argument("--qemu", default="qemu-system-aarch64", help="QEMU binary")
+    p.add_argument("--keep", action="store_true", help="keep the temporary work dir")
+    args = p.parse_args(argv)
+    for kv in args.env:
+        if "=" not in kv or " " in kv:
+            p.error(f"--env {kv!r}: expected KEY=VALUE without spaces")
+    return args
+
+
+def main(argv):
+    args = parse_args(argv)
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+
+    def fail(reason):
+        print(f"FAIL: {reason}", flush=True)
+        return 1
+
+    try:
+        expects = [re.compile(r) for r in args.expect]
+        rejects = [re.compile(r) for r in args.reject]
+        stamp_from = re.compile(args.stamp_from)
+        stamp_to = re.compile(args.stamp_to)
+    except re.error as e:
+        return fail(f"bad regex: {e}")
+
+    qemu = shutil.which(args.qemu)
+    if not qemu:
+        print(f"SKIP: {args.qemu} not found (scripts/install-deps)", flush=True)
+        return SKIP
+    arch_dir = os.path.join(os.path.abspath(args.assets), "arm64")
+    missing = [p for p in base_inputs(arch_dir).values() if not os.path.isfile(p)]
+    if missing:
+        print(f"SKIP: missing {', '.join(missing)} (run scripts/guest-assets)", flush=True)
+        return SKIP
+    if args.kvmkit:
+        if not os.path.isfile(args.kvmkit):
+            return fail(f"--kvmkit {args.kvmkit}: no such file")
+        problem = elf_problem(args.kvmkit)
+        if problem:
+            return fail(f"--kvmkit {args.kvmkit}: {problem}")
+    if args.script:
+        with open(args.script, encoding="utf-8") as f:
+            script_text = f.read()
+    else:
+        script_text = args.script_text + "\n"
+
+    workdir = tempfile.mkdtemp(prefix="kvmkit-nested.")
+    try:
+        base = build_base(arch_dir)
+        l1 = build_l1_cpio(base, workdir, args.kvmkit, script_text)
+        append = "console=ttyAMA0 rdinit=/init panic=-1 quiet"
+        if args.env:
+            append += " " + " ".join(args.env)
+        cmd = [qemu, "-M", "virt,virtualization=on,gic-version=3",
+               "-cpu", "max,sve=off,pauth=off", "-smp", str(args.smp), "-m", args.mem,
+               "-accel", "tcg", "-nographic", "-no-reboot", "-nodefaults",
+               "-serial", "stdio", "-kernel", os.path.join(arch_dir, "Image"),
+               "-initrd", l1, "-append", append]
+        print("runner: " + " ".join(cmd), flush=True)
+        lines, timed_out, qemu_rc, note = run_qemu(cmd, args.timeout)
+    except Terminated as e:
+        return fail(f"runner killed by {e}")
+    finally:
+        if args.keep:
+            print(f"runner: kept {workdir}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    ready = first_match(lines, READY_RE)
+    done = first_match(lines, DONE_RE)
+    total = lines[-1][0] if lines else 0.0
+    print("TIMING l1_ready={} done={} last_line={:.3f}".format(
+        f"{lines[ready][0]:.3f}" if ready is not None else "none",
+        f"{lines[done][0]:.3f}" if done is not None else "none", total), flush=True)
+
+    if args.stamp:
+        i = first_match(lines, stamp_from)
+        j = first_match(lines, stamp_to, i + 1) if i is not None else None
+        if i is None or j is None:
+            return fail(f"--stamp: no line matched {args.stamp_from!r}" if i is None else
+                        f"--stamp: no line after the start matched {args.stamp_to!r}")
+        print(f"STAMP seconds={lines[j][0] - lines[i][0]:.3f}", flush=True)
+
+    last = lines[-1][1].strip() if lines else "(no output)"
+    if timed_out and done is None:
+        return fail(f"timeout after {args.timeout:g} s, QEMU killed; last line: {last}")
+    if timed_out:
+        return fail(note)
+    if done is None:
+        if ready is None:
+            where = "L1 never reached /init"
+        else:
+            where = "L1 /init did not finish"
+        panic = first_match(lines, L1_PANIC_RE)
+        if panic is not None:
+            where += f"; L1 kernel panic: {lines[panic][1].strip()}"
+        return fail(f"QEMU exited (status {qemu_rc}) without KVMKIT-L1-DONE: {where}")
+    rc = int(DONE_RE.search(lines[done][1]).group(1))
+    if rc != args.expect_rc:
+        return fail(f"test.sh exited {rc}, expected {args.expect_rc}")
+    for rx in expects:
+        if first_match(lines, rx) is None:
+            return fail(f"no output line matched --expect {rx.pattern!r}")
+    for rx in rejects:
+        k = first_match(lines, rx)
+        if k is not None:
+            return fail(f"--reject {rx.pattern!r} matched: {lines[k][1].strip()}")
+    ready_at = f"{lines[ready][0]:.3f} s" if ready is not None else "unseen"
+    print(f"PASS: rc={rc}, L1 ready at {ready_at}, done at {lines[done][0]:.3f} s",
+          flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
