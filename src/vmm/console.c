@@ -20,6 +20,11 @@ int console_init(struct console *con, struct vm *vm, bool use_stdout, const char
 			return vm_input_error(vm, -errno, "--console-log %s: %s", log_path,
 					      strerror(errno));
 	}
+	ret = expect_init(&con->panic_begin, "Kernel panic - not syncing");
+	if (ret == 0)
+		ret = expect_init(&con->panic_end, "---[ end Kernel panic - not syncing");
+	if (ret < 0)
+		return vm_error(vm, ret, "console: %s", strerror(-ret));
 	if (expect) {
 		ret = expect_init(&con->expect, expect);
 		if (ret < 0)
@@ -37,6 +42,8 @@ void console_destroy(struct console *con)
 	if (con->has_expect)
 		expect_destroy(&con->expect);
 	con->has_expect = false;
+	expect_destroy(&con->panic_begin);
+	expect_destroy(&con->panic_end);
 	pthread_mutex_destroy(&con->lock);
 }
 
@@ -56,7 +63,7 @@ static void write_all(int fd, const char *buf, size_t len)
 
 void console_output(struct console *con, const char *buf, size_t len)
 {
-	bool seen = false;
+	bool seen = false, panicked;
 
 	pthread_mutex_lock(&con->lock);
 	if (con->out_fd >= 0)
@@ -65,9 +72,23 @@ void console_output(struct console *con, const char *buf, size_t len)
 		write_all(con->log_fd, buf, len);
 	if (con->has_expect)
 		seen = expect_feed(&con->expect, buf, len);
+	expect_feed(&con->panic_begin, buf, len);
+	panicked = expect_feed(&con->panic_end, buf, len);
 	pthread_mutex_unlock(&con->lock);
 	if (seen)
 		vm_request_exit(con->vm, VM_EXIT_EXPECT_SEEN);
+	if (panicked)
+		vm_request_exit(con->vm, VM_EXIT_CRASH);
+}
+
+bool console_saw_panic(struct console *con)
+{
+	bool seen;
+
+	pthread_mutex_lock(&con->lock);
+	seen = con->panic_begin.seen;
+	pthread_mutex_unlock(&con->lock);
+	return seen;
 }
 
 void console_set_input(struct console *con, console_input_fn fn, void *opaque)

@@ -21,6 +21,10 @@ struct console {
 	int log_fd; /* -1: no log */
 	bool has_expect;
 	struct expect_matcher expect;
+	/* The Debian kernels have no pvpanic driver, so a Linux panic is recognised
+	 * by the lines panic() always prints. */
+	struct expect_matcher panic_begin;
+	struct expect_matcher panic_end;
 	console_input_fn input;
 	void *input_opaque;
 };
@@ -30,8 +34,14 @@ int console_init(struct console *con, struct vm *vm, bool use_stdout, const char
 		 const char *expect);
 void console_destroy(struct console *con);
 
-/* Output from the guest's console device. */
+/* Output from the guest's console device. Seeing --expect's text ends the VM
+ * with VM_EXIT_EXPECT_SEEN; the end of a Linux panic report ends it with
+ * VM_EXIT_CRASH. */
 void console_output(struct console *con, const char *buf, size_t len);
+
+/* True once the guest printed the start of a Linux panic: a reset that
+ * follows is the panic's reboot (panic=N), not a clean one. */
+bool console_saw_panic(struct console *con);
 
 /* Which device receives keyboard input. */
 void console_set_input(struct console *con, console_input_fn fn, void *opaque);

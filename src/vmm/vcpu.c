@@ -141,6 +141,11 @@ bool vcpu_handle_exit(struct vcpu *vcpu)
 			vm_request_exit(vm, VM_EXIT_POWEROFF);
 			return false;
 		case KVM_SYSTEM_EVENT_RESET:
+			if (console_saw_panic(&vm->console)) {
+				log_info("vcpu%u: guest reset after a kernel panic", vcpu->index);
+				vm_request_exit(vm, VM_EXIT_CRASH);
+				return false;
+			}
 			log_info("vcpu%u: guest asked for a reset", vcpu->index);
 			vm_request_exit(vm, VM_EXIT_RESET);
 			return false;
