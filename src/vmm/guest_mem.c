@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 
 #define GUEST_PAGE_MASK 0xfffULL
+#define GUEST_HUGE_PAGE 0x200000ULL
 
 static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
@@ -33,6 +34,28 @@ int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host
 	return 0;
 }
 
+/* Anonymous memory whose start is 2 MiB aligned: KVM can map guest RAM with
+ * huge stage-2 blocks only where host and guest addresses agree modulo the
+ * block size, and an unaligned mmap would cost one fault per 4 KiB page. */
+static void *map_aligned(uint64_t size)
+{
+	uint64_t span = size + GUEST_HUGE_PAGE;
+	uint8_t *raw, *aligned;
+	uintptr_t head;
+
+	raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   -1, 0);
+	if (raw == MAP_FAILED)
+		return NULL;
+	head = (GUEST_HUGE_PAGE - ((uintptr_t)raw & (GUEST_HUGE_PAGE - 1))) & (GUEST_HUGE_PAGE - 1);
+	aligned = raw + head;
+	if (head)
+		munmap(raw, head);
+	if (span - head > size)
+		munmap(aligned + size, span - head - size);
+	return aligned;
+}
+
 int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa, uint64_t size)
 {
 	void *host;
@@ -40,9 +63,8 @@ int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa, uint64_t size)
 
 	if (size == 0 || (size & GUEST_PAGE_MASK))
 		return -EINVAL;
-	host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		    -1, 0);
-	if (host == MAP_FAILED)
+	host = map_aligned(size);
+	if (!host)
 		return -ENOMEM;
 	/* Transparent huge pages cut stage-2 faults; a refusal is harmless. */
 	madvise(host, size, MADV_HUGEPAGE);

@@ -9,8 +9,8 @@ The L1 initramfs is a cached base archive (busybox, tests/nested/l1-init as /ini
 the L2 kernel and initramfs under /guest) followed by a small per-run archive with
 /bin/kvmkit and /test.sh. newc archives concatenate; later files override earlier.
 
-Exit status: 0 pass, 1 fail (one-line reason last), 77 skip (QEMU or assets missing;
-meson reports it as SKIP).
+Exit status: 0 pass, 1 fail (one-line reason last; a missing QEMU or asset fails too,
+so CI cannot pass by skipping).
 """
 
 import argparse
@@ -30,7 +30,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 L1_INIT = os.path.join(HERE, "l1-init")
-SKIP = 77
+SKIP = 1  # a missing QEMU or asset is a failure: CI must not pass by skipping
 
 READY_RE = re.compile(r"KVMKIT-L1-READY")
 DONE_RE = re.compile(r"KVMKIT-L1-DONE rc=(\d+)")
@@ -43,7 +43,7 @@ sh ash [ [[ awk basename cat chmod cmp cp cut date dd df diff dirname dmesg du e
 env expr false find free grep head hexdump id kill killall ln ls lsmod md5sum mkdir
 mkfifo mknod mktemp mount mv nproc od pidof poweroff printf ps pwd readlink reboot
 realpath rm rmdir sed seq setsid sha256sum sleep sort stat sync tail tee test time
-timeout touch tr true uname uniq usleep wc which xargs xxd yes
+timeout touch tr true uname uniq usleep wc which xargs xxd yes base64
 """.split()
 
 
@@ -163,7 +163,7 @@ def build_base(arch_dir):
         return base
 
 
-def build_l1_cpio(base, workdir, kvmkit, script_text):
+def build_l1_cpio(base, workdir, kvmkit, script_text, extra_files=()):
     out = os.path.join(workdir, "l1.cpio")
     shutil.copyfile(base, out)
     with open(out, "ab") as f:
@@ -172,6 +172,8 @@ def build_l1_cpio(base, workdir, kvmkit, script_text):
         w = Newc(f, first_ino=1 << 20)
         if kvmkit:
             w.file("bin/kvmkit", kvmkit)
+        for src, dest in extra_files:
+            w.file(dest.lstrip("/"), src)
         w.text("test.sh", script_text.encode())
         w.trailer()
     return out
@@ -261,8 +263,13 @@ def parse_args(argv):
                    help="guest asset dir from scripts/guest-assets (holds arm64/)")
     p.add_argument("--kvmkit", help="static aarch64 kvmkit binary, becomes /bin/kvmkit")
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--script", help="shell script run in L1 as /test.sh")
+    src.add_argument("--script", nargs="+",
+                     help="shell script(s) run in L1 as /test.sh, concatenated in order")
     src.add_argument("--script-text", help="shell text run in L1 as /test.sh")
+    p.add_argument("--file", action="append", default=[], metavar="SRC:DEST",
+                   help="also put host file SRC at DEST in L1 (repeatable)")
+    p.add_argument("--interactive", action="store_true",
+                   help="give QEMU this terminal instead of checking output (scripts/demo)")
     p.add_argument("--timeout", type=float, default=120.0,
                    help="seconds before QEMU is killed (default 120)")
     p.add_argument("--expect", action="extend", nargs="+", default=[], metavar="REGEX",
@@ -309,12 +316,12 @@ def main(argv):
 
     qemu = shutil.which(args.qemu)
     if not qemu:
-        print(f"SKIP: {args.qemu} not found (scripts/install-deps)", flush=True)
+        print(f"FAIL: {args.qemu} not found (scripts/install-deps)", flush=True)
         return SKIP
     arch_dir = os.path.join(os.path.abspath(args.assets), "arm64")
     missing = [p for p in base_inputs(arch_dir).values() if not os.path.isfile(p)]
     if missing:
-        print(f"SKIP: missing {', '.join(missing)} (run scripts/guest-assets)", flush=True)
+        print(f"FAIL: missing {', '.join(missing)} (run scripts/guest-assets)", flush=True)
         return SKIP
     if args.kvmkit:
         if not os.path.isfile(args.kvmkit):
@@ -323,16 +330,26 @@ def main(argv):
         if problem:
             return fail(f"--kvmkit {args.kvmkit}: {problem}")
     if args.script:
-        with open(args.script, encoding="utf-8") as f:
-            script_text = f.read()
+        script_text = ""
+        for path in args.script:
+            with open(path, encoding="utf-8") as f:
+                script_text += f.read() + "\n"
     else:
         script_text = args.script_text + "\n"
 
     workdir = tempfile.mkdtemp(prefix="kvmkit-nested.")
     try:
         base = build_base(arch_dir)
-        l1 = build_l1_cpio(base, workdir, args.kvmkit, script_text)
+        extra = []
+        for spec in args.file:
+            src, _, dest = spec.partition(":")
+            if not dest or not os.path.isfile(src):
+                return fail(f"--file {spec}: expected an existing SRC and a DEST in L1")
+            extra.append((src, dest))
+        l1 = build_l1_cpio(base, workdir, args.kvmkit, script_text, extra)
         append = "console=ttyAMA0 rdinit=/init panic=-1 quiet"
+        if args.interactive:
+            append += " kvmkit_interactive=1"
         if args.env:
             append += " " + " ".join(args.env)
         cmd = [qemu, "-M", "virt,virtualization=on,gic-version=3",
@@ -341,6 +358,9 @@ def main(argv):
                "-serial", "stdio", "-kernel", os.path.join(arch_dir, "Image"),
                "-initrd", l1, "-append", append]
         print("runner: " + " ".join(cmd), flush=True)
+        if args.interactive:
+            # The terminal belongs to the guests: QEMU's Ctrl-A x quits.
+            return subprocess.run(cmd, check=False, preexec_fn=set_pdeathsig).returncode
         lines, timed_out, qemu_rc, note = run_qemu(cmd, args.timeout)
     except Terminated as e:
         return fail(f"runner killed by {e}")

@@ -3,6 +3,7 @@
  * Image boot protocol with a generated device tree. */
 #include <errno.h>
 #include <fcntl.h>
+#include <libfdt.h>
 #include <linux/kvm.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -310,11 +311,20 @@ static int build_fdt(struct vm *vm, const struct boot_layout *lay)
 		.stdout_device = st->console_uart,
 	};
 	struct fdt_builder fb;
+	size_t size = 16 * 1024;
 	int ret;
 
-	if (fb_init(&fb, ARM64_FDT_MAX_SIZE) < 0)
-		return vm_error(vm, -ENOMEM, "device tree: out of memory");
-	ret = arm64_fdt_build(&desc, &fb);
+	/* Start small (a large buffer would count against the VMM's own memory)
+	 * and grow only if the tree does not fit. */
+	for (;;) {
+		if (fb_init(&fb, size) < 0)
+			return vm_error(vm, -ENOMEM, "device tree: out of memory");
+		ret = arm64_fdt_build(&desc, &fb);
+		if (ret != -FDT_ERR_NOSPACE || size >= ARM64_FDT_MAX_SIZE)
+			break;
+		fb_free(&fb);
+		size *= 2;
+	}
 	if (ret < 0) {
 		ret = vm_error(vm, -EINVAL, "device tree: %s", fb_strerror(ret));
 		goto out;

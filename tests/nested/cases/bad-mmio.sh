@@ -1,0 +1,2 @@
+# A guest touching unmapped MMIO is reported and keeps running.
+boot_l2 badmmio badmmio

@@ -1,0 +1,1 @@
+boot_l2 boot smp -c 1
