@@ -1,17 +1,17 @@
 /* PL031: a 32-bit seconds counter that follows the host's clock from the
  * value the guest loads, and a match register that raises the interrupt when
- * the counter reaches it (a host timer thread fires it). */
+ * the counter reaches it (a timerfd the main loop watches fires it). */
 #include "devices/pl031.h"
 
 #include <errno.h>
-#include <signal.h>
+#include <sys/timerfd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fdt/fdt_builder.h"
 #include "vmm/device.h"
-#include "vmm/log.h"
 #include "vmm/vm.h"
 
 enum {
@@ -35,8 +35,7 @@ struct pl031 {
 	uint32_t match;
 	uint32_t imsc;
 	uint32_t ris;
-	bool timer_armed;
-	timer_t timer;
+	int timer_fd;
 };
 
 static struct pl031 *to_rtc(struct device *dev) { return container_of(dev, struct pl031, dev); }
@@ -57,17 +56,19 @@ static void rtc_arm(struct pl031 *rtc)
 	uint32_t delta = rtc->match - rtc_now(rtc);
 	struct itimerspec its = {.it_value = {.tv_sec = time(NULL) + delta}};
 
-	if (!rtc->timer_armed)
-		return;
 	if (delta == 0)
 		its.it_value.tv_nsec = 1;
-	timer_settime(rtc->timer, TIMER_ABSTIME, &its, NULL);
+	timerfd_settime(rtc->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
-static void rtc_alarm(union sigval sv)
+/* On the main loop: the match time has come. */
+static void rtc_alarm(void *opaque)
 {
-	struct pl031 *rtc = sv.sival_ptr;
+	struct pl031 *rtc = opaque;
+	uint64_t expirations;
 
+	if (read(rtc->timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
 	pthread_mutex_lock(&rtc->dev.lock);
 	rtc->ris |= 1;
 	rtc_update_irq(rtc);
@@ -146,9 +147,7 @@ static void rtc_destroy(struct device *dev)
 {
 	struct pl031 *rtc = to_rtc(dev);
 
-	/* timer_delete() waits for nothing: disarm first so no callback starts. */
-	if (rtc->timer_armed)
-		timer_delete(rtc->timer);
+	close(rtc->timer_fd);
 	pthread_mutex_destroy(&dev->lock);
 	free(rtc);
 }
@@ -164,16 +163,19 @@ static const struct device_ops pl031_ops = {
 int pl031_create(struct vm *vm, uint64_t base, unsigned irq)
 {
 	struct pl031 *rtc = calloc(1, sizeof(*rtc));
-	struct sigevent sev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = rtc_alarm};
+	int ret;
 
 	if (!rtc)
 		return vm_error(vm, -ENOMEM, "rtc: out of memory");
+	rtc->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (rtc->timer_fd < 0) {
+		ret = -errno;
+		free(rtc);
+		return vm_error(vm, ret, "rtc: timerfd_create: %s", strerror(-ret));
+	}
 	device_init(&rtc->dev, &pl031_ops, "rtc", BUS_MMIO, base, PL031_SIZE, irq);
-	sev.sigev_value.sival_ptr = rtc;
-	if (timer_create(CLOCK_REALTIME, &sev, &rtc->timer) == 0)
-		rtc->timer_armed = true;
-	else
-		log_warn("rtc: no host timer (%s): the alarm interrupt will not fire",
-			 strerror(errno));
-	return vm_add_device(vm, &rtc->dev);
+	ret = vm_add_device(vm, &rtc->dev);
+	if (ret < 0)
+		return ret;
+	return vm_watch_fd(vm, rtc->timer_fd, rtc_alarm, rtc);
 }

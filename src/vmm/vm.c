@@ -83,6 +83,16 @@ int vm_add_device(struct vm *vm, struct device *dev)
 	return 0;
 }
 
+int vm_watch_fd(struct vm *vm, int fd, vm_fd_ready_fn ready, void *opaque)
+{
+	if (vm->nr_fd_watches == VM_MAX_FD_WATCHES)
+		return vm_error(vm, -ENOSPC, "too many event sources");
+	vm->fd_watches[vm->nr_fd_watches++] = (struct vm_fd_watch){
+		.fd = fd, .ready = ready, .opaque = opaque,
+	};
+	return 0;
+}
+
 static int check_config(struct vm *vm, const struct vm_config *cfg)
 {
 	if (!cfg->kernel_path)

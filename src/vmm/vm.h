@@ -31,6 +31,16 @@ enum vm_exit_reason {
 };
 
 #define VM_MAX_DEVICES 32
+#define VM_MAX_FD_WATCHES 64
+
+/* Called on the main loop when a watched fd is readable. */
+typedef void (*vm_fd_ready_fn)(void *opaque);
+
+struct vm_fd_watch {
+	int fd;
+	vm_fd_ready_fn ready;
+	void *opaque;
+};
 
 struct vm {
 	struct vm_config cfg;
@@ -42,6 +52,8 @@ struct vm {
 	struct bus pio_bus;
 	struct device *devices[VM_MAX_DEVICES];
 	unsigned nr_devices;
+	struct vm_fd_watch fd_watches[VM_MAX_FD_WATCHES];
+	unsigned nr_fd_watches;
 	struct vcpu **vcpus;
 	unsigned nr_vcpus;
 	struct console console;
@@ -77,6 +89,12 @@ void vm_destroy(struct vm *vm);
 /* Registers a device on its bus and takes ownership of it (destroyed with the
  * VM), also on failure. Devices are added before vm_run(), which seals the buses. */
 int vm_add_device(struct vm *vm, struct device *dev);
+
+/* Asks the main loop to call @ready whenever @fd is readable, from vm_run()
+ * on. Devices use it for timers (timerfd) and event fds, so that their work
+ * runs on the loop and never on a vCPU thread. The caller keeps owning @fd.
+ * Call before vm_run(); -ENOSPC when the table is full. */
+int vm_watch_fd(struct vm *vm, int fd, vm_fd_ready_fn ready, void *opaque);
 
 /* Records an error message (the first one wins) and returns @err. */
 int vm_error(struct vm *vm, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

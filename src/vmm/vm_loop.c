@@ -20,6 +20,8 @@ struct loop_state {
 	uv_signal_t sigterm;
 	uv_timer_t timeout;
 	uv_poll_t stdin_poll;
+	uv_poll_t watches[VM_MAX_FD_WATCHES];
+	unsigned nr_watches;
 	bool timeout_active;
 	bool stdin_active;
 	struct escape_state escape;
@@ -120,6 +122,16 @@ static void on_stdin(uv_poll_t *handle, int status, int events)
 		vm_request_exit(ls->vm, VM_EXIT_QUIT);
 }
 
+static void loop_close(struct loop_state *ls);
+
+static void on_watch(uv_poll_t *handle, int status, int events)
+{
+	const struct vm_fd_watch *w = handle->data;
+
+	if (status == 0 && (events & UV_READABLE))
+		w->ready(w->opaque);
+}
+
 static int loop_open(struct vm *vm, struct loop_state *ls)
 {
 	int ret;
@@ -141,6 +153,18 @@ static int loop_open(struct vm *vm, struct loop_state *ls)
 		uv_timer_start(&ls->timeout, on_timeout, (uint64_t)vm->cfg.timeout_sec * 1000, 0);
 		ls->timeout_active = true;
 	}
+	for (unsigned i = 0; i < vm->nr_fd_watches; i++) {
+		ret = uv_poll_init(&ls->loop, &ls->watches[i], vm->fd_watches[i].fd);
+		if (ret < 0) {
+			vm_error(vm, -EIO, "event loop: cannot watch fd %d: %s",
+				 vm->fd_watches[i].fd, uv_strerror(ret));
+			loop_close(ls);
+			return -EIO;
+		}
+		ls->watches[i].data = &vm->fd_watches[i];
+		ls->nr_watches++;
+		uv_poll_start(&ls->watches[i], UV_READABLE, on_watch);
+	}
 	/* Regular files and /dev/null cannot be polled: such a stdin is ignored. */
 	if (vm->cfg.console_stdio && uv_poll_init(&ls->loop, &ls->stdin_poll, STDIN_FILENO) == 0) {
 		ls->stdin_poll.data = ls;
@@ -160,6 +184,8 @@ static void loop_close(struct loop_state *ls)
 		uv_close((uv_handle_t *)&ls->timeout, NULL);
 	if (ls->stdin_active)
 		uv_close((uv_handle_t *)&ls->stdin_poll, NULL);
+	for (unsigned i = 0; i < ls->nr_watches; i++)
+		uv_close((uv_handle_t *)&ls->watches[i], NULL);
 	uv_run(&ls->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&ls->loop);
 	restore_terminal();
