@@ -31,6 +31,8 @@ const char cli_usage[] =
 	"input, 3 guest reset, 4 guest crash, 124 timeout, 130/143 interrupted by SIGINT/SIGTERM.\n"
 	"In a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n";
 
+#define SHORT_OPTIONS ":k:i:p:c:m:hV"
+
 enum {
 	OPT_CONSOLE_LOG = 256,
 	OPT_TIMEOUT,
@@ -78,11 +80,13 @@ static int parse_run(int argc, char **argv, struct cli_options *opts, char *err,
 	unsigned long value;
 	int opt, longindex;
 
-	optind = 1;
+	/* 0, not 1: glibc then also forgets its place inside a group of short
+	 * options from an earlier argv. */
+	optind = 0;
 	opterr = 0;
 	for (;;) {
 		longindex = -1;
-		opt = getopt_long(argc, argv, ":k:i:p:c:m:hV", run_options, &longindex);
+		opt = getopt_long(argc, argv, SHORT_OPTIONS, run_options, &longindex);
 		if (opt == -1)
 			break;
 		switch (opt) {
@@ -126,11 +130,10 @@ static int parse_run(int argc, char **argv, struct cli_options *opts, char *err,
 		case 'h': opts->action = CLI_HELP; return 0;
 		case 'V': opts->action = CLI_VERSION; return 0;
 		case ':':
-			if (optopt)
-				return fail(err, errlen, "-%c needs a value", optopt);
-			return fail(err, errlen, "%s needs a value", argv[optind - 1]);
+			return fail(err, errlen, "'%s' needs a value", argv[optind - 1]);
 		default:
-			if (optopt)
+			/* For long options glibc sets optopt to their value, not a letter. */
+			if (optopt > 0 && optopt < 256 && !strchr(SHORT_OPTIONS, optopt))
 				return fail(err, errlen, "unknown option '-%c'", optopt);
 			return fail(err, errlen, "unknown option '%s'", argv[optind - 1]);
 		}

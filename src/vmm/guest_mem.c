@@ -39,10 +39,12 @@ int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host
  * block size, and an unaligned mmap would cost one fault per 4 KiB page. */
 static void *map_aligned(uint64_t size)
 {
-	uint64_t span = size + GUEST_HUGE_PAGE;
+	uint64_t span;
 	uint8_t *raw, *aligned;
 	uintptr_t head;
 
+	if (__builtin_add_overflow(size, GUEST_HUGE_PAGE, &span))
+		return NULL;
 	raw = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		   -1, 0);
 	if (raw == MAP_FAILED)

@@ -231,7 +231,9 @@ static int load_kernel(struct vm *vm, struct boot_layout *lay)
 	/* RAM starts 2 MiB aligned, so the Image goes at its base + text_offset. */
 	lay->kernel_gpa = ARM64_RAM_BASE + info.text_offset;
 	lay->kernel_end = lay->kernel_gpa + info.image_size;
-	if (info.image_size + info.text_offset + ARM64_FDT_MAX_SIZE > vm->cfg.mem_size) {
+	/* Written so that a huge image_size from the header cannot wrap. */
+	if (info.image_size > vm->cfg.mem_size ||
+	    vm->cfg.mem_size - info.image_size < info.text_offset + ARM64_FDT_MAX_SIZE) {
 		ret = vm_input_error(vm, -EFBIG,
 				     "kernel %s: needs %llu MiB once loaded; the guest has %llu MiB of RAM",
 				     kernel.path,

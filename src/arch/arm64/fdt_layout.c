@@ -87,8 +87,9 @@ static void write_gic(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 static void write_timer(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 {
 	uint32_t cells[12];
-	/* GICv2 PPI flags carry a mask of the CPUs the interrupt goes to. */
-	uint32_t cpu_mask = d->gic == ARM64_GIC_V2 ? ((1u << d->nr_cpus) - 1) << 8 : 0;
+	/* GICv2 PPI flags carry a mask of the (at most 8) CPUs it goes to. */
+	unsigned mask_cpus = d->nr_cpus < 8 ? d->nr_cpus : 8;
+	uint32_t cpu_mask = d->gic == ARM64_GIC_V2 ? ((1u << mask_cpus) - 1) << 8 : 0;
 
 	for (unsigned i = 0; i < 4; i++) {
 		cells[i * 3] = GIC_FDT_PPI;

@@ -75,6 +75,8 @@ int arm64_image_parse(const uint8_t *head, size_t len, uint64_t file_size,
 		return bad(err, errlen, "big-endian arm64 Image: kvmkit boots little-endian kernels");
 	if (info->image_size == 0)
 		return bad(err, errlen, "Image header has no image_size (a kernel older than 3.17)");
+	if (info->image_size > (1ULL << 40))
+		return bad(err, errlen, "corrupt Image: image_size is larger than any guest's RAM");
 	if (info->text_offset >= 0x200000 || (info->text_offset & 0xfff))
 		return bad(err, errlen, "Image text_offset is not a 4 KiB multiple below 2 MiB");
 	if (file_size > info->image_size)

@@ -1,0 +1,31 @@
+/* The unit suites: pure logic of kvmkit's modules, no /dev/kvm. Each test file
+ * builds one Check suite; unit_main.c runs them, and meson runs one suite per
+ * test through CK_RUN_SUITE. */
+#ifndef KVMKIT_UNIT_H
+#define KVMKIT_UNIT_H
+
+#include <check.h>
+#include <stdint.h>
+
+Suite *guest_mem_suite(void);
+Suite *bus_suite(void);
+Suite *expect_suite(void);
+Suite *escape_suite(void);
+Suite *config_suite(void);
+Suite *cli_suite(void);
+Suite *cli_regressions_suite(void);
+Suite *elf_loader_suite(void);
+Suite *fdt_builder_suite(void);
+Suite *arm64_image_suite(void);
+Suite *arm64_fdt_layout_suite(void);
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A fixed-seed generator for randomised cases, so a failure reproduces. */
+static inline uint32_t unit_rand(uint32_t *state)
+{
+	*state = *state * 1664525u + 1013904223u;
+	return *state >> 8;
+}
+
+#endif
