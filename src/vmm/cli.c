@@ -1,5 +1,7 @@
 #include "vmm/cli.h"
 
+#include "arch/arch.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -104,6 +106,13 @@ static int parse_run(int argc, char **argv, struct cli_options *opts, char *err,
 				return fail(err, errlen,
 					    "--memory '%s': expected a size such as 256, 512M or 2G",
 					    optarg);
+			if (vm->mem_size < VM_MIN_MEM)
+				return fail(err, errlen, "--memory '%s': kvmkit needs at least %lluM",
+					    optarg, (unsigned long long)(VM_MIN_MEM >> 20));
+			if (vm->mem_size > arch_max_ram())
+				return fail(err, errlen, "--memory '%s': above the %lluM the %s layout allows",
+					    optarg, (unsigned long long)(arch_max_ram() >> 20),
+					    arch_name());
 			break;
 		case OPT_CONSOLE_LOG: vm->console_log_path = optarg; break;
 		case OPT_NO_STDIO: vm->console_stdio = false; break;
@@ -132,6 +141,11 @@ static int parse_run(int argc, char **argv, struct cli_options *opts, char *err,
 		case ':':
 			return fail(err, errlen, "'%s' needs a value", argv[optind - 1]);
 		default:
+			if (optopt >= 256 && strchr(argv[optind - 1], '=')) {
+				int n = (int)(strchr(argv[optind - 1], '=') - argv[optind - 1]);
+
+				return fail(err, errlen, "'%.*s' takes no value", n, argv[optind - 1]);
+			}
 			/* For long options glibc sets optopt to their value, not a letter. */
 			if (optopt > 0 && optopt < 256 && !strchr(SHORT_OPTIONS, optopt))
 				return fail(err, errlen, "unknown option '-%c'", optopt);

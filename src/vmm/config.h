@@ -9,6 +9,7 @@
 #include "vmm/log.h"
 
 #define VM_DEFAULT_MEM_MIB 256
+#define VM_MIN_MEM (16ULL << 20)
 #define VM_MAX_CPUS 64
 
 struct vm_config {

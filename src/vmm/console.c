@@ -7,19 +7,12 @@
 
 #include "vmm/vm.h"
 
-int console_init(struct console *con, struct vm *vm, bool use_stdout, const char *log_path,
-		 const char *expect)
+int console_init(struct console *con, struct vm *vm, bool use_stdout, const char *expect)
 {
 	int ret;
 
 	*con = (struct console){.vm = vm, .out_fd = use_stdout ? STDOUT_FILENO : -1, .log_fd = -1};
 	pthread_mutex_init(&con->lock, NULL);
-	if (log_path) {
-		con->log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		if (con->log_fd < 0)
-			return vm_input_error(vm, -errno, "--console-log %s: %s", log_path,
-					      strerror(errno));
-	}
 	ret = expect_init(&con->panic_begin, "Kernel panic - not syncing");
 	if (ret == 0)
 		ret = expect_init(&con->panic_end, "---[ end Kernel panic - not syncing");
@@ -31,6 +24,15 @@ int console_init(struct console *con, struct vm *vm, bool use_stdout, const char
 			return vm_error(vm, ret, "--expect: %s", strerror(-ret));
 		con->has_expect = true;
 	}
+	return 0;
+}
+
+int console_open_log(struct console *con, const char *log_path)
+{
+	con->log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (con->log_fd < 0)
+		return vm_input_error(con->vm, -errno, "--console-log %s: %s", log_path,
+				      strerror(errno));
 	return 0;
 }
 

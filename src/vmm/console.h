@@ -29,9 +29,12 @@ struct console {
 	void *input_opaque;
 };
 
-/* Opens the log (truncating it) and prepares the matcher. Errors name the file. */
-int console_init(struct console *con, struct vm *vm, bool use_stdout, const char *log_path,
-		 const char *expect);
+/* Prepares the output and the matchers. */
+int console_init(struct console *con, struct vm *vm, bool use_stdout, const char *expect);
+
+/* Opens (truncates) the console log. The VM calls it last, once every input
+ * was accepted, so that a rejected run leaves no file behind. */
+int console_open_log(struct console *con, const char *log_path);
 void console_destroy(struct console *con);
 
 /* Output from the guest's console device. Seeing --expect's text ends the VM

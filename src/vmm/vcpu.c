@@ -65,14 +65,14 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out)
 	return 0;
 }
 
-static void report_unhandled(struct vcpu *vcpu, const char *what, const char *bus,
-			     uint64_t addr, unsigned len, bool is_write)
+static void report_unhandled(struct vcpu *vcpu, const char *why, const char *bus, uint64_t addr,
+			     unsigned len, bool is_write)
 {
 	enum log_level level = vcpu->nr_unhandled < UNHANDLED_WARN_LIMIT ? LOG_WARN : LOG_DEBUG;
 
 	vcpu->nr_unhandled++;
-	log_msg(level, "vcpu%u: %s %s %s of %u bytes at 0x%llx%s", vcpu->index, what, bus,
-		is_write ? "write" : "read", len, (unsigned long long)addr,
+	log_msg(level, "vcpu%u: %u-byte %s %s at 0x%llx: %s%s", vcpu->index, len, bus,
+		is_write ? "write" : "read", (unsigned long long)addr, why,
 		vcpu->nr_unhandled == UNHANDLED_WARN_LIMIT ? " (further ones at debug level)" : "");
 }
 
@@ -85,7 +85,7 @@ static void bus_access(struct vcpu *vcpu, struct bus *bus, uint64_t addr, uint8_
 	int ret;
 
 	if (!range) {
-		report_unhandled(vcpu, "unmapped", bus->name, addr, len, is_write);
+		report_unhandled(vcpu, "no device there", bus->name, addr, len, is_write);
 		if (!is_write)
 			memset(data, 0xff, len);
 		return;
@@ -94,8 +94,12 @@ static void bus_access(struct vcpu *vcpu, struct bus *bus, uint64_t addr, uint8_
 		ret = device_write(range->dev, addr - range->base, data, len);
 	else
 		ret = device_read(range->dev, addr - range->base, data, len);
-	if (ret < 0)
-		report_unhandled(vcpu, range->dev->name, bus->name, addr, len, is_write);
+	if (ret < 0) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "%s does not implement it", range->dev->name);
+		report_unhandled(vcpu, why, bus->name, addr, len, is_write);
+	}
 }
 
 static void handle_pio(struct vcpu *vcpu)
@@ -121,7 +125,7 @@ bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_MMIO:
 		atomic_fetch_add_explicit(&vcpu->nr_mmio_exits, 1, memory_order_relaxed);
 		if (run->mmio.len == 0 || run->mmio.len > sizeof(run->mmio.data)) {
-			report_unhandled(vcpu, "malformed", "mmio", run->mmio.phys_addr,
+			report_unhandled(vcpu, "malformed exit from KVM", "mmio", run->mmio.phys_addr,
 					 run->mmio.len, run->mmio.is_write);
 			return true;
 		}

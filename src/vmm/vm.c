@@ -100,7 +100,7 @@ static int check_config(struct vm *vm, const struct vm_config *cfg)
 	if (cfg->nr_cpus == 0 || cfg->nr_cpus > VM_MAX_CPUS)
 		return vm_input_error(vm, -EINVAL, "--cpus %u: must be from 1 to %d",
 				      cfg->nr_cpus, VM_MAX_CPUS);
-	if (cfg->mem_size < (16ULL << 20))
+	if (cfg->mem_size < VM_MIN_MEM)
 		return vm_input_error(vm, -EINVAL, "--memory %lluK: kvmkit needs at least 16 MiB",
 				      (unsigned long long)(cfg->mem_size >> 10));
 	if (cfg->mem_size > arch_max_ram())
@@ -219,7 +219,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 	ret = check_config(vm, cfg);
 	if (ret < 0)
 		goto fail;
-	ret = console_init(&vm->console, vm, cfg->console_stdio, cfg->console_log_path, cfg->expect);
+	ret = console_init(&vm->console, vm, cfg->console_stdio, cfg->expect);
 	if (ret < 0)
 		goto fail;
 	ret = kvm_open(vm->error, sizeof(vm->error));
@@ -244,6 +244,11 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 	ret = arch_load_guest(vm);
 	if (ret < 0)
 		goto fail;
+	if (cfg->console_log_path) {
+		ret = console_open_log(&vm->console, cfg->console_log_path);
+		if (ret < 0)
+			goto fail;
+	}
 	*out = vm;
 	return 0;
 

@@ -214,11 +214,16 @@ enum vm_exit_reason vm_run(struct vm *vm)
 		vm_error(vm, ret, "cannot install the vCPU kick signal handler: %s", strerror(-ret));
 		vm_request_exit(vm, VM_EXIT_ERROR);
 	}
+	/* Hold one count while starting, so that a vCPU halting at once cannot
+	 * look like the last one standing before the others have started. */
+	atomic_store(&vm->nr_running_vcpus, 1);
 	for (unsigned i = 0; ret == 0 && i < vm->nr_vcpus; i++) {
 		ret = vcpu_start(vm->vcpus[i]);
 		if (ret < 0)
 			vm_request_exit(vm, VM_EXIT_ERROR);
 	}
+	if (atomic_fetch_sub(&vm->nr_running_vcpus, 1) == 1)
+		vm_request_exit(vm, VM_EXIT_POWEROFF);
 	if (atomic_load(&vm->exit_reason) == VM_EXIT_NONE)
 		uv_run(&ls->loop, UV_RUN_DEFAULT);
 	vm_stop_vcpus(vm);

@@ -91,7 +91,7 @@ int arch_vm_finalize(struct vm *vm)
 	return 0;
 }
 
-static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry)
+static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry, uint64_t *end)
 {
 	uint8_t head[4096];
 	size_t head_len = kernel->size < sizeof(head) ? (size_t)kernel->size : sizeof(head);
@@ -120,6 +120,8 @@ static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry)
 		if (ret < 0)
 			return ret;
 		memset(dst + s->file_size, 0, s->mem_size - s->file_size);
+		if (s->paddr + s->mem_size > *end)
+			*end = s->paddr + s->mem_size;
 		if (img.entry >= s->paddr && img.entry - s->paddr < s->mem_size)
 			entry_loaded = true;
 	}
@@ -130,11 +132,12 @@ static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry)
 	return 0;
 }
 
-/* Test kernels find the initrd through RDI (address) and RSI (size). */
-static int load_initrd(struct vm *vm, struct kvm_regs *regs)
+/* Test kernels find the initrd through RDI (address) and RSI (size). It goes
+ * at the top of RAM and must stay clear of the kernel's segments. */
+static int load_initrd(struct vm *vm, uint64_t kernel_end, struct kvm_regs *regs)
 {
 	struct guest_file initrd;
-	uint64_t gpa;
+	uint64_t ram_end = X86_RAM_BASE + vm->cfg.mem_size, room, gpa;
 	int ret;
 
 	if (!vm->cfg.initrd_path)
@@ -142,13 +145,16 @@ static int load_initrd(struct vm *vm, struct kvm_regs *regs)
 	ret = guest_file_open(vm, "initrd", vm->cfg.initrd_path, &initrd);
 	if (ret < 0)
 		return ret;
-	if (initrd.size > vm->cfg.mem_size / 2) {
-		ret = vm_input_error(vm, -EFBIG, "initrd %s: %llu bytes do not fit in the guest's %llu MiB of RAM",
+	room = ram_end > kernel_end ? (ram_end - kernel_end) & ~0xfffULL : 0;
+	if (initrd.size > room) {
+		ret = vm_input_error(vm, -EFBIG,
+				     "initrd %s: %llu bytes do not fit above the kernel in %llu MiB of RAM (room for %llu)",
 				     initrd.path, (unsigned long long)initrd.size,
-				     (unsigned long long)(vm->cfg.mem_size >> 20));
+				     (unsigned long long)(vm->cfg.mem_size >> 20),
+				     (unsigned long long)room);
 		goto out;
 	}
-	gpa = (X86_RAM_BASE + vm->cfg.mem_size - initrd.size) & ~0xfffULL;
+	gpa = (ram_end - initrd.size) & ~0xfffULL;
 	ret = guest_file_load(vm, &initrd, gpa);
 	regs->rdi = gpa;
 	regs->rsi = initrd.size;
@@ -163,17 +169,17 @@ int arch_load_guest(struct vm *vm)
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {0};
 	struct vcpu *boot = vm->vcpus[0];
-	uint64_t entry = 0;
+	uint64_t entry = 0, kernel_end = 0;
 	int ret;
 
 	ret = guest_file_open(vm, "kernel", vm->cfg.kernel_path, &kernel);
 	if (ret < 0)
 		return ret;
-	ret = load_elf(vm, &kernel, &entry);
+	ret = load_elf(vm, &kernel, &entry, &kernel_end);
 	guest_file_close(&kernel);
 	if (ret < 0)
 		return ret;
-	ret = load_initrd(vm, &regs);
+	ret = load_initrd(vm, kernel_end, &regs);
 	if (ret < 0)
 		return ret;
 	ret = long_mode_write_tables(&vm->mem);

@@ -1,0 +1,292 @@
+#!/usr/bin/env python3
+"""CLI tests of the kvmkit command: boots the guests of tests/host/guests on
+this host's /dev/kvm and checks console output, exit codes, timing, signals
+and --stats.
+
+    cli_test.py --kvmkit build/src/kvmkit --guests build/tests/host/guests [CASE ...]
+
+Without CASE every case runs. Exit status 0 when all pass, 1 otherwise, 77
+(meson's "skipped") when /dev/kvm cannot be opened.
+"""
+
+import argparse
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+# The guests' console output, as written in their .S files.
+HELLO = b"hello from guest\n"
+SPIN_MARKER = b"guest is spinning\n"
+UNMAPPED_WARNING = "kvmkit: vcpu0: 4-byte mmio write at 0xd0000000: no device there\n"
+
+CASES = {}
+
+
+class Failure(Exception):
+    pass
+
+
+def case(name):
+    def register(fn):
+        CASES[name] = fn
+        return fn
+    return register
+
+
+def expect(cond, message):
+    if not cond:
+        raise Failure(message)
+
+
+class Env:
+    def __init__(self, kvmkit, guests, tmp):
+        self.kvmkit = kvmkit
+        self.guests = guests
+        self.tmp = tmp
+
+    def guest(self, name):
+        return os.path.join(self.guests, name + ".elf")
+
+    def run(self, *args, timeout=10):
+        """Runs kvmkit to completion; returns (code, stdout, stderr, seconds)."""
+        start = time.monotonic()
+        proc = subprocess.run([self.kvmkit, *args], stdin=subprocess.DEVNULL,
+                              capture_output=True, cwd=self.tmp, timeout=timeout)
+        return (proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"),
+                time.monotonic() - start)
+
+
+def describe(code, out, err):
+    return f"exit code {code}\n  stdout: {out!r}\n  stderr: {err!r}"
+
+
+@case("console")
+def console(env):
+    code, out, err, _ = env.run("run", "-k", env.guest("hello"))
+    expect(code == 0, describe(code, out, err))
+    expect(out == HELLO, f"console output {out!r}, expected {HELLO!r}")
+    expect(err == UNMAPPED_WARNING, f"stderr {err!r}, expected {UNMAPPED_WARNING!r}")
+
+
+@case("smp")
+def smp(env):
+    code, out, err, _ = env.run("run", "-k", env.guest("hello"), "-c", "2")
+    expect(code == 0 and out == HELLO, describe(code, out, err))
+
+
+@case("poweroff")
+def poweroff(env):
+    """HLT on the only vCPU powers off at once, with exit code 0."""
+    code, out, err, seconds = env.run("run", "-k", env.guest("halt"))
+    expect(code == 0 and out == b"" and err == "", describe(code, out, err))
+    expect(seconds < 1.0, f"powering off took {seconds:.2f} s")
+
+
+@case("reset")
+def reset(env):
+    code, out, err, seconds = env.run("run", "-k", env.guest("reset"), "--timeout", "10")
+    expect(code == 3, describe(code, out, err))
+    expect(out == b"resetting\n", f"console output {out!r}")
+    expect(err == "", f"stderr {err!r}")
+    expect(seconds < 2.0, f"the reset took {seconds:.2f} s")
+
+
+@case("triple-fault")
+def triple_fault(env):
+    code, out, err, _ = env.run("run", "-k", env.guest("triple_fault"), "--timeout", "10")
+    expect(code == 3 and out == b"faulting\n", describe(code, out, err))
+
+
+@case("panic")
+def panic(env):
+    code, out, err, _ = env.run("run", "-k", env.guest("panic"), "--timeout", "10")
+    expect(code == 4, describe(code, out, err))
+    expect(out.startswith(b"Kernel panic - not syncing"), f"console output {out!r}")
+
+
+@case("timeout")
+def timeout(env):
+    code, out, err, seconds = env.run("run", "-k", env.guest("spin"), "--timeout", "1")
+    expect(code == 124, describe(code, out, err))
+    expect(0.9 <= seconds <= 2.0, f"--timeout 1 ended the guest after {seconds:.2f} s")
+    expect(out == SPIN_MARKER, f"console output {out!r}")
+    expect(err.count("\n") == 1 and "1 s" in err, f"stderr {err!r}: one line naming 1 s")
+
+
+@case("expect")
+def expect_text(env):
+    """--expect ends the VM as soon as the text shows, though the guest spins on."""
+    code, out, err, seconds = env.run("run", "-k", env.guest("spin"), "--expect", "is spinning",
+                                      "--timeout", "10")
+    expect(code == 0, describe(code, out, err))
+    expect(seconds < 1.0, f"--expect took {seconds:.2f} s")
+    expect(out == SPIN_MARKER and err == "", describe(code, out, err))
+
+
+@case("console-log")
+def console_log(env):
+    log = os.path.join(env.tmp, "console.log")
+    code, out, err, _ = env.run("run", "-k", env.guest("hello"), "--console-log", log)
+    expect(code == 0 and out == HELLO, describe(code, out, err))
+    with open(log, "rb") as f:
+        expect(f.read() == HELLO, f"{log} differs from the console")
+    # With --no-stdio the log is the only copy, and an old log is replaced.
+    with open(log, "wb") as f:
+        f.write(b"old contents, longer than the new ones\n" * 10)
+    code, out, err, _ = env.run("run", "-k", env.guest("hello"), "--console-log", log,
+                                "--no-stdio")
+    expect(code == 0 and out == b"", describe(code, out, err))
+    with open(log, "rb") as f:
+        content = f.read()
+    expect(content == HELLO, f"{log} holds {content!r}")
+
+
+def processes_in_group(pgid):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...: comm may hold spaces, so split after ')'.
+        fields = stat[stat.rindex(")") + 2:].split()
+        if int(fields[2]) == pgid:
+            pids.append(int(entry))
+    return pids
+
+
+def signal_spinning_guest(env, signum, expected_code):
+    proc = subprocess.Popen([env.kvmkit, "run", "-k", env.guest("spin"), "--timeout", "20"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, cwd=env.tmp, start_new_session=True)
+    try:
+        # The signal goes in once the guest runs, not while kvmkit starts.
+        seen = b""
+        deadline = time.monotonic() + 5
+        while SPIN_MARKER not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([proc.stdout], [], [], 0.1)
+            if ready:
+                chunk = os.read(proc.stdout.fileno(), 4096)
+                if not chunk:
+                    break
+                seen += chunk
+        expect(SPIN_MARKER in seen, f"the guest never printed its marker: {seen!r}")
+        time.sleep(0.1)
+        start = time.monotonic()
+        proc.send_signal(signum)
+        code = proc.wait(timeout=5)
+        seconds = time.monotonic() - start
+        err = proc.stderr.read().decode(errors="replace")
+        expect(code == expected_code, f"exit code {code}, expected {expected_code}; stderr {err!r}")
+        expect(seconds < 1.0, f"kvmkit took {seconds:.2f} s to stop")
+        expect(err == "", f"stderr {err!r}")
+        left = processes_in_group(proc.pid)
+        expect(left == [], f"processes left in kvmkit's process group: {left}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+@case("sigterm")
+def sigterm(env):
+    signal_spinning_guest(env, signal.SIGTERM, 128 + signal.SIGTERM)
+
+
+@case("sigint")
+def sigint(env):
+    signal_spinning_guest(env, signal.SIGINT, 128 + signal.SIGINT)
+
+
+def parse_stats(err):
+    """The --stats lines as {'vcpu0': {'exits': 36, ...}, 'com1': {...}, 'exit': 'poweroff'}."""
+    stats = {}
+    for line in err.splitlines():
+        m = re.fullmatch(r"kvmkit stats: exit=(\S+)", line)
+        if m:
+            stats["exit"] = m.group(1)
+            continue
+        m = re.fullmatch(r"kvmkit stats: (?:device )?(\w+)(?: \([\w-]+\))? ((?:\w+=\d+ ?)+)", line)
+        if m:
+            stats[m.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", m.group(2))}
+    return stats
+
+
+@case("stats")
+def stats(env):
+    # hello.S: 17 bytes, each after one LSR read (34 port exits), one unmapped
+    # MMIO write, one HLT.
+    code, out, err, _ = env.run("run", "-k", env.guest("hello"), "--stats")
+    expect(code == 0 and out == HELLO, describe(code, out, err))
+    s = parse_stats(err)
+    expect(s.get("exit") == "poweroff", f"stats: {err}")
+    expect(s.get("vcpu0") == {"exits": 36, "mmio": 1, "pio": 34}, f"vcpu0 stats: {err}")
+    expect(s.get("com1") == {"reads": 17, "writes": 17, "rejected": 0}, f"com1 stats: {err}")
+    expect(s.get("reset") == {"reads": 0, "writes": 0, "rejected": 0}, f"reset stats: {err}")
+    # reset.S: 10 bytes, then one write to the reset register.
+    code, out, err, _ = env.run("run", "-k", env.guest("reset"), "--stats", "--timeout", "10")
+    s = parse_stats(err)
+    expect(code == 3 and s.get("exit") == "reset", describe(code, out, err))
+    expect(s.get("com1") == {"reads": 10, "writes": 10, "rejected": 0}, f"com1 stats: {err}")
+    expect(s.get("reset") == {"reads": 0, "writes": 1, "rejected": 0}, f"reset stats: {err}")
+    expect(s.get("vcpu0", {}).get("pio") == 21, f"vcpu0 stats: {err}")
+    # Two vCPUs: the secondary's only exit is its HLT.
+    code, out, err, _ = env.run("run", "-k", env.guest("smp_pio"), "-c", "2", "--stats")
+    s = parse_stats(err)
+    expect(code == 0, describe(code, out, err))
+    expect(s.get("vcpu1") == {"exits": 1, "mmio": 0, "pio": 0}, f"vcpu1 stats: {err}")
+
+
+@case("help")
+def help_text(env):
+    for args in (["--help"], ["run", "--help"], ["help"]):
+        code, out, err, _ = env.run(*args)
+        expect(code == 0 and out.startswith(b"Usage: kvmkit run") and err == "",
+               f"kvmkit {' '.join(args)}: {describe(code, out, err)}")
+    code, out, err, _ = env.run("--version")
+    expect(code == 0 and re.fullmatch(rb"kvmkit \d+\.\d+\.\d+\n", out) and err == "",
+           describe(code, out, err))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kvmkit", required=True)
+    parser.add_argument("--guests", required=True)
+    parser.add_argument("cases", nargs="*", metavar="CASE", help=", ".join(CASES))
+    args = parser.parse_args()
+    if not os.access(args.kvmkit, os.X_OK):
+        parser.error(f"--kvmkit {args.kvmkit}: not an executable")
+    if not os.path.isfile(os.path.join(args.guests, "hello.elf")):
+        parser.error(f"--guests {args.guests}: no hello.elf there (build the host suite first)")
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("/dev/kvm is not usable here: skipping", file=sys.stderr)
+        return 77
+    failed = 0
+    for name in args.cases or CASES:
+        with tempfile.TemporaryDirectory(prefix="kvmkit-cli-") as tmp:
+            env = Env(os.path.abspath(args.kvmkit), os.path.abspath(args.guests), tmp)
+            start = time.monotonic()
+            try:
+                CASES[name](env)
+                print(f"ok   {name} ({time.monotonic() - start:.2f} s)")
+            except (Failure, subprocess.TimeoutExpired) as e:
+                failed += 1
+                print(f"FAIL {name}: {e}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
