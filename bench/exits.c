@@ -47,7 +47,7 @@ static const struct device_ops sink_ops = {
 
 static uint64_t sink_address(void)
 {
-	return strcmp(arch_name(), "arm64") == 0 ? 0x0a000000ULL : 0xd0000000ULL;
+	return strcmp(arch_name(), "arm64") == 0 ? 0x0c000000ULL : 0xd0000000ULL;
 }
 
 static struct vm *make_vm(const char *guest, unsigned seconds)

@@ -12,7 +12,7 @@ _head:
 	.long	0x644d5241		/* "ARM\x64" */
 	.long	0
 start:
-	movz	x2, #0x0a00, lsl #16	/* 0x0a000000: no RAM, no device */
+	movz	x2, #0x0c00, lsl #16	/* 0x0c000000: no RAM, no device */
 	mov	w1, #0
 1:	str	w1, [x2]
 	add	w1, w1, #1

@@ -51,6 +51,14 @@ int arch_load_guest(struct vm *vm);
 /* Sets platform interrupt @irq to @level. */
 int arch_irq_line(struct vm *vm, unsigned irq, bool level);
 
+/* The KVM GSI that injects platform interrupt @irq through an irqfd, or
+ * -ENOTSUP where the VM has no in-kernel interrupt controller. */
+int arch_irq_gsi(struct vm *vm, unsigned irq, unsigned *gsi);
+
+/* Where the @index-th virtio-mmio device lives: base address and platform
+ * interrupt (0 when interrupts cannot be delivered). -ENOSPC past the last slot. */
+int arch_virtio_mmio_slot(struct vm *vm, unsigned index, uint64_t *base, unsigned *irq);
+
 /* An exit the core does not handle itself. */
 enum vcpu_action arch_handle_exit(struct vcpu *vcpu);
 

@@ -14,6 +14,7 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 
 int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host)
 {
+	struct guest_mem_region *r;
 	uint64_t end;
 
 	if (size == 0 || (gpa & GUEST_PAGE_MASK) || (size & GUEST_PAGE_MASK) || !host)
@@ -21,16 +22,18 @@ int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host
 	if (__builtin_add_overflow(gpa, size, &end))
 		return -EINVAL;
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
-		const struct guest_mem_region *r = &mem->regions[i];
+		const struct guest_mem_region *other = &mem->regions[i];
 
-		if (ranges_overlap(gpa, size, r->gpa, r->size))
+		if (ranges_overlap(gpa, size, other->gpa, other->size))
 			return -EEXIST;
 	}
 	if (mem->nr_regions == GUEST_MEM_MAX_REGIONS)
 		return -ENOSPC;
-	mem->regions[mem->nr_regions++] = (struct guest_mem_region){
-		.gpa = gpa, .size = size, .host = host, .owned = false,
-	};
+	r = &mem->regions[mem->nr_regions];
+	*r = (struct guest_mem_region){.gpa = gpa, .size = size, .host = host, .owned = false};
+	if (dirty_bitmap_init(&r->dirty, gpa, size) < 0)
+		return -ENOMEM;
+	mem->nr_regions++;
 	return 0;
 }
 
@@ -86,6 +89,7 @@ void guest_mem_release(struct guest_mem *mem)
 
 		if (r->owned)
 			munmap(r->host, r->size);
+		dirty_bitmap_free(&r->dirty);
 	}
 	mem->nr_regions = 0;
 }
@@ -117,6 +121,14 @@ void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
 	return r->host + offset;
 }
 
+void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len)
+{
+	const struct guest_mem_region *r = guest_mem_region_of(mem, gpa);
+
+	if (r)
+		dirty_bitmap_mark((struct dirty_bitmap *)&r->dirty, gpa, len);
+}
+
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len)
 {
 	void *dst = guest_mem_ptr(mem, gpa, len);
@@ -124,6 +136,7 @@ int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, 
 	if (!dst)
 		return -EFAULT;
 	memcpy(dst, src, len);
+	guest_mem_mark_dirty(mem, gpa, len);
 	return 0;
 }
 

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/dirty_bitmap.h"
+
 #define GUEST_MEM_MAX_REGIONS 8
 
 struct guest_mem_region {
@@ -15,6 +17,7 @@ struct guest_mem_region {
 	uint64_t size;
 	uint8_t *host;
 	bool owned; /* mmapped by guest_mem_alloc(), unmapped by guest_mem_release() */
+	struct dirty_bitmap dirty; /* pages the VMM wrote */
 };
 
 struct guest_mem {
@@ -22,9 +25,10 @@ struct guest_mem {
 	unsigned nr_regions;
 };
 
-/* Records a region backed by @host. Returns -EINVAL for a zero size, a range
- * that wraps or an unaligned (4 KiB) start or size, -EEXIST if it overlaps a
- * region already present, -ENOSPC when the table is full. */
+/* Records a region backed by @host, with a dirty bitmap. Returns -EINVAL for a
+ * zero size, a range that wraps or an unaligned (4 KiB) start or size, -EEXIST
+ * if it overlaps a region already present, -ENOSPC when the table is full,
+ * -ENOMEM. */
 int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host);
 
 /* Maps anonymous memory for [gpa, gpa+size) and records it. -ENOMEM on failure. */
@@ -36,6 +40,10 @@ void guest_mem_release(struct guest_mem *mem);
 /* Host pointer for [gpa, gpa+len) or NULL unless the whole range lies inside one
  * region. len 0 is treated as 1 so that a zero-length access still needs a valid gpa. */
 void *guest_mem_ptr(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
+
+/* Records that the VMM wrote [gpa, gpa+len) (device DMA through a pointer from
+ * guest_mem_ptr()). guest_mem_write() does it by itself. */
+void guest_mem_mark_dirty(const struct guest_mem *mem, uint64_t gpa, uint64_t len);
 
 /* Copies between host buffers and guest memory; -EFAULT if the range is not RAM. */
 int guest_mem_write(const struct guest_mem *mem, uint64_t gpa, const void *src, size_t len);

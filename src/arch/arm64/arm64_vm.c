@@ -381,6 +381,24 @@ int arch_irq_line(struct vm *vm, unsigned irq, bool level)
 	return 0;
 }
 
+int arch_irq_gsi(struct vm *vm, unsigned irq, unsigned *gsi)
+{
+	(void)vm;
+	/* KVM's default arm64 routing maps GSI n to SPI n. */
+	*gsi = irq;
+	return 0;
+}
+
+int arch_virtio_mmio_slot(struct vm *vm, unsigned index, uint64_t *base, unsigned *irq)
+{
+	(void)vm;
+	if (index >= ARM64_VIRTIO_MMIO_SLOTS)
+		return -ENOSPC;
+	*base = ARM64_VIRTIO_MMIO_BASE + index * ARM64_VIRTIO_MMIO_SIZE;
+	*irq = ARM64_VIRTIO_SPI_BASE + index;
+	return 0;
+}
+
 /* A data abort KVM could not decode: report it, then make it the guest's
  * problem (an external abort) rather than ours. */
 static enum vcpu_action handle_nisv(struct vcpu *vcpu)

@@ -14,6 +14,10 @@
 #define X86_BOOT_STACK 0x80000ULL
 #define X86_LOW_RESERVED 0x8000ULL /* nothing may be loaded below this */
 
+#define X86_VIRTIO_MMIO_BASE 0xd1000000ULL
+#define X86_VIRTIO_MMIO_SIZE 0x200ULL
+#define X86_VIRTIO_MMIO_SLOTS 32
+
 #define X86_COM1_PORT 0x3f8
 #define X86_RESET_PORT 0xcf9
 

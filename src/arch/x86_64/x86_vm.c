@@ -220,6 +220,25 @@ int arch_irq_line(struct vm *vm, unsigned irq, bool level)
 	return -ENOTSUP;
 }
 
+int arch_irq_gsi(struct vm *vm, unsigned irq, unsigned *gsi)
+{
+	(void)vm;
+	(void)irq;
+	(void)gsi;
+	return -ENOTSUP;
+}
+
+/* Test kernels drive virtio-mmio devices by polling: no interrupt yet. */
+int arch_virtio_mmio_slot(struct vm *vm, unsigned index, uint64_t *base, unsigned *irq)
+{
+	(void)vm;
+	if (index >= X86_VIRTIO_MMIO_SLOTS)
+		return -ENOSPC;
+	*base = X86_VIRTIO_MMIO_BASE + index * X86_VIRTIO_MMIO_SIZE;
+	*irq = 0;
+	return 0;
+}
+
 enum vcpu_action arch_handle_exit(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
