@@ -5,8 +5,7 @@
 
 #include <stddef.h>
 
-#include "vmm/config.h"
-#include "vmm/log.h"
+#include "vmm/options.h"
 
 /* Process exit codes, documented in kvmkit(1). */
 enum kvmkit_exit_code {
@@ -22,15 +21,14 @@ enum cli_action { CLI_RUN, CLI_HELP, CLI_VERSION };
 
 struct cli_options {
 	enum cli_action action;
-	struct vm_config vm;
-	enum log_level log_level;
+	struct run_options run;
 };
 
 /* Parses argv (argv[0] is the program, argv[1] the subcommand). Returns 0 and
  * fills @opts, or -EINVAL with a one-line message naming the bad value in @err. */
 int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t errlen);
 
-/* The --help text. */
-extern const char cli_usage[];
+/* Writes the --help text into @buf. */
+void cli_usage(char *buf, size_t len);
 
 #endif

@@ -43,15 +43,18 @@ int main(int argc, char **argv)
 		return EXIT_CODE_USAGE;
 	}
 	if (opts.action == CLI_HELP) {
-		fputs(cli_usage, stdout);
+		char usage[4096] = "";
+
+		cli_usage(usage, sizeof(usage));
+		fputs(usage, stdout);
 		return 0;
 	}
 	if (opts.action == CLI_VERSION) {
 		printf("kvmkit %s\n", KVMKIT_VERSION);
 		return 0;
 	}
-	log_set_level(opts.log_level);
-	if (vm_create(&opts.vm, &vm, err, sizeof(err), &input_error) < 0) {
+	log_set_level(opts.run.log_level);
+	if (vm_create(&opts.run.vm, &vm, err, sizeof(err), &input_error) < 0) {
 		fprintf(stderr, "kvmkit: %s\n", err);
 		return input_error ? EXIT_CODE_USAGE : EXIT_CODE_INTERNAL;
 	}
@@ -60,7 +63,7 @@ int main(int argc, char **argv)
 	if (reason == VM_EXIT_ERROR)
 		fprintf(stderr, "kvmkit: %s\n", vm->error[0] ? vm->error : "the VM failed");
 	log_info("guest ended: %s (exit code %d)", vm_exit_reason_name(reason), code);
-	if (opts.vm.print_stats)
+	if (opts.run.vm.print_stats)
 		vm_print_stats(vm, STDERR_FILENO);
 	vm_destroy(vm);
 	return code;
