@@ -17,7 +17,9 @@
 struct guest_mem;
 
 #define VIRTQ_MAX_SIZE 32768
-/* The longest chain a device accepts (direct plus indirect descriptors). */
+/* The longest chain a device accepts, in descriptors (direct plus indirect,
+ * zero-length ones included, the one pointing to an indirect table not), so
+ * that one walk does bounded work whatever the tables hold. */
 #define VIRTQ_MAX_CHAIN 256
 
 #define VIRTQ_DESC_F_NEXT 1
@@ -75,19 +77,27 @@ struct virtq {
 
 /* Checks and maps a queue the driver configured: size a power of two from 1
  * to VIRTQ_MAX_SIZE; descriptor table 16-byte, avail 2-byte and used 4-byte
- * aligned; each ring wholly inside guest RAM. Returns 0, or -EINVAL with the
- * queue marked broken and the reason in virtq_error(). */
+ * aligned; each ring wholly inside one region of guest RAM (the used_event and
+ * avail_event fields included, whatever the features). Indices start at 0; a
+ * restore may set last_avail_idx and used_idx afterwards. Returns 0, or
+ * -EINVAL with the queue marked broken and the reason in virtq_error(). A
+ * queue never initialised (all zero) refuses work like a broken one. */
 int virtq_init(struct virtq *q, const struct guest_mem *mem, uint16_t size, uint64_t desc_gpa,
 	       uint64_t avail_gpa, uint64_t used_gpa, bool event_idx, bool indirect_desc);
 
 /* Takes the next available chain. Returns 1 with @chain filled, 0 when the
  * driver has made nothing available, -EIO when the queue is (or just became)
- * broken. */
+ * broken. Each descriptor is read from guest memory once, so a driver that
+ * rewrites the table meanwhile cannot slip past the checks. Zero-length
+ * buffers are checked for order but left out of @chain. An indirect
+ * descriptor must end the direct chain (no NEXT). */
 int virtq_pop(struct virtq *q, struct virtq_chain *chain);
 
 /* Returns @chain to the driver, telling it @written bytes were stored into
- * its writable buffers, and marks those bytes dirty in guest memory. -EINVAL
- * if @written exceeds the chain's writable length, -EIO if broken. */
+ * its writable buffers, and marks those bytes (and the used ring entry and
+ * index) dirty in guest memory. -EINVAL, without breaking the queue, if
+ * @written exceeds the chain's writable length (a device bug); -EIO if
+ * broken. */
 int virtq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t written);
 
 /* After one or more pushes: whether the driver wants an interrupt now
@@ -97,7 +107,10 @@ bool virtq_should_interrupt(struct virtq *q);
 
 /* Asks the driver to notify (kick) when it makes more buffers available and
  * returns true if some arrived meanwhile, so a caller that was about to sleep
- * polls again instead of missing them. */
+ * polls again instead of missing them. Call it before every sleep: with
+ * EVENT_IDX it asks for one kick after the entries taken so far, e.g.
+ *	do { virtq_disable_notify(q); while (virtq_pop(q, c) == 1) ...; }
+ *	while (virtq_enable_notify(q)); */
 bool virtq_enable_notify(struct virtq *q);
 
 /* Asks the driver not to notify while the device is busy polling. */
@@ -112,6 +125,7 @@ size_t virtq_chain_read(const struct virtq_chain *chain, uint64_t offset, void *
 size_t virtq_chain_write(const struct virtq_chain *chain, uint64_t offset, const void *src,
 			 size_t len);
 
+/* Why the queue is broken ("descriptor 3: next 9 >= queue size 8"), or "". */
 const char *virtq_error(const struct virtq *q);
 
 #endif

@@ -116,7 +116,7 @@ void fb_prop_reg(struct fdt_builder *fb, uint64_t base, uint64_t size)
 	fb_prop_cells(fb, "reg", cells, 4);
 }
 
-void fb_prop_irq(struct fdt_builder *fb, unsigned irq)
+static void prop_irq(struct fdt_builder *fb, unsigned irq, bool edge)
 {
 	uint32_t cells[4];
 	unsigned n;
@@ -125,9 +125,13 @@ void fb_prop_irq(struct fdt_builder *fb, unsigned irq)
 		keep_first(fb, -FDT_ERR_BADSTATE);
 		return;
 	}
-	n = fb->encode_irq(fb, irq, cells);
+	n = fb->encode_irq(fb, irq, edge, cells);
 	fb_prop_cells(fb, "interrupts", cells, n);
 }
+
+void fb_prop_irq(struct fdt_builder *fb, unsigned irq) { prop_irq(fb, irq, false); }
+
+void fb_prop_irq_edge(struct fdt_builder *fb, unsigned irq) { prop_irq(fb, irq, true); }
 
 int fb_finish(struct fdt_builder *fb)
 {

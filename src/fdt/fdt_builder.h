@@ -5,14 +5,16 @@
 #ifndef KVMKIT_FDT_BUILDER_H
 #define KVMKIT_FDT_BUILDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct fdt_builder;
 
-/* Writes the "interrupts" cells for platform interrupt @irq into @cells and
- * returns how many (at most 4). */
-typedef unsigned (*fdt_irq_encoder)(const struct fdt_builder *fb, unsigned irq, uint32_t *cells);
+/* Writes the "interrupts" cells for platform interrupt @irq, level-high or
+ * rising-edge, into @cells and returns how many (at most 4). */
+typedef unsigned (*fdt_irq_encoder)(const struct fdt_builder *fb, unsigned irq, bool edge,
+				    uint32_t *cells);
 
 struct fdt_builder {
 	void *blob;
@@ -40,8 +42,11 @@ void fb_prop_strings(struct fdt_builder *fb, const char *name, const char *const
 void fb_prop_cells(struct fdt_builder *fb, const char *name, const uint32_t *cells, unsigned n);
 /* reg = <base size> with #address-cells = #size-cells = 2. */
 void fb_prop_reg(struct fdt_builder *fb, uint64_t base, uint64_t size);
-/* interrupts = <...> through the architecture's encoder. */
+/* interrupts = <...> through the architecture's encoder: a level-high line,
+ * or (fb_prop_irq_edge) a rising edge, for sources that signal by pulses such
+ * as an irqfd. */
 void fb_prop_irq(struct fdt_builder *fb, unsigned irq);
+void fb_prop_irq_edge(struct fdt_builder *fb, unsigned irq);
 
 /* Closes the tree and packs it. Returns 0 or a negative FDT_ERR_* code;
  * fb_strerror() explains it. */

@@ -24,6 +24,7 @@ struct vm_config {
 	const char *expect;        /* NULL: none; success once the console shows it */
 	const char *dump_dtb_path; /* NULL: none */
 	bool print_stats;          /* memory and exit statistics on stderr at exit */
+	bool rng;                  /* a virtio-rng device */
 };
 
 void vm_config_defaults(struct vm_config *cfg);

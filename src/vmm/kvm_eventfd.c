@@ -57,6 +57,35 @@ static int irqfd(struct vm *vm, unsigned irq, int fd, bool remove)
 	return 0;
 }
 
-int vm_irqfd_add(struct vm *vm, unsigned irq, int fd) { return irqfd(vm, irq, fd, false); }
+int vm_irqfd_add(struct vm *vm, unsigned irq, int fd)
+{
+	unsigned gsi;
+	int ret = arch_irq_gsi(vm, irq, &gsi);
+
+	if (ret < 0)
+		return ret;
+	if (vm->irqfds_live)
+		return irqfd(vm, irq, fd, false);
+	/* KVM accepts irqfds only once the in-kernel irqchip is initialised,
+	 * which happens after every vCPU exists: remember it until then. */
+	if (vm->nr_irqfds == VM_MAX_DEVICES)
+		return vm_error(vm, -ENOSPC, "too many interrupt sources");
+	vm->irqfds[vm->nr_irqfds].irq = irq;
+	vm->irqfds[vm->nr_irqfds].fd = fd;
+	vm->nr_irqfds++;
+	return 0;
+}
+
+int vm_irqfds_activate(struct vm *vm)
+{
+	vm->irqfds_live = true;
+	for (unsigned i = 0; i < vm->nr_irqfds; i++) {
+		int ret = irqfd(vm, vm->irqfds[i].irq, vm->irqfds[i].fd, false);
+
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
 
 int vm_irqfd_remove(struct vm *vm, unsigned irq, int fd) { return irqfd(vm, irq, fd, true); }

@@ -129,6 +129,15 @@ static int set_stats(struct run_options *o, const char *v, char *err, size_t err
 	return 0;
 }
 
+static int set_rng(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	(void)v;
+	(void)err;
+	(void)errlen;
+	o->vm.rng = true;
+	return 0;
+}
+
 const struct option_spec option_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE", "kernel image (arm64 Image; x86_64 ELF64 test kernel)",
 	 set_kernel},
@@ -149,6 +158,7 @@ const struct option_spec option_specs[] = {
 	 set_dump_dtb},
 	{"log-level", 0, OPTION_VALUE, "LEVEL", "error, warn (default), info or debug", set_log_level},
 	{"stats", 0, OPTION_FLAG, NULL, "print memory and exit statistics at exit", set_stats},
+	{"rng", 0, OPTION_FLAG, NULL, "give the guest a virtio-rng entropy device", set_rng},
 };
 
 const unsigned nr_option_specs = sizeof(option_specs) / sizeof(option_specs[0]);

@@ -12,8 +12,10 @@
 #include "arch/arch.h"
 #include "vmm/device.h"
 #include "vmm/kvm.h"
+#include "vmm/kvm_eventfd.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_devices.h"
 
 static int record_error(struct vm *vm, bool input, int err, const char *fmt, va_list ap)
 {
@@ -235,10 +237,16 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 	ret = arch_vm_setup(vm);
 	if (ret < 0)
 		goto fail;
+	ret = vm_create_config_devices(vm);
+	if (ret < 0)
+		goto fail;
 	ret = create_vcpus(vm);
 	if (ret < 0)
 		goto fail;
 	ret = arch_vm_finalize(vm);
+	if (ret < 0)
+		goto fail;
+	ret = vm_irqfds_activate(vm);
 	if (ret < 0)
 		goto fail;
 	ret = arch_load_guest(vm);

@@ -54,6 +54,10 @@ struct vm {
 	unsigned nr_devices;
 	struct vm_fd_watch fd_watches[VM_MAX_FD_WATCHES];
 	unsigned nr_fd_watches;
+	/* irqfds wait for the interrupt controller to be finalized. */
+	struct { unsigned irq; int fd; } irqfds[VM_MAX_DEVICES];
+	unsigned nr_irqfds;
+	bool irqfds_live;
 	struct vcpu **vcpus;
 	unsigned nr_vcpus;
 	struct console console;

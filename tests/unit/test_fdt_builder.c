@@ -14,12 +14,12 @@ static void free_builder(void)
 }
 
 /* Shaped like a GIC's three cells: type, number, trigger. */
-static unsigned encode_spi(const struct fdt_builder *b, unsigned irq, uint32_t *cells)
+static unsigned encode_spi(const struct fdt_builder *b, unsigned irq, bool edge, uint32_t *cells)
 {
 	encoder_saw = b;
 	cells[0] = 0;
 	cells[1] = irq;
-	cells[2] = 4;
+	cells[2] = edge ? 1 : 4;
 	return 3;
 }
 

@@ -8,18 +8,19 @@
 
 #define GIC_FDT_SPI 0
 #define GIC_FDT_PPI 1
+#define IRQ_TYPE_EDGE_RISING 1
 #define IRQ_TYPE_LEVEL_HIGH 4
 #define IRQ_TYPE_LEVEL_LOW 8
 
 /* Architected timer PPIs: secure, non-secure physical, virtual, hypervisor. */
 static const uint32_t timer_ppis[] = {13, 14, 11, 10};
 
-static unsigned encode_spi(const struct fdt_builder *fb, unsigned irq, uint32_t *cells)
+static unsigned encode_spi(const struct fdt_builder *fb, unsigned irq, bool edge, uint32_t *cells)
 {
 	(void)fb;
 	cells[0] = GIC_FDT_SPI;
 	cells[1] = irq;
-	cells[2] = IRQ_TYPE_LEVEL_HIGH;
+	cells[2] = edge ? IRQ_TYPE_EDGE_RISING : IRQ_TYPE_LEVEL_HIGH;
 	return 3;
 }
 
