@@ -25,9 +25,9 @@ static int mark_broken(struct virtq *q, int err, const char *fmt, ...)
 /* Only the first reason is kept: later ones are usually its consequences. */
 static int mark_broken(struct virtq *q, int err, const char *fmt, ...)
 {
-	va_list ap;
-
 	if (!q->broken) {
+		va_list ap;
+
 		q->broken = true;
 		va_start(ap, fmt);
 		vsnprintf(q->error, sizeof(q->error), fmt, ap);

@@ -22,6 +22,12 @@ static void empty_table(void)
 	memset(ram_hi, 0, sizeof(ram_hi));
 }
 
+/* Regions own their dirty bitmaps: every test ends by releasing the table. */
+static void release_table(void)
+{
+	guest_mem_release(&mem);
+}
+
 /* RAM at [0x10000, 0x12000) and [0x20000, 0x21000), a hole between them. */
 static void two_regions(void)
 {
@@ -165,6 +171,7 @@ END_TEST
 START_TEST(ptr_spanning_adjacent_regions_fails)
 {
 	/* Adjacent in the guest, unrelated on the host: one pointer cannot cover both. */
+	release_table();
 	empty_table();
 	ck_assert_int_eq(guest_mem_add(&mem, 0x10000, sizeof(ram_lo), ram_lo), 0);
 	ck_assert_int_eq(guest_mem_add(&mem, 0x12000, sizeof(ram_hi), ram_hi), 0);
@@ -256,7 +263,7 @@ Suite *guest_mem_suite(void)
 	TCase *access = tcase_create("access");
 	TCase *alloc = tcase_create("alloc");
 
-	tcase_add_checked_fixture(add, empty_table, NULL);
+	tcase_add_checked_fixture(add, empty_table, release_table);
 	tcase_add_test(add, add_accepts_aligned_region);
 	tcase_add_test(add, add_rejects_zero_size);
 	tcase_add_test(add, add_rejects_unaligned_gpa);
@@ -268,7 +275,7 @@ Suite *guest_mem_suite(void)
 	tcase_add_test(add, add_rejects_when_table_full);
 	suite_add_tcase(s, add);
 
-	tcase_add_checked_fixture(access, two_regions, NULL);
+	tcase_add_checked_fixture(access, two_regions, release_table);
 	tcase_add_test(access, ptr_inside_region);
 	tcase_add_test(access, ptr_straddling_end_fails);
 	tcase_add_test(access, ptr_last_byte_and_exactly_at_end);
@@ -282,7 +289,7 @@ Suite *guest_mem_suite(void)
 	tcase_add_test(access, read_outside_ram_is_efault_and_reads_nothing);
 	suite_add_tcase(s, access);
 
-	tcase_add_checked_fixture(alloc, empty_table, NULL);
+	tcase_add_checked_fixture(alloc, empty_table, release_table);
 	tcase_add_test(alloc, alloc_maps_and_release_empties);
 	tcase_add_test(alloc, alloc_rejects_bad_ranges);
 	suite_add_tcase(s, alloc);

@@ -18,6 +18,7 @@ Suite *elf_loader_suite(void);
 Suite *fdt_builder_suite(void);
 Suite *arm64_image_suite(void);
 Suite *arm64_fdt_layout_suite(void);
+Suite *virtqueue_suite(void);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -15,6 +15,7 @@ static Suite *(*const all_suites[])(void) = {
 	fdt_builder_suite,
 	arm64_image_suite,
 	arm64_fdt_layout_suite,
+	virtqueue_suite,
 };
 
 int main(void)
