@@ -59,6 +59,10 @@ int arch_irq_gsi(struct vm *vm, unsigned irq, unsigned *gsi);
  * interrupt (0 when interrupts cannot be delivered). -ENOSPC past the last slot. */
 int arch_virtio_mmio_slot(struct vm *vm, unsigned index, uint64_t *base, unsigned *irq);
 
+/* Sets the guest's power button to @pressed (a key the guest's own shutdown
+ * listens to). -ENOTSUP where the machine has none. */
+int arch_power_button(struct vm *vm, bool pressed);
+
 /* An exit the core does not handle itself. */
 enum vcpu_action arch_handle_exit(struct vcpu *vcpu);
 

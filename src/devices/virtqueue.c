@@ -337,6 +337,30 @@ int virtq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t writte
 	return 0;
 }
 
+int virtq_push_batch(struct virtq *q, const struct virtq_used_elem *elems, unsigned n)
+{
+	if (!usable(q))
+		return -EIO;
+	if (n > q->size)
+		return -EINVAL;
+	for (unsigned i = 0; i < n; i++) {
+		if (elems[i].head >= q->size)
+			return -EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t *entry = used_entry(q, (uint16_t)(q->used_idx + i));
+
+		__atomic_store_n(&entry[0], htole32(elems[i].head), __ATOMIC_RELAXED);
+		__atomic_store_n(&entry[1], htole32(elems[i].written), __ATOMIC_RELAXED);
+		guest_mem_mark_dirty(q->mem, used_gpa_of(q, entry), USED_ELEM_BYTES);
+	}
+	q->used_idx = (uint16_t)(q->used_idx + n);
+	/* Release, as in virtq_push(): the entries and the data come first. */
+	__atomic_store_n(used_idx(q), htole16(q->used_idx), __ATOMIC_RELEASE);
+	guest_mem_mark_dirty(q->mem, used_gpa_of(q, used_idx(q)), sizeof(uint16_t));
+	return 0;
+}
+
 /* virtio 1.x, 2.7.10: interrupt if used_event lies in (old, new]. */
 static bool need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {

@@ -100,6 +100,20 @@ int virtq_pop(struct virtq *q, struct virtq_chain *chain);
  * broken. */
 int virtq_push(struct virtq *q, const struct virtq_chain *chain, uint32_t written);
 
+/* One used ring entry: the chain's head and the bytes stored into it. */
+struct virtq_used_elem {
+	uint16_t head;
+	uint32_t written;
+};
+
+/* Returns @n chains to the driver with one used index update, so that it sees
+ * all of them or none: for a unit it reads as one, such as a frame spread over
+ * several mergeable receive buffers. Marks the used ring dirty; the caller
+ * marks the bytes it stored (guest_mem_mark_dirty()) and checks @written
+ * against each chain. -EINVAL, without breaking the queue, if @n exceeds the
+ * queue size or a head is outside it (a device bug); -EIO if broken. */
+int virtq_push_batch(struct virtq *q, const struct virtq_used_elem *elems, unsigned n);
+
 /* After one or more pushes: whether the driver wants an interrupt now
  * (used_event with EVENT_IDX, else the avail ring's NO_INTERRUPT flag).
  * Updates the record of what was signalled; call once per batch. */

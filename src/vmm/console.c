@@ -11,7 +11,9 @@ int console_init(struct console *con, struct vm *vm, bool use_stdout, const char
 {
 	int ret;
 
-	*con = (struct console){.vm = vm, .out_fd = use_stdout ? STDOUT_FILENO : -1, .log_fd = -1};
+	*con = (struct console){
+		.vm = vm, .out_fd = use_stdout ? STDOUT_FILENO : -1, .log_fd = -1, .extra_fd = -1,
+	};
 	pthread_mutex_init(&con->lock, NULL);
 	ret = expect_init(&con->panic_begin, "Kernel panic - not syncing");
 	if (ret == 0)
@@ -25,6 +27,15 @@ int console_init(struct console *con, struct vm *vm, bool use_stdout, const char
 		con->has_expect = true;
 	}
 	return 0;
+}
+
+void console_set_output(struct console *con, console_output_fn fn, void *opaque, int fd)
+{
+	pthread_mutex_lock(&con->lock);
+	con->output = fn;
+	con->output_opaque = opaque;
+	con->extra_fd = fd;
+	pthread_mutex_unlock(&con->lock);
 }
 
 int console_open_log(struct console *con, const char *log_path)
@@ -72,6 +83,10 @@ void console_output(struct console *con, const char *buf, size_t len)
 		write_all(con->out_fd, buf, len);
 	if (con->log_fd >= 0)
 		write_all(con->log_fd, buf, len);
+	if (con->extra_fd >= 0)
+		write_all(con->extra_fd, buf, len);
+	if (con->output)
+		con->output(con->output_opaque, buf, len);
 	if (con->has_expect)
 		seen = expect_feed(&con->expect, buf, len);
 	expect_feed(&con->panic_begin, buf, len);

@@ -13,12 +13,16 @@
 struct vm;
 
 typedef void (*console_input_fn)(void *opaque, const char *buf, size_t len);
+typedef void (*console_output_fn)(void *opaque, const char *buf, size_t len);
 
 struct console {
 	pthread_mutex_t lock;
 	struct vm *vm;
 	int out_fd; /* -1: not shown */
 	int log_fd; /* -1: no log */
+	int extra_fd; /* an embedder's fd, not owned; -1: none */
+	console_output_fn output;
+	void *output_opaque;
 	bool has_expect;
 	struct expect_matcher expect;
 	/* The Debian kernels have no pvpanic driver, so a Linux panic is recognised
@@ -31,6 +35,10 @@ struct console {
 
 /* Prepares the output and the matchers. */
 int console_init(struct console *con, struct vm *vm, bool use_stdout, const char *expect);
+
+/* Where an embedder wants the output too: a callback (called on vCPU threads,
+ * in order) and/or an fd it keeps owning. NULL / -1 for none. */
+void console_set_output(struct console *con, console_output_fn fn, void *opaque, int fd);
 
 /* Opens (truncates) the console log. The VM calls it last, once every input
  * was accepted, so that a rejected run leaves no file behind. */

@@ -138,6 +138,191 @@ static int set_rng(struct run_options *o, const char *v, char *err, size_t errle
 	return 0;
 }
 
+static int set_api_socket(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	if (v[0] == '\0')
+		return fail(err, errlen, "--api-socket: the path must not be empty");
+	/* sun_path holds 108 bytes with the terminating NUL. */
+	if (strlen(v) >= 108)
+		return fail(err, errlen, "--api-socket '%s': a socket path has at most 107 bytes", v);
+	o->vm.api_socket_path = v;
+	return 0;
+}
+
+static int set_stop_timeout(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	unsigned long n;
+
+	if (parse_uint(v, 0, VM_MAX_STOP_TIMEOUT_SEC, &n) < 0)
+		return fail(err, errlen, "--stop-timeout '%s': expected whole seconds from 0 to %d", v,
+			    VM_MAX_STOP_TIMEOUT_SEC);
+	o->vm.stop_timeout_sec = (unsigned)n;
+	return 0;
+}
+
+/* One sub-option of --disk, @len bytes at @opt. */
+static int set_disk_suboption(struct vm_disk_config *d, const char *v, const char *opt,
+			      size_t len, char *err, size_t errlen)
+{
+	static const char serial[] = "serial=";
+	const size_t serial_len = sizeof(serial) - 1;
+
+	if (len == 0)
+		return fail(err, errlen, "--disk '%s': empty sub-option", v);
+	if (len == 2 && memcmp(opt, "ro", 2) == 0) {
+		d->read_only = true;
+	} else if (len == 6 && memcmp(opt, "direct", 6) == 0) {
+		d->direct = true;
+	} else if (len >= serial_len && memcmp(opt, serial, serial_len) == 0) {
+		if (len - serial_len > VM_DISK_SERIAL_MAX)
+			return fail(err, errlen, "--disk '%s': serial '%.*s' is longer than %d bytes", v,
+				    (int)(len - serial_len), opt + serial_len, VM_DISK_SERIAL_MAX);
+		memset(d->serial, 0, sizeof(d->serial));
+		memcpy(d->serial, opt + serial_len, len - serial_len);
+		d->has_serial = true;
+	} else {
+		return fail(err, errlen,
+			    "--disk '%s': unknown sub-option '%.*s' (expected ro, direct or serial=ID)",
+			    v, (int)len, opt);
+	}
+	return 0;
+}
+
+/* --disk PATH[,ro][,serial=ID][,direct]; the path ends at the first comma. */
+static int set_disk(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	struct vm_disk_config *d;
+	const char *end = strchr(v, ',');
+	size_t path_len = end ? (size_t)(end - v) : strlen(v);
+	int ret;
+
+	if (o->vm.nr_disks == VM_MAX_DISKS)
+		return fail(err, errlen, "--disk '%s': at most %d disks", v, VM_MAX_DISKS);
+	if (path_len == 0)
+		return fail(err, errlen, "--disk '%s': the path must not be empty", v);
+	if (path_len >= VM_DISK_PATH_MAX)
+		return fail(err, errlen, "--disk: the path is longer than %d bytes",
+			    VM_DISK_PATH_MAX - 1);
+	d = &o->vm.disks[o->vm.nr_disks];
+	memset(d, 0, sizeof(*d));
+	memcpy(d->path, v, path_len);
+	while (end) {
+		const char *opt = end + 1;
+
+		end = strchr(opt, ',');
+		ret = set_disk_suboption(d, v, opt, end ? (size_t)(end - opt) : strlen(opt), err,
+					 errlen);
+		if (ret < 0)
+			return ret;
+	}
+	o->vm.nr_disks++;
+	return 0;
+}
+
+static int set_console(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "uart") == 0)
+		o->vm.console_virtio = false;
+	else if (strcmp(v, "virtio") == 0)
+		o->vm.console_virtio = true;
+	else
+		return fail(err, errlen, "--console '%s': expected uart or virtio", v);
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "02:ab:cd:ef:01:23": six bytes in hex, colon-separated. */
+static int parse_mac(const char *text, size_t len, uint8_t mac[6])
+{
+	if (len != 17)
+		return -EINVAL;
+	for (unsigned i = 0; i < 6; i++) {
+		int hi = hex_digit(text[3 * i]), lo = hex_digit(text[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* One sub-option of --net, @len bytes at @opt. */
+static int set_net_suboption(struct vm_net_config *net, const char *v, const char *opt,
+			     size_t len, char *err, size_t errlen)
+{
+	if (len >= 4 && memcmp(opt, "tap=", 4) == 0) {
+		const char *name = opt + 4;
+		size_t name_len = len - 4;
+
+		if (name_len == 0)
+			return fail(err, errlen, "--net '%s': the tap name must not be empty", v);
+		if (name_len > VM_NET_NAME_MAX)
+			return fail(err, errlen, "--net '%s': tap name '%.*s' is longer than %d bytes",
+				    v, (int)name_len, name, VM_NET_NAME_MAX);
+		if (memchr(name, '/', name_len) || memchr(name, ' ', name_len))
+			return fail(err, errlen, "--net '%s': '%.*s' is not an interface name", v,
+				    (int)name_len, name);
+		memset(net->tap, 0, sizeof(net->tap));
+		memcpy(net->tap, name, name_len);
+	} else if (len >= 4 && memcmp(opt, "mac=", 4) == 0) {
+		uint8_t *m = net->mac;
+
+		if (parse_mac(opt + 4, len - 4, m) < 0)
+			return fail(err, errlen,
+				    "--net '%s': MAC '%.*s': expected six hex bytes such as "
+				    "02:00:00:00:00:01",
+				    v, (int)(len - 4), opt + 4);
+		if ((m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+			return fail(err, errlen, "--net '%s': MAC '%.*s' is not a unicast address", v,
+				    (int)(len - 4), opt + 4);
+		net->has_mac = true;
+	} else {
+		return fail(err, errlen,
+			    "--net '%s': unknown sub-option '%.*s' (expected tap=NAME or mac=MAC)", v,
+			    (int)len, opt);
+	}
+	return 0;
+}
+
+/* --net tap=NAME[,mac=MAC] */
+static int set_net(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	struct vm_net_config net = {0};
+	const char *opt = v;
+	int ret;
+
+	if (o->vm.nr_nets == VM_MAX_NETS)
+		return fail(err, errlen, "--net '%s': at most %d network devices", v, VM_MAX_NETS);
+	while (opt) {
+		const char *end = strchr(opt, ',');
+
+		ret = set_net_suboption(&net, v, opt, end ? (size_t)(end - opt) : strlen(opt), err,
+					errlen);
+		if (ret < 0)
+			return ret;
+		opt = end ? end + 1 : NULL;
+	}
+	if (net.tap[0] == '\0')
+		return fail(err, errlen, "--net '%s': no tap=NAME given", v);
+	for (unsigned i = 0; i < o->vm.nr_nets; i++) {
+		if (strcmp(o->vm.nets[i].tap, net.tap) == 0)
+			return fail(err, errlen, "--net '%s': tap %s is already used by another --net",
+				    v, net.tap);
+	}
+	o->vm.nets[o->vm.nr_nets++] = net;
+	return 0;
+}
+
 const struct option_spec option_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE", "kernel image (arm64 Image; x86_64 ELF64 test kernel)",
 	 set_kernel},
@@ -158,7 +343,18 @@ const struct option_spec option_specs[] = {
 	 set_dump_dtb},
 	{"log-level", 0, OPTION_VALUE, "LEVEL", "error, warn (default), info or debug", set_log_level},
 	{"stats", 0, OPTION_FLAG, NULL, "print memory and exit statistics at exit", set_stats},
+	{"api-socket", 0, OPTION_VALUE, "PATH", "serve the JSON control protocol on a Unix socket",
+	 set_api_socket},
+	{"stop-timeout", 0, OPTION_VALUE, "SECONDS",
+	 "grace time after the power button before a hard stop (default 10)", set_stop_timeout},
 	{"rng", 0, OPTION_FLAG, NULL, "give the guest a virtio-rng entropy device", set_rng},
+	{"disk", 0, OPTION_VALUE, "PATH[,OPTS]",
+	 "raw disk image as a virtio-blk device (up to 8); OPTS: ro, direct, serial=ID", set_disk},
+	{"console", 0, OPTION_VALUE, "uart|virtio",
+	 "guest console device: the UART (default) or virtio-console (pass console=hvc0)",
+	 set_console},
+	{"net", 0, OPTION_VALUE, "tap=NAME[,mac=MAC]",
+	 "virtio-net device on an existing tap interface (up to 4)", set_net},
 };
 
 const unsigned nr_option_specs = sizeof(option_specs) / sizeof(option_specs[0]);

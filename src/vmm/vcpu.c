@@ -18,21 +18,41 @@
  * warning level and the rest only at debug level. */
 #define UNHANDLED_WARN_LIMIT 10
 
-int vcpu_kick_signal(void) { return SIGRTMIN + 1; }
+/* 0 until set: then SIGRTMIN + 1, which glibc's own threads do not use. */
+static _Atomic int kick_signal;
+static _Atomic bool kick_handler_installed;
+
+int vcpu_kick_signal(void)
+{
+	int sig = atomic_load(&kick_signal);
+
+	return sig ? sig : SIGRTMIN + 1;
+}
+
+int vcpu_set_kick_signal(int sig)
+{
+	bool realtime = sig >= SIGRTMIN && sig <= SIGRTMAX;
+
+	if (!realtime && sig != SIGUSR1 && sig != SIGUSR2)
+		return -EINVAL;
+	if (atomic_load(&kick_handler_installed))
+		return sig == vcpu_kick_signal() ? 0 : -EBUSY;
+	atomic_store(&kick_signal, sig);
+	return 0;
+}
 
 static void kick_handler(int sig) { (void)sig; }
 
 int vcpu_install_kick_handler(void)
 {
-	static _Atomic bool installed;
 	struct sigaction sa = {.sa_handler = kick_handler};
 
-	if (atomic_exchange(&installed, true))
+	if (atomic_exchange(&kick_handler_installed, true))
 		return 0;
 	sigemptyset(&sa.sa_mask);
 	/* No SA_RESTART: KVM_RUN must return EINTR. */
 	if (sigaction(vcpu_kick_signal(), &sa, NULL) < 0) {
-		atomic_store(&installed, false);
+		atomic_store(&kick_handler_installed, false);
 		return -errno;
 	}
 	return 0;
@@ -188,6 +208,10 @@ static void *vcpu_thread(void *arg)
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
 	while (!atomic_load(&vm->stopping)) {
+		if (atomic_load(&vm->paused)) {
+			vm_park_vcpu(vm);
+			continue;
+		}
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			int err = errno;
 
@@ -206,6 +230,7 @@ static void *vcpu_thread(void *arg)
 	/* The last vCPU to stop on its own (all halted) ends the VM. */
 	if (atomic_fetch_sub(&vm->nr_running_vcpus, 1) == 1)
 		vm_request_exit(vm, VM_EXIT_POWEROFF);
+	vm_vcpu_gone(vm);
 	return NULL;
 }
 

@@ -39,9 +39,13 @@ void vcpu_join(struct vcpu *vcpu);
 
 void vcpu_destroy(struct vcpu *vcpu);
 
-/* The signal used to kick vCPU threads out of KVM_RUN (SIGRTMIN + 1). Installs
+/* The signal used to kick vCPU threads out of KVM_RUN (SIGRTMIN + 1 unless
+ * vcpu_set_kick_signal() chose another). vcpu_install_kick_handler() installs
  * an empty handler without SA_RESTART once per process. */
 int vcpu_kick_signal(void);
+/* A real-time signal, SIGUSR1 or SIGUSR2 (-EINVAL otherwise); -EBUSY once the
+ * handler of another signal is installed. */
+int vcpu_set_kick_signal(int sig);
 int vcpu_install_kick_handler(void);
 
 /* Handles one exit; exposed for the benchmark's bare loop comparison. */

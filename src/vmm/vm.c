@@ -56,7 +56,8 @@ const char *vm_exit_reason_name(enum vm_exit_reason reason)
 	case VM_EXIT_RESET: return "reset";
 	case VM_EXIT_CRASH: return "crash";
 	case VM_EXIT_TIMEOUT: return "timeout";
-	case VM_EXIT_SIGNAL: return "signal";
+	case VM_EXIT_KILLED: return "killed";
+	case VM_EXIT_STOP_TIMEOUT: return "stop-timeout";
 	case VM_EXIT_QUIT: return "quit";
 	case VM_EXIT_ERROR: return "error";
 	}
@@ -201,6 +202,12 @@ static int create_vcpus(struct vm *vm)
 int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t errlen,
 	      bool *input_error)
 {
+	return vm_create_hooked(cfg, NULL, out, err, errlen, input_error);
+}
+
+int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, struct vm **out,
+		     char *err, size_t errlen, bool *input_error)
+{
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
 
@@ -211,6 +218,10 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 		return -ENOMEM;
 	}
 	vm->cfg = *cfg;
+	vm->hooks = hooks ? *hooks : (struct vm_hooks){.console_fd = -1};
+	pthread_mutex_init(&vm->ctl_lock, NULL);
+	pthread_cond_init(&vm->resume_cond, NULL);
+	pthread_cond_init(&vm->parked_cond, NULL);
 	vm->kvm_fd = -1;
 	vm->vm_fd = -1;
 	vm->console.out_fd = -1;
@@ -224,6 +235,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 	ret = console_init(&vm->console, vm, cfg->console_stdio, cfg->expect);
 	if (ret < 0)
 		goto fail;
+	console_set_output(&vm->console, vm->hooks.console_output, vm->hooks.opaque,
+			   vm->hooks.console_fd);
 	ret = kvm_open(vm->error, sizeof(vm->error));
 	if (ret < 0)
 		goto fail;
@@ -278,6 +291,11 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason)
 void vm_stop_vcpus(struct vm *vm)
 {
 	atomic_store(&vm->stopping, true);
+	/* Parked vCPUs and a waiting vm_pause() see "stopping" and return. */
+	pthread_mutex_lock(&vm->ctl_lock);
+	pthread_cond_broadcast(&vm->resume_cond);
+	pthread_cond_broadcast(&vm->parked_cond);
+	pthread_mutex_unlock(&vm->ctl_lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(vm->vcpus[i]);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
@@ -305,5 +323,8 @@ void vm_destroy(struct vm *vm)
 		close(vm->kvm_fd);
 	guest_mem_release(&vm->mem);
 	console_destroy(&vm->console);
+	pthread_cond_destroy(&vm->parked_cond);
+	pthread_cond_destroy(&vm->resume_cond);
+	pthread_mutex_destroy(&vm->ctl_lock);
 	free(vm);
 }

@@ -1,5 +1,6 @@
 /* A virtual machine: KVM handles, guest memory, buses, devices, vCPUs and the
- * main event loop. Lifecycle: vm_create() -> vm_run() -> vm_destroy().
+ * main event loop. Lifecycle: vm_create() -> vm_run() -> vm_destroy(), or
+ * vm_start() and vm_run_loop() (on another thread) in place of vm_run().
  * Functions return 0 or a negative errno; the message for the first error is
  * kept in the VM (vm_error()). */
 #ifndef KVMKIT_VM_H
@@ -25,9 +26,24 @@ enum vm_exit_reason {
 	VM_EXIT_RESET,
 	VM_EXIT_CRASH,
 	VM_EXIT_TIMEOUT,
-	VM_EXIT_SIGNAL,
+	VM_EXIT_KILLED,       /* vm_kill(), or vm_stop() with no power button */
+	VM_EXIT_STOP_TIMEOUT, /* the guest ignored the power button for the grace time */
 	VM_EXIT_QUIT,  /* Ctrl-A x */
 	VM_EXIT_ERROR,
+};
+
+/* Where a started VM is (vm_control.c). */
+enum vm_run_state { VM_STATE_RUNNING, VM_STATE_PAUSED, VM_STATE_STOPPING, VM_STATE_ENDED };
+
+/* What an embedder (src/vmm/api_*.c) hears from a VM. Every member is optional. */
+struct vm_hooks {
+	void *opaque;
+	/* Guest console output, on a vCPU thread, in order. */
+	void (*console_output)(void *opaque, const char *buf, size_t len);
+	int console_fd; /* also written there; -1 when none (not owned) */
+	/* The run state changed; for VM_STATE_ENDED @reason says why. Called on
+	 * the thread that changed it, with no VM lock held. */
+	void (*state_changed)(void *opaque, enum vm_run_state state, enum vm_exit_reason reason);
 };
 
 #define VM_MAX_DEVICES 32
@@ -64,10 +80,20 @@ struct vm {
 	void *arch; /* owned by src/arch */
 
 	_Atomic int exit_reason; /* enum vm_exit_reason; first one set wins */
-	int exit_signal;         /* for VM_EXIT_SIGNAL */
 	_Atomic bool stopping;
 	_Atomic unsigned nr_running_vcpus;
 	void *loop_state;        /* owned by vm_loop.c */
+
+	struct vm_hooks hooks;
+	/* Pause, resume and stop (vm_control.c): ctl_lock guards run_state and
+	 * nr_parked; parked vCPUs wait on resume_cond, vm_pause() on parked_cond. */
+	pthread_mutex_t ctl_lock;
+	pthread_cond_t resume_cond;
+	pthread_cond_t parked_cond;
+	enum vm_run_state run_state;
+	unsigned nr_parked;
+	_Atomic bool paused;
+	_Atomic bool stop_requested;
 
 	bool error_is_input;     /* the first error was bad input, not a failure */
 	char error[512];
@@ -78,10 +104,39 @@ struct vm {
  * everything and leaves the message in @err. */
 int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t errlen,
 	      bool *input_error);
+/* The same, with an embedder's hooks (copied; NULL for none). */
+int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, struct vm **out,
+		     char *err, size_t errlen, bool *input_error);
 
 /* Runs the guest until it powers off, resets, crashes, times out, is stopped or
- * fails. Returns the reason. Call once. */
+ * fails. Returns the reason. Call once. Equivalent to vm_start() followed by
+ * vm_run_loop() on the same thread. */
 enum vm_exit_reason vm_run(struct vm *vm);
+
+/* Opens the event loop (and the control socket), seals the buses and starts
+ * every vCPU thread. On failure the VM has an exit reason and vm_run_loop()
+ * still has to be called to close what was opened. */
+int vm_start(struct vm *vm);
+/* Runs the event loop until the VM has an exit reason, stops the vCPUs, moves
+ * to VM_STATE_ENDED, closes the loop. Returns the reason. Any one thread may
+ * run it, once, after vm_start(). */
+enum vm_exit_reason vm_run_loop(struct vm *vm);
+
+/* Control of a started VM, from any thread (vm_control.c). All return 0 or a
+ * negative errno with a message in the VM:
+ * vm_pause() returns once every vCPU is parked outside KVM_RUN (-ESRCH when
+ * the VM is ending, -EBUSY while it stops, -EDEADLK from a vCPU thread);
+ * vm_resume() lets them run again; both are no-ops when already there.
+ * vm_stop() presses the power button (resuming a paused guest) and arms the
+ * grace timer (cfg.stop_timeout_sec) after which the VM ends with
+ * VM_EXIT_STOP_TIMEOUT; where there is no power button (or the grace time is
+ * 0) it ends the VM at once with VM_EXIT_KILLED. vm_kill() ends it at once. */
+int vm_pause(struct vm *vm);
+int vm_resume(struct vm *vm);
+int vm_stop(struct vm *vm);
+int vm_kill(struct vm *vm);
+enum vm_run_state vm_run_state(struct vm *vm);
+const char *vm_run_state_name(enum vm_run_state state);
 
 /* Asks the VM to end with @reason (the first request wins); safe from any
  * thread, including vCPU threads. */
@@ -112,6 +167,14 @@ const char *vm_exit_reason_name(enum vm_exit_reason reason);
  * kicks and joins every vCPU thread. */
 void vm_loop_wake(struct vm *vm);
 void vm_stop_vcpus(struct vm *vm);
+/* vm_control.c, for the vCPU threads: wait while the VM is paused; a vCPU
+ * thread is ending. */
+void vm_park_vcpu(struct vm *vm);
+void vm_vcpu_gone(struct vm *vm);
+/* vm_control.c, for the loop: the VM ended (vCPUs stopped). */
+void vm_set_ended(struct vm *vm);
+/* vm_control.c: a message for an errno vm_pause() and friends returned. */
+const char *vm_control_strerror(int err);
 
 /* Writes counters, peak memory and the VMM's own overhead to @fd. */
 void vm_print_stats(struct vm *vm, int fd);

@@ -1,5 +1,8 @@
-/* The main thread's libuv loop: it owns the terminal, signals, the timeout and
- * the wake-up from vCPU threads, and ends when the VM has an exit reason. */
+/* The VM's libuv loop: it owns the terminal (when the console is on stdio),
+ * the timeout, the power button and grace timer of a stop, device fd watches
+ * and the wake-up from other threads, and ends when the VM has an exit reason.
+ * It installs no signal handler: kvmkit(1) turns SIGINT and SIGTERM into
+ * vm_kill() and vm_stop() itself. */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -8,23 +11,30 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "arch/arch.h"
+#include "vmm/control_socket.h"
 #include "vmm/escape.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
+/* Long enough for the guest's key debouncing to see a press. */
+#define POWER_BUTTON_HOLD_MS 100
+
 struct loop_state {
 	uv_loop_t loop;
 	uv_async_t wake;
-	uv_signal_t sigint;
-	uv_signal_t sigterm;
 	uv_timer_t timeout;
+	uv_timer_t button_release;
+	uv_timer_t stop_grace;
+	bool stop_begun;
 	uv_poll_t stdin_poll;
 	uv_poll_t watches[VM_MAX_FD_WATCHES];
 	unsigned nr_watches;
 	bool timeout_active;
 	bool stdin_active;
 	struct escape_state escape;
+	struct control_socket *control;
 	struct vm *vm;
 };
 
@@ -59,29 +69,62 @@ static void make_terminal_raw(void)
 	}
 }
 
+/* Any thread may ask for an exit at any time: ctl_lock keeps the loop from
+ * closing under a wake-up. */
 void vm_loop_wake(struct vm *vm)
 {
-	struct loop_state *ls = vm->loop_state;
+	pthread_mutex_lock(&vm->ctl_lock);
+	if (vm->loop_state)
+		uv_async_send(&((struct loop_state *)vm->loop_state)->wake);
+	pthread_mutex_unlock(&vm->ctl_lock);
+}
 
-	if (ls)
-		uv_async_send(&ls->wake);
+static void on_button_release(uv_timer_t *handle)
+{
+	struct loop_state *ls = handle->data;
+
+	arch_power_button(ls->vm, false);
+}
+
+static void on_stop_grace(uv_timer_t *handle)
+{
+	struct loop_state *ls = handle->data;
+
+	log_warn("the guest did not power off within %u s of the power button, stopping it",
+		 ls->vm->cfg.stop_timeout_sec);
+	vm_request_exit(ls->vm, VM_EXIT_STOP_TIMEOUT);
+}
+
+/* After vm_stop(): press the power button and give the guest its grace time. */
+static void begin_stop(struct loop_state *ls)
+{
+	struct vm *vm = ls->vm;
+	unsigned grace = vm->cfg.stop_timeout_sec;
+	int ret = grace ? arch_power_button(vm, true) : -ENOTSUP;
+
+	if (ret < 0) {
+		log_info("%s: stopping the guest at once",
+			 grace ? "this machine has no power button" : "no grace time");
+		vm_request_exit(vm, VM_EXIT_KILLED);
+		return;
+	}
+	log_info("pressed the power button; the guest has %u s to power off", grace);
+	uv_timer_start(&ls->button_release, on_button_release, POWER_BUTTON_HOLD_MS, 0);
+	uv_timer_start(&ls->stop_grace, on_stop_grace, (uint64_t)grace * 1000, 0);
 }
 
 static void on_wake(uv_async_t *handle)
 {
 	struct loop_state *ls = handle->data;
 
-	if (atomic_load(&ls->vm->exit_reason) != VM_EXIT_NONE)
+	if (atomic_load(&ls->vm->exit_reason) != VM_EXIT_NONE) {
 		uv_stop(&ls->loop);
-}
-
-static void on_signal(uv_signal_t *handle, int signum)
-{
-	struct loop_state *ls = handle->data;
-
-	log_info("received signal %d, stopping the guest", signum);
-	ls->vm->exit_signal = signum;
-	vm_request_exit(ls->vm, VM_EXIT_SIGNAL);
+		return;
+	}
+	if (atomic_load(&ls->vm->stop_requested) && !ls->stop_begun) {
+		ls->stop_begun = true;
+		begin_stop(ls);
+	}
 }
 
 static void on_timeout(uv_timer_t *handle)
@@ -142,11 +185,9 @@ static int loop_open(struct vm *vm, struct loop_state *ls)
 		return vm_error(vm, -EIO, "event loop: %s", uv_strerror(ret));
 	uv_async_init(&ls->loop, &ls->wake, on_wake);
 	ls->wake.data = ls;
-	uv_signal_init(&ls->loop, &ls->sigint);
-	uv_signal_init(&ls->loop, &ls->sigterm);
-	ls->sigint.data = ls->sigterm.data = ls;
-	uv_signal_start(&ls->sigint, on_signal, SIGINT);
-	uv_signal_start(&ls->sigterm, on_signal, SIGTERM);
+	uv_timer_init(&ls->loop, &ls->button_release);
+	uv_timer_init(&ls->loop, &ls->stop_grace);
+	ls->button_release.data = ls->stop_grace.data = ls;
 	if (vm->cfg.timeout_sec) {
 		uv_timer_init(&ls->loop, &ls->timeout);
 		ls->timeout.data = ls;
@@ -170,49 +211,67 @@ static int loop_open(struct vm *vm, struct loop_state *ls)
 		ls->stdin_poll.data = ls;
 		uv_poll_start(&ls->stdin_poll, UV_READABLE, on_stdin);
 		ls->stdin_active = true;
-		make_terminal_raw();
 	}
+	if (vm->cfg.api_socket_path) {
+		ret = control_socket_open(vm, &ls->loop, vm->cfg.api_socket_path, &ls->control);
+		if (ret < 0) {
+			loop_close(ls);
+			return ret;
+		}
+	}
+	/* Last: nothing can fail after the terminal goes raw. */
+	if (ls->stdin_active)
+		make_terminal_raw();
 	return 0;
 }
 
 static void loop_close(struct loop_state *ls)
 {
 	uv_close((uv_handle_t *)&ls->wake, NULL);
-	uv_close((uv_handle_t *)&ls->sigint, NULL);
-	uv_close((uv_handle_t *)&ls->sigterm, NULL);
+	uv_close((uv_handle_t *)&ls->button_release, NULL);
+	uv_close((uv_handle_t *)&ls->stop_grace, NULL);
 	if (ls->timeout_active)
 		uv_close((uv_handle_t *)&ls->timeout, NULL);
 	if (ls->stdin_active)
 		uv_close((uv_handle_t *)&ls->stdin_poll, NULL);
 	for (unsigned i = 0; i < ls->nr_watches; i++)
 		uv_close((uv_handle_t *)&ls->watches[i], NULL);
+	if (ls->control)
+		control_socket_close(ls->control);
 	uv_run(&ls->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&ls->loop);
+	control_socket_free(ls->control);
+	ls->control = NULL;
 	restore_terminal();
 }
 
-enum vm_exit_reason vm_run(struct vm *vm)
+int vm_start(struct vm *vm)
 {
 	struct loop_state *ls = calloc(1, sizeof(*ls));
 	int ret;
 
 	if (!ls) {
-		vm_error(vm, -ENOMEM, "out of memory");
-		return VM_EXIT_ERROR;
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		return vm_error(vm, -ENOMEM, "out of memory");
 	}
 	ret = loop_open(vm, ls);
 	if (ret < 0) {
 		free(ls);
-		return VM_EXIT_ERROR;
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		return ret;
 	}
+	pthread_mutex_lock(&vm->ctl_lock);
 	vm->loop_state = ls;
+	pthread_mutex_unlock(&vm->ctl_lock);
 	/* From here on vCPU threads look ranges up without locks. */
 	bus_seal(&vm->mmio_bus);
 	bus_seal(&vm->pio_bus);
 	ret = vcpu_install_kick_handler();
 	if (ret < 0) {
-		vm_error(vm, ret, "cannot install the vCPU kick signal handler: %s", strerror(-ret));
+		vm_error(vm, ret, "cannot install the handler of the vCPU kick signal %d: %s",
+			 vcpu_kick_signal(), strerror(-ret));
 		vm_request_exit(vm, VM_EXIT_ERROR);
+		return ret;
 	}
 	/* Hold one count while starting, so that a vCPU halting at once cannot
 	 * look like the last one standing before the others have started. */
@@ -224,11 +283,31 @@ enum vm_exit_reason vm_run(struct vm *vm)
 	}
 	if (atomic_fetch_sub(&vm->nr_running_vcpus, 1) == 1)
 		vm_request_exit(vm, VM_EXIT_POWEROFF);
-	if (atomic_load(&vm->exit_reason) == VM_EXIT_NONE)
+	return ret;
+}
+
+enum vm_exit_reason vm_run_loop(struct vm *vm)
+{
+	struct loop_state *ls = vm->loop_state;
+
+	if (ls && atomic_load(&vm->exit_reason) == VM_EXIT_NONE)
 		uv_run(&ls->loop, UV_RUN_DEFAULT);
 	vm_stop_vcpus(vm);
-	vm->loop_state = NULL;
-	loop_close(ls);
-	free(ls);
+	vm_set_ended(vm);
+	if (ls && ls->control)
+		control_socket_vm_ended(ls->control);
+	if (ls) {
+		pthread_mutex_lock(&vm->ctl_lock);
+		vm->loop_state = NULL;
+		pthread_mutex_unlock(&vm->ctl_lock);
+		loop_close(ls);
+		free(ls);
+	}
 	return (enum vm_exit_reason)atomic_load(&vm->exit_reason);
+}
+
+enum vm_exit_reason vm_run(struct vm *vm)
+{
+	vm_start(vm);
+	return vm_run_loop(vm);
 }

@@ -44,6 +44,7 @@ env expr false find free grep head hexdump id kill killall ln ls lsmod md5sum mk
 mkfifo mknod mktemp mount mv nproc od pidof poweroff printf ps pwd readlink reboot
 realpath rm rmdir sed seq setsid sha256sum sleep sort stat sync tail tee test time
 timeout touch tr true uname uniq usleep wc which xargs xxd yes base64
+ip nc ifconfig tunctl insmod
 """.split()
 
 

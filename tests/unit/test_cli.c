@@ -5,10 +5,14 @@
 #include <string.h>
 
 #include "unit.h"
+#include "vmm/api.h"
 #include "vmm/cli.h"
 
 static struct cli_options opts;
 static char err[256];
+
+/* What the parsed settings stand for (the library's internal view). */
+#define RUN (*api_config_options(opts.config))
 
 /* getopt_long permutes argv, so each call gets a fresh, writable array. */
 #define ARGV(...) ((char *[]){"kvmkit", __VA_ARGS__, NULL})
@@ -20,8 +24,11 @@ static int parse_argv(char **argv)
 
 	while (argv[argc])
 		argc++;
+	cli_options_free(&opts);
 	return cli_parse(argc, argv, &opts, err, sizeof(err));
 }
+
+static void free_options(void) { cli_options_free(&opts); }
 
 static void reset_parser_state(void)
 {
@@ -44,104 +51,104 @@ START_TEST(run_with_kernel_only)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux"), 0);
 	ck_assert_int_eq(opts.action, CLI_RUN);
-	ck_assert_str_eq(opts.run.vm.kernel_path, "vmlinux");
+	ck_assert_str_eq(RUN.vm.kernel_path, "vmlinux");
 	ck_assert_str_eq(err, "");
-	ck_assert_int_eq(opts.run.log_level, LOG_WARN);
-	ck_assert_uint_eq(opts.run.vm.nr_cpus, 1);
-	ck_assert_uint_eq(opts.run.vm.mem_size, (uint64_t)VM_DEFAULT_MEM_MIB << 20);
-	ck_assert(opts.run.vm.console_stdio);
-	ck_assert_ptr_null(opts.run.vm.initrd_path);
-	ck_assert_ptr_null(opts.run.vm.cmdline);
-	ck_assert_ptr_null(opts.run.vm.expect);
-	ck_assert_uint_eq(opts.run.vm.timeout_sec, 0);
-	ck_assert(!opts.run.vm.print_stats);
+	ck_assert_int_eq(RUN.log_level, LOG_WARN);
+	ck_assert_uint_eq(RUN.vm.nr_cpus, 1);
+	ck_assert_uint_eq(RUN.vm.mem_size, (uint64_t)VM_DEFAULT_MEM_MIB << 20);
+	ck_assert(RUN.vm.console_stdio);
+	ck_assert_ptr_null(RUN.vm.initrd_path);
+	ck_assert_ptr_null(RUN.vm.cmdline);
+	ck_assert_ptr_null(RUN.vm.expect);
+	ck_assert_uint_eq(RUN.vm.timeout_sec, 0);
+	ck_assert(!RUN.vm.print_stats);
 }
 END_TEST
 
 START_TEST(kernel_long_forms)
 {
 	ck_assert_int_eq(PARSE("run", "--kernel", "bzImage"), 0);
-	ck_assert_str_eq(opts.run.vm.kernel_path, "bzImage");
+	ck_assert_str_eq(RUN.vm.kernel_path, "bzImage");
 	ck_assert_int_eq(PARSE("run", "--kernel=Image"), 0);
-	ck_assert_str_eq(opts.run.vm.kernel_path, "Image");
+	ck_assert_str_eq(RUN.vm.kernel_path, "Image");
 	ck_assert_int_eq(PARSE("run", "-kImage.gz"), 0);
-	ck_assert_str_eq(opts.run.vm.kernel_path, "Image.gz");
+	ck_assert_str_eq(RUN.vm.kernel_path, "Image.gz");
 }
 END_TEST
 
 START_TEST(initrd_option)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "-i", "rootfs.cpio"), 0);
-	ck_assert_str_eq(opts.run.vm.initrd_path, "rootfs.cpio");
+	ck_assert_str_eq(RUN.vm.initrd_path, "rootfs.cpio");
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--initrd", "initrd.gz"), 0);
-	ck_assert_str_eq(opts.run.vm.initrd_path, "initrd.gz");
+	ck_assert_str_eq(RUN.vm.initrd_path, "initrd.gz");
 }
 END_TEST
 
 START_TEST(cmdline_option)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "-p", "console=ttyAMA0 quiet"), 0);
-	ck_assert_str_eq(opts.run.vm.cmdline, "console=ttyAMA0 quiet");
+	ck_assert_str_eq(RUN.vm.cmdline, "console=ttyAMA0 quiet");
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--cmdline", "init=/bin/sh"), 0);
-	ck_assert_str_eq(opts.run.vm.cmdline, "init=/bin/sh");
+	ck_assert_str_eq(RUN.vm.cmdline, "init=/bin/sh");
 }
 END_TEST
 
 START_TEST(cpus_option_bounds)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "-c", "1"), 0);
-	ck_assert_uint_eq(opts.run.vm.nr_cpus, 1);
+	ck_assert_uint_eq(RUN.vm.nr_cpus, 1);
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--cpus", "64"), 0);
-	ck_assert_uint_eq(opts.run.vm.nr_cpus, VM_MAX_CPUS);
+	ck_assert_uint_eq(RUN.vm.nr_cpus, VM_MAX_CPUS);
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--cpus=8"), 0);
-	ck_assert_uint_eq(opts.run.vm.nr_cpus, 8);
+	ck_assert_uint_eq(RUN.vm.nr_cpus, 8);
 }
 END_TEST
 
 START_TEST(memory_option)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "-m", "2G"), 0);
-	ck_assert_uint_eq(opts.run.vm.mem_size, 2ULL << 30);
+	ck_assert_uint_eq(RUN.vm.mem_size, 2ULL << 30);
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--memory=512"), 0);
-	ck_assert_uint_eq(opts.run.vm.mem_size, 512ULL << 20);
+	ck_assert_uint_eq(RUN.vm.mem_size, 512ULL << 20);
 }
 END_TEST
 
 START_TEST(console_log_option)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--console-log", "console.txt"), 0);
-	ck_assert_str_eq(opts.run.vm.console_log_path, "console.txt");
-	ck_assert(opts.run.vm.console_stdio);
+	ck_assert_str_eq(RUN.vm.console_log_path, "console.txt");
+	ck_assert(RUN.vm.console_stdio);
 }
 END_TEST
 
 START_TEST(no_stdio_option)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--no-stdio"), 0);
-	ck_assert(!opts.run.vm.console_stdio);
+	ck_assert(!RUN.vm.console_stdio);
 }
 END_TEST
 
 START_TEST(timeout_option_bounds)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--timeout", "1"), 0);
-	ck_assert_uint_eq(opts.run.vm.timeout_sec, 1);
+	ck_assert_uint_eq(RUN.vm.timeout_sec, 1);
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--timeout=2678400"), 0);
-	ck_assert_uint_eq(opts.run.vm.timeout_sec, 2678400);
+	ck_assert_uint_eq(RUN.vm.timeout_sec, 2678400);
 }
 END_TEST
 
 START_TEST(expect_option)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--expect", "login: "), 0);
-	ck_assert_str_eq(opts.run.vm.expect, "login: ");
+	ck_assert_str_eq(RUN.vm.expect, "login: ");
 }
 END_TEST
 
 START_TEST(dump_dtb_option)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "Image", "--dump-dtb", "guest.dtb"), 0);
-	ck_assert_str_eq(opts.run.vm.dump_dtb_path, "guest.dtb");
+	ck_assert_str_eq(RUN.vm.dump_dtb_path, "guest.dtb");
 }
 END_TEST
 
@@ -158,14 +165,14 @@ static const struct {
 START_TEST(log_level_option)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--log-level", log_levels[_i].name), 0);
-	ck_assert_int_eq(opts.run.log_level, log_levels[_i].level);
+	ck_assert_int_eq(RUN.log_level, log_levels[_i].level);
 }
 END_TEST
 
 START_TEST(stats_option)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--stats"), 0);
-	ck_assert(opts.run.vm.print_stats);
+	ck_assert(RUN.vm.print_stats);
 }
 END_TEST
 
@@ -177,26 +184,26 @@ START_TEST(all_options_together_in_any_order)
 			       "--dump-dtb", "dtb"),
 			 0);
 	ck_assert_int_eq(opts.action, CLI_RUN);
-	ck_assert_str_eq(opts.run.vm.kernel_path, "vmlinux");
-	ck_assert_str_eq(opts.run.vm.initrd_path, "initrd");
-	ck_assert_str_eq(opts.run.vm.cmdline, "quiet");
-	ck_assert_uint_eq(opts.run.vm.nr_cpus, 2);
-	ck_assert_uint_eq(opts.run.vm.mem_size, 1ULL << 30);
-	ck_assert_str_eq(opts.run.vm.console_log_path, "log");
-	ck_assert(!opts.run.vm.console_stdio);
-	ck_assert_uint_eq(opts.run.vm.timeout_sec, 60);
-	ck_assert_str_eq(opts.run.vm.expect, "ok");
-	ck_assert_str_eq(opts.run.vm.dump_dtb_path, "dtb");
-	ck_assert_int_eq(opts.run.log_level, LOG_DEBUG);
-	ck_assert(opts.run.vm.print_stats);
+	ck_assert_str_eq(RUN.vm.kernel_path, "vmlinux");
+	ck_assert_str_eq(RUN.vm.initrd_path, "initrd");
+	ck_assert_str_eq(RUN.vm.cmdline, "quiet");
+	ck_assert_uint_eq(RUN.vm.nr_cpus, 2);
+	ck_assert_uint_eq(RUN.vm.mem_size, 1ULL << 30);
+	ck_assert_str_eq(RUN.vm.console_log_path, "log");
+	ck_assert(!RUN.vm.console_stdio);
+	ck_assert_uint_eq(RUN.vm.timeout_sec, 60);
+	ck_assert_str_eq(RUN.vm.expect, "ok");
+	ck_assert_str_eq(RUN.vm.dump_dtb_path, "dtb");
+	ck_assert_int_eq(RUN.log_level, LOG_DEBUG);
+	ck_assert(RUN.vm.print_stats);
 }
 END_TEST
 
 START_TEST(repeated_option_last_wins)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "old", "-c", "2", "-k", "new", "-c", "4"), 0);
-	ck_assert_str_eq(opts.run.vm.kernel_path, "new");
-	ck_assert_uint_eq(opts.run.vm.nr_cpus, 4);
+	ck_assert_str_eq(RUN.vm.kernel_path, "new");
+	ck_assert_uint_eq(RUN.vm.nr_cpus, 4);
 }
 END_TEST
 
@@ -238,6 +245,7 @@ START_TEST(no_command)
 {
 	char *argv[] = {"kvmkit", NULL};
 
+	cli_options_free(&opts);
 	ck_assert_int_eq(cli_parse(1, argv, &opts, err, sizeof(err)), -EINVAL);
 	ck_assert_msg(strstr(err, "no command") != NULL, "message: %s", err);
 }
@@ -359,6 +367,7 @@ START_TEST(error_message_truncated_to_buffer)
 	int ret;
 
 	ck_assert_ptr_nonnull(small);
+	cli_options_free(&opts);
 	ret = cli_parse(4, ARGV("run", "--cpus", "a-very-long-bad-value"), &opts, small, 16);
 	ck_assert_int_eq(ret, -EINVAL);
 	ck_assert_uint_eq(strlen(small), 15);
@@ -391,7 +400,7 @@ START_TEST(second_parse_after_short_option_cluster)
 	ck_assert_int_eq(opts.action, CLI_HELP);
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux"), 0);
 	ck_assert_int_eq(opts.action, CLI_RUN);
-	ck_assert_str_eq(opts.run.vm.kernel_path, "vmlinux");
+	ck_assert_str_eq(RUN.vm.kernel_path, "vmlinux");
 }
 END_TEST
 
@@ -399,7 +408,7 @@ START_TEST(second_parse_after_bad_option_cluster)
 {
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "-xy"), -EINVAL);
 	ck_assert_int_eq(PARSE("run", "-k", "vmlinux"), 0);
-	ck_assert_str_eq(opts.run.vm.kernel_path, "vmlinux");
+	ck_assert_str_eq(RUN.vm.kernel_path, "vmlinux");
 }
 END_TEST
 
@@ -430,7 +439,7 @@ Suite *cli_suite(void)
 	TCase *action = tcase_create("action");
 	TCase *bad = tcase_create("rejected");
 
-	tcase_add_checked_fixture(good, reset_parser_state, NULL);
+	tcase_add_checked_fixture(good, reset_parser_state, free_options);
 	tcase_add_test(good, run_with_kernel_only);
 	tcase_add_test(good, kernel_long_forms);
 	tcase_add_test(good, initrd_option);
@@ -449,14 +458,14 @@ Suite *cli_suite(void)
 	tcase_add_test(good, usage_lists_every_option);
 	suite_add_tcase(s, good);
 
-	tcase_add_checked_fixture(action, reset_parser_state, NULL);
+	tcase_add_checked_fixture(action, reset_parser_state, free_options);
 	tcase_add_loop_test(action, help_command, 0, ARRAY_SIZE(help_words));
 	tcase_add_test(action, help_inside_run_needs_no_kernel);
 	tcase_add_loop_test(action, version_command, 0, ARRAY_SIZE(version_words));
 	tcase_add_test(action, version_inside_run);
 	suite_add_tcase(s, action);
 
-	tcase_add_checked_fixture(bad, reset_parser_state, NULL);
+	tcase_add_checked_fixture(bad, reset_parser_state, free_options);
 	tcase_add_test(bad, no_command);
 	tcase_add_test(bad, unknown_command);
 	tcase_add_test(bad, unknown_long_option);
@@ -481,7 +490,7 @@ Suite *cli_regressions_suite(void)
 	Suite *s = suite_create("cli_regressions");
 	TCase *tc = tcase_create("getopt_state_and_long_options");
 
-	tcase_add_checked_fixture(tc, reset_parser_state, NULL);
+	tcase_add_checked_fixture(tc, reset_parser_state, free_options);
 	tcase_add_test(tc, second_parse_after_short_option_cluster);
 	tcase_add_test(tc, second_parse_after_bad_option_cluster);
 	tcase_add_test(tc, missing_value_long_only_option);

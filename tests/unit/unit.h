@@ -14,11 +14,13 @@ Suite *escape_suite(void);
 Suite *config_suite(void);
 Suite *cli_suite(void);
 Suite *cli_regressions_suite(void);
+Suite *config_file_suite(void);
 Suite *elf_loader_suite(void);
 Suite *fdt_builder_suite(void);
 Suite *arm64_image_suite(void);
 Suite *arm64_fdt_layout_suite(void);
 Suite *virtqueue_suite(void);
+Suite *disk_option_suite(void);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

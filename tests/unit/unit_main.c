@@ -11,11 +11,13 @@ static Suite *(*const all_suites[])(void) = {
 	config_suite,
 	cli_suite,
 	cli_regressions_suite,
+	config_file_suite,
 	elf_loader_suite,
 	fdt_builder_suite,
 	arm64_image_suite,
 	arm64_fdt_layout_suite,
 	virtqueue_suite,
+	disk_option_suite,
 };
 
 int main(void)

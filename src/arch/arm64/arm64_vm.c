@@ -1,6 +1,7 @@
 /* arm64 behind arch.h: vCPUs with in-kernel PSCI 0.2, an in-kernel GICv3
- * (GICv2 where v3 is absent), a 16550 UART and a PL031 RTC, and the Linux
- * Image boot protocol with a generated device tree. */
+ * (GICv2 where v3 is absent), a 16550 UART, a PL031 RTC and a PL061 GPIO
+ * with the power key, and the Linux Image boot protocol with a generated
+ * device tree. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libfdt.h>
@@ -16,6 +17,7 @@
 #include "arch/arm64/image.h"
 #include "arch/arm64/layout.h"
 #include "devices/pl031.h"
+#include "devices/pl061.h"
 #include "devices/uart_16550.h"
 #include "fdt/fdt_builder.h"
 #include "vmm/guest_file.h"
@@ -40,6 +42,7 @@ struct arm64_state {
 	bool nisv_to_user;
 	bool can_inject_abort;
 	struct device *console_uart;
+	struct device *power_gpio; /* the PL061 the power key is on */
 };
 
 static const struct kvm_cap_req arm64_caps[] = {
@@ -115,7 +118,11 @@ int arch_vm_setup(struct vm *vm)
 				&st->console_uart);
 	if (ret < 0)
 		return ret;
-	return pl031_create(vm, ARM64_RTC_BASE, ARM64_RTC_SPI);
+	ret = pl031_create(vm, ARM64_RTC_BASE, ARM64_RTC_SPI);
+	if (ret < 0)
+		return ret;
+	return pl061_create(vm, ARM64_GPIO_BASE, ARM64_GPIO_SPI, ARM64_PHANDLE_GPIO,
+			    &st->power_gpio);
 }
 
 int arch_vcpu_setup(struct vm *vm, struct vcpu *vcpu)
@@ -397,6 +404,16 @@ int arch_virtio_mmio_slot(struct vm *vm, unsigned index, uint64_t *base, unsigne
 	*base = ARM64_VIRTIO_MMIO_BASE + index * ARM64_VIRTIO_MMIO_SIZE;
 	*irq = ARM64_VIRTIO_SPI_BASE + index;
 	return 0;
+}
+
+/* A gpio-keys KEY_POWER on a PL061 line, as QEMU's virt machine has it. */
+int arch_power_button(struct vm *vm, bool pressed)
+{
+	struct arm64_state *st = state_of(vm);
+
+	if (!st || !st->power_gpio)
+		return -ENOTSUP;
+	return pl061_set_input(st->power_gpio, PL061_POWER_PIN, pressed);
 }
 
 /* A data abort KVM could not decode: report it, then make it the guest's

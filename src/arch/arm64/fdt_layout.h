@@ -28,6 +28,7 @@ struct arm64_fdt_desc {
 /* Phandles the tree uses. */
 #define ARM64_PHANDLE_GIC 1
 #define ARM64_PHANDLE_APB_CLOCK 2
+#define ARM64_PHANDLE_GPIO 3
 
 /* Builds the tree into @fb (initialised by the caller with fb_init()).
  * Returns 0 or a negative FDT_ERR_* code. */

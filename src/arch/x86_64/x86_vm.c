@@ -239,6 +239,14 @@ int arch_virtio_mmio_slot(struct vm *vm, unsigned index, uint64_t *base, unsigne
 	return 0;
 }
 
+/* The test machine has no ACPI and so no power button: a stop is a hard stop. */
+int arch_power_button(struct vm *vm, bool pressed)
+{
+	(void)vm;
+	(void)pressed;
+	return -ENOTSUP;
+}
+
 enum vcpu_action arch_handle_exit(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;

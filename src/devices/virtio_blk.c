@@ -1,0 +1,544 @@
+/* virtio-blk (virtio 1.x, section 5.2) with one request queue. The main loop
+ * only wakes the device's worker thread when the guest kicks; the worker
+ * drains the queue, moves data directly between the image and the guest's
+ * buffers (preadv/pwritev on their host addresses), and completes a request
+ * only once its data is in the host kernel (FLUSH: once fdatasync returned),
+ * so a guest's fsync survives the VMM being killed. */
+#include "devices/virtio_blk.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "devices/disk_image.h"
+#include "devices/virtio_mmio.h"
+#include "vmm/config.h"
+#include "vmm/guest_mem.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define VIRTIO_BLK_F_SEG_MAX 2
+#define VIRTIO_BLK_F_RO 5
+#define VIRTIO_BLK_F_BLK_SIZE 6
+#define VIRTIO_BLK_F_FLUSH 9
+#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define VIRTIO_BLK_T_IN 0
+#define VIRTIO_BLK_T_OUT 1
+#define VIRTIO_BLK_T_FLUSH 4
+#define VIRTIO_BLK_T_GET_ID 8
+#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+
+#define VIRTIO_BLK_S_OK 0
+#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define VIRTIO_BLK_WZ_F_UNMAP 1
+
+#define BLK_HEADER_SIZE 16  /* le32 type, le32 reserved, le64 sector */
+#define BLK_SEGMENT_SIZE 16 /* le64 sector, le32 num_sectors, le32 flags */
+#define BLK_QUEUE_SIZE 256
+/* A chain is the header, the data segments and the status byte. */
+#define BLK_SEG_MAX (VIRTQ_MAX_CHAIN - 2)
+/* A hole punch is cheap; zeroes may have to be written out, so less of them. */
+#define BLK_MAX_DISCARD_SECTORS (1u << 22)      /* 2 GiB */
+#define BLK_MAX_WRITE_ZEROES_SECTORS (1u << 16) /* 32 MiB */
+#define BLK_DISCARD_ALIGNMENT_SECTORS 8         /* the host's 4 KiB page */
+#define BLK_WORKER_STACK (256 * 1024)
+
+/* Config space (virtio 1.x, 5.2.4) up to write_zeroes_may_unmap, little-endian. */
+enum {
+	CFG_CAPACITY = 0,
+	CFG_SEG_MAX = 12,
+	CFG_BLK_SIZE = 20,
+	CFG_MAX_DISCARD_SECTORS = 36,
+	CFG_MAX_DISCARD_SEG = 40,
+	CFG_DISCARD_SECTOR_ALIGNMENT = 44,
+	CFG_MAX_WRITE_ZEROES_SECTORS = 48,
+	CFG_MAX_WRITE_ZEROES_SEG = 52,
+	CFG_WRITE_ZEROES_MAY_UNMAP = 56,
+	CFG_SIZE = 60,
+};
+
+struct virtio_blk {
+	struct virtio_mmio *transport;
+	char name[32];
+	char *path;
+	struct disk_image image;
+	uint64_t capacity; /* sectors */
+	uint8_t config[CFG_SIZE];
+	char id[VM_DISK_SERIAL_MAX]; /* the GET_ID answer, NUL-padded */
+
+	pthread_mutex_t lock; /* guards the worker's state below */
+	pthread_cond_t wake;
+	pthread_t worker;
+	bool worker_running;
+	bool kicked;
+	bool stop;
+
+	/* The worker's own. */
+	bool io_error_reported;
+	struct virtq_chain chain;
+	struct iovec iov[VIRTQ_MAX_CHAIN];
+};
+
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(p, &v, 4);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	v = htole64(v);
+	memcpy(p, &v, 8);
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+static void blk_config_read(void *backend, uint32_t offset, void *data, unsigned len)
+{
+	struct virtio_blk *blk = backend;
+
+	/* The transport checked offset + len against config_size. */
+	memcpy(data, blk->config + offset, len);
+}
+
+static bool sectors_inside(const struct virtio_blk *blk, uint64_t sector, uint64_t count)
+{
+	return sector <= blk->capacity && count <= blk->capacity - sector;
+}
+
+/* Points blk->iov at @len bytes of the chain's buffers [first, first + nr),
+ * after skipping @skip bytes of them. Returns the number of entries. */
+static int chain_iov(struct virtio_blk *blk, unsigned first, unsigned nr, uint64_t skip,
+		     uint64_t len)
+{
+	const struct virtq_chain *c = &blk->chain;
+	int n = 0;
+
+	for (unsigned i = first; i < first + nr && len; i++) {
+		const struct virtq_buf *b = &c->bufs[i];
+		uint64_t take;
+
+		if (skip >= b->len) {
+			skip -= b->len;
+			continue;
+		}
+		take = b->len - skip;
+		if (take > len)
+			take = len;
+		blk->iov[n++] = (struct iovec){.iov_base = b->host + skip, .iov_len = (size_t)take};
+		len -= take;
+		skip = 0;
+	}
+	return n;
+}
+
+/* Host-side failures are the host's problem: said once per disk, and the
+ * guest gets an I/O error each time. */
+static uint8_t host_error(struct virtio_blk *blk, const char *what, uint64_t sector, int err)
+{
+	if (!blk->io_error_reported) {
+		blk->io_error_reported = true;
+		log_error("%s (%s): %s at sector %" PRIu64 ": %s; the guest gets I/O errors, "
+			  "further ones are not reported",
+			  blk->name, blk->path, what, sector, strerror(-err));
+	}
+	return VIRTIO_BLK_S_IOERR;
+}
+
+/* A request the guest got wrong: an I/O error for it, a note for debugging. */
+static uint8_t guest_error(struct virtio_blk *blk, const char *why, uint32_t type, uint64_t sector)
+{
+	log_debug("%s: request type %" PRIu32 " at sector %" PRIu64 ": %s", blk->name, type, sector,
+		  why);
+	return VIRTIO_BLK_S_IOERR;
+}
+
+static uint8_t do_read_write(struct virtio_blk *blk, bool write, uint32_t type, uint64_t sector)
+{
+	const struct virtq_chain *c = &blk->chain;
+	uint64_t out_data = c->out_len - BLK_HEADER_SIZE, in_data = c->in_len - 1;
+	uint64_t len = write ? out_data : in_data;
+	int iovcnt, ret;
+
+	if (write ? in_data != 0 : out_data != 0)
+		return guest_error(blk, "data buffers in the wrong direction", type, sector);
+	if (len % DISK_SECTOR_SIZE)
+		return guest_error(blk, "data length not a multiple of 512", type, sector);
+	if (!sectors_inside(blk, sector, len / DISK_SECTOR_SIZE))
+		return guest_error(blk, "beyond the end of the disk", type, sector);
+	if (write && blk->image.read_only)
+		return guest_error(blk, "write to a read-only disk", type, sector);
+	if (write)
+		iovcnt = chain_iov(blk, 0, c->nr_out, BLK_HEADER_SIZE, len);
+	else
+		iovcnt = chain_iov(blk, c->nr_out, c->nr_in, 0, len);
+	if (write)
+		ret = disk_image_write(&blk->image, sector * DISK_SECTOR_SIZE, blk->iov, iovcnt);
+	else
+		ret = disk_image_read(&blk->image, sector * DISK_SECTOR_SIZE, blk->iov, iovcnt);
+	if (ret == -EINVAL && blk->image.direct)
+		return guest_error(blk, "not aligned as O_DIRECT needs", type, sector);
+	if (ret < 0)
+		return host_error(blk, write ? "write" : "read", sector, ret);
+	return VIRTIO_BLK_S_OK;
+}
+
+/* DISCARD and WRITE_ZEROES carry one segment (max_*_seg is 1). */
+static uint8_t do_discard_zeroes(struct virtio_blk *blk, uint32_t type, uint64_t hdr_sector)
+{
+	const struct virtq_chain *c = &blk->chain;
+	bool zeroes = type == VIRTIO_BLK_T_WRITE_ZEROES;
+	uint8_t seg[BLK_SEGMENT_SIZE];
+	uint64_t sector;
+	uint32_t count, flags;
+	int ret;
+
+	if (c->in_len != 1 || c->out_len - BLK_HEADER_SIZE != BLK_SEGMENT_SIZE)
+		return guest_error(blk, "not exactly one segment", type, hdr_sector);
+	if (blk->image.read_only)
+		return guest_error(blk, "write to a read-only disk", type, hdr_sector);
+	virtq_chain_read(c, BLK_HEADER_SIZE, seg, sizeof(seg));
+	sector = get_le64(seg);
+	count = get_le32(seg + 8);
+	flags = get_le32(seg + 12);
+	/* virtio 1.2, 5.2.6.2: unknown flags, and unmap on a discard, are UNSUPP. */
+	if (flags & ~(uint32_t)(zeroes ? VIRTIO_BLK_WZ_F_UNMAP : 0))
+		return VIRTIO_BLK_S_UNSUPP;
+	if (count > (zeroes ? BLK_MAX_WRITE_ZEROES_SECTORS : BLK_MAX_DISCARD_SECTORS))
+		return guest_error(blk, "more sectors than the config space allows", type, sector);
+	if (!sectors_inside(blk, sector, count))
+		return guest_error(blk, "beyond the end of the disk", type, sector);
+	if (zeroes)
+		ret = disk_image_write_zeroes(&blk->image, sector * DISK_SECTOR_SIZE,
+					      (uint64_t)count * DISK_SECTOR_SIZE,
+					      flags & VIRTIO_BLK_WZ_F_UNMAP);
+	else
+		ret = disk_image_discard(&blk->image, sector * DISK_SECTOR_SIZE,
+					 (uint64_t)count * DISK_SECTOR_SIZE);
+	if (ret < 0)
+		return host_error(blk, zeroes ? "write zeroes" : "discard", sector, ret);
+	return VIRTIO_BLK_S_OK;
+}
+
+static uint8_t do_request(struct virtio_blk *blk)
+{
+	const struct virtq_chain *c = &blk->chain;
+	uint8_t hdr[BLK_HEADER_SIZE];
+	uint32_t type;
+	uint64_t sector;
+	int ret;
+
+	if (c->out_len < BLK_HEADER_SIZE)
+		return guest_error(blk, "header shorter than 16 bytes", UINT32_MAX, 0);
+	/* The used ring reports at most 4 GiB written (see complete_chain()). */
+	if (c->in_len > UINT32_MAX)
+		return guest_error(blk, "writable part longer than 4 GiB", UINT32_MAX, 0);
+	/* One copy: the guest may rewrite its buffer while we look at it. */
+	virtq_chain_read(c, 0, hdr, sizeof(hdr));
+	type = get_le32(hdr);
+	sector = get_le64(hdr + 8);
+	switch (type) {
+	case VIRTIO_BLK_T_IN: return do_read_write(blk, false, type, sector);
+	case VIRTIO_BLK_T_OUT: return do_read_write(blk, true, type, sector);
+	case VIRTIO_BLK_T_FLUSH:
+		if (c->out_len != BLK_HEADER_SIZE || c->in_len != 1)
+			return guest_error(blk, "flush with data", type, sector);
+		ret = disk_image_flush(&blk->image);
+		return ret < 0 ? host_error(blk, "flush", sector, ret) : VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_GET_ID:
+		if (c->out_len != BLK_HEADER_SIZE || c->in_len < 2)
+			return guest_error(blk, "no buffer for the ID", type, sector);
+		virtq_chain_write(c, 0, blk->id,
+				  c->in_len - 1 < sizeof(blk->id) ? c->in_len - 1 : sizeof(blk->id));
+		return VIRTIO_BLK_S_OK;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES: return do_discard_zeroes(blk, type, sector);
+	default: return VIRTIO_BLK_S_UNSUPP;
+	}
+}
+
+/* Serves the popped chain and returns it to the driver; -EIO when the guest
+ * broke the protocol so badly that the queue must fail. */
+static int complete_chain(struct virtio_blk *blk, struct virtq *q)
+{
+	const struct virtq_chain *c = &blk->chain;
+	const struct virtq_buf *last;
+
+	/* The status byte is the last writable byte: without one there is no
+	 * way to answer, which no driver does by mistake. */
+	if (c->in_len == 0) {
+		virtio_queue_fail(blk->transport, 0, "request without a writable status byte");
+		return -EIO;
+	}
+	last = &c->bufs[c->nr_out + c->nr_in - 1];
+	last->host[last->len - 1] = do_request(blk);
+	guest_mem_mark_dirty(q->mem, last->gpa + last->len - 1, 1);
+	/* The whole writable part counts as written (the dirty log then covers
+	 * whatever the device stored, whatever the layout; virtio-blk drivers
+	 * read the status byte, not the length). do_request() refused more
+	 * than 4 GiB, so only a broken queue can make this fail. */
+	if (virtq_push(q, c, c->in_len > UINT32_MAX ? 0 : (uint32_t)c->in_len) < 0) {
+		virtio_queue_fail(blk->transport, 0, virtq_error(q));
+		return -EIO;
+	}
+	virtio_queue_notify_driver(blk->transport, 0);
+	return 0;
+}
+
+/* Drains the queue, then asks for the next kick. The queue is taken for one
+ * request at a time, so that a reset (which takes it too) waits for at most
+ * the request in flight. */
+static void serve_queue(struct virtio_blk *blk)
+{
+	for (;;) {
+		struct virtq *q = virtio_queue_get(blk->transport, 0);
+		int ret;
+
+		if (!q)
+			return;
+		virtq_disable_notify(q);
+		ret = virtq_pop(q, &blk->chain);
+		if (ret == 1)
+			ret = complete_chain(blk, q);
+		else if (ret == 0)
+			ret = virtq_enable_notify(q) ? 1 : -EAGAIN;
+		else
+			virtio_queue_fail(blk->transport, 0, virtq_error(q));
+		virtio_queue_put(blk->transport, 0);
+		if (ret < 0)
+			return;
+	}
+}
+
+static void *worker_main(void *opaque)
+{
+	struct virtio_blk *blk = opaque;
+
+	pthread_mutex_lock(&blk->lock);
+	for (;;) {
+		while (!blk->kicked && !blk->stop)
+			pthread_cond_wait(&blk->wake, &blk->lock);
+		if (blk->stop)
+			break;
+		blk->kicked = false;
+		pthread_mutex_unlock(&blk->lock);
+		serve_queue(blk);
+		pthread_mutex_lock(&blk->lock);
+	}
+	pthread_mutex_unlock(&blk->lock);
+	return NULL;
+}
+
+/* On the main loop: the guest kicked. */
+static void blk_queue_notify(void *backend, unsigned index)
+{
+	struct virtio_blk *blk = backend;
+
+	(void)index;
+	pthread_mutex_lock(&blk->lock);
+	if (blk->worker_running) {
+		blk->kicked = true;
+		pthread_cond_signal(&blk->wake);
+	}
+	pthread_mutex_unlock(&blk->lock);
+}
+
+static int start_worker(struct virtio_blk *blk)
+{
+	pthread_attr_t attr;
+	sigset_t all, old;
+	int ret;
+
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, BLK_WORKER_STACK);
+	/* The worker inherits a mask that blocks every signal: the process's
+	 * signals (and the vCPU kick) are for other threads, and need not
+	 * interrupt its I/O. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&blk->worker, &attr, worker_main, blk);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return -ret;
+}
+
+/* DRIVER_OK: the worker starts, and looks at the queue once in case the
+ * driver queued requests before its first kick reached us. */
+static int blk_activate(void *backend)
+{
+	struct virtio_blk *blk = backend;
+	int ret = 0;
+
+	pthread_mutex_lock(&blk->lock);
+	if (!blk->worker_running) {
+		blk->stop = false;
+		blk->kicked = true;
+		ret = start_worker(blk);
+		blk->worker_running = ret == 0;
+	}
+	pthread_mutex_unlock(&blk->lock);
+	return ret;
+}
+
+/* Stops the worker. The transport has marked the device stopped and taken
+ * the queue's lock since, so no request is in flight any more: the worker
+ * holds that lock for as long as it serves. */
+static void blk_reset(void *backend)
+{
+	struct virtio_blk *blk = backend;
+
+	pthread_mutex_lock(&blk->lock);
+	if (!blk->worker_running) {
+		pthread_mutex_unlock(&blk->lock);
+		return;
+	}
+	blk->stop = true;
+	pthread_cond_signal(&blk->wake);
+	pthread_mutex_unlock(&blk->lock);
+	pthread_join(blk->worker, NULL);
+	pthread_mutex_lock(&blk->lock);
+	blk->worker_running = false;
+	blk->stop = false;
+	blk->kicked = false;
+	pthread_mutex_unlock(&blk->lock);
+}
+
+static void blk_destroy(void *backend)
+{
+	struct virtio_blk *blk = backend;
+
+	blk_reset(blk);
+	disk_image_close(&blk->image);
+	pthread_cond_destroy(&blk->wake);
+	pthread_mutex_destroy(&blk->lock);
+	free(blk->path);
+	free(blk);
+}
+
+#define BLK_FEATURES                                                                       \
+	((1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |                \
+	 (1ULL << VIRTIO_BLK_F_FLUSH))
+
+static const struct virtio_device_ops virtio_blk_ops = {
+	.kind = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nr_queues = 1,
+	.queue_max_size = BLK_QUEUE_SIZE,
+	.features = BLK_FEATURES | (1ULL << VIRTIO_BLK_F_DISCARD) |
+		    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES),
+	.config_size = CFG_SIZE,
+	.config_read = blk_config_read,
+	.activate = blk_activate,
+	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
+	.destroy = blk_destroy,
+};
+
+/* The same device with VIRTIO_BLK_F_RO and no way to write. */
+static const struct virtio_device_ops virtio_blk_ro_ops = {
+	.kind = "virtio-blk",
+	.device_id = VIRTIO_ID_BLOCK,
+	.nr_queues = 1,
+	.queue_max_size = BLK_QUEUE_SIZE,
+	.features = BLK_FEATURES | (1ULL << VIRTIO_BLK_F_RO),
+	.config_size = CFG_SIZE,
+	.config_read = blk_config_read,
+	.activate = blk_activate,
+	.queue_notify = blk_queue_notify,
+	.reset = blk_reset,
+	.destroy = blk_destroy,
+};
+
+static void fill_config(struct virtio_blk *blk)
+{
+	uint8_t *c = blk->config;
+
+	put_le64(c + CFG_CAPACITY, blk->capacity);
+	put_le32(c + CFG_SEG_MAX, BLK_SEG_MAX);
+	/* Linux takes blk_size as its logical block size: with O_DIRECT that
+	 * keeps requests aligned as the host file system needs. */
+	put_le32(c + CFG_BLK_SIZE, blk->image.direct ? blk->image.offset_align : DISK_SECTOR_SIZE);
+	if (blk->image.read_only)
+		return;
+	put_le32(c + CFG_MAX_DISCARD_SECTORS, BLK_MAX_DISCARD_SECTORS);
+	put_le32(c + CFG_MAX_DISCARD_SEG, 1);
+	put_le32(c + CFG_DISCARD_SECTOR_ALIGNMENT, BLK_DISCARD_ALIGNMENT_SECTORS);
+	put_le32(c + CFG_MAX_WRITE_ZEROES_SECTORS, BLK_MAX_WRITE_ZEROES_SECTORS);
+	put_le32(c + CFG_MAX_WRITE_ZEROES_SEG, 1);
+	c[CFG_WRITE_ZEROES_MAY_UNMAP] = 1;
+}
+
+/* serial=ID, or else the file's name (its last 20 bytes, which differ more
+ * often than the first ones). */
+static void fill_id(struct virtio_blk *blk, const struct vm_disk_config *cfg)
+{
+	const char *id = cfg->serial, *slash;
+	size_t len;
+
+	if (!cfg->has_serial) {
+		slash = strrchr(cfg->path, '/');
+		id = slash ? slash + 1 : cfg->path;
+	}
+	len = strlen(id);
+	if (len > sizeof(blk->id)) {
+		id += len - sizeof(blk->id);
+		len = sizeof(blk->id);
+	}
+	memcpy(blk->id, id, len);
+}
+
+int virtio_blk_create(struct vm *vm, unsigned index, const struct vm_disk_config *cfg)
+{
+	struct virtio_blk *blk = calloc(1, sizeof(*blk));
+	char err[VM_DISK_PATH_MAX + 128];
+	int ret;
+
+	if (!blk)
+		return vm_error(vm, -ENOMEM, "virtio-blk: out of memory");
+	snprintf(blk->name, sizeof(blk->name), "virtio-blk%u", index);
+	blk->path = strdup(cfg->path);
+	if (!blk->path) {
+		free(blk);
+		return vm_error(vm, -ENOMEM, "virtio-blk: out of memory");
+	}
+	ret = disk_image_open(&blk->image, cfg->path, cfg->read_only, cfg->direct, err,
+			      sizeof(err));
+	if (ret < 0) {
+		free(blk->path);
+		free(blk);
+		return vm_input_error(vm, ret, "disk %s", err);
+	}
+	blk->capacity = blk->image.size / DISK_SECTOR_SIZE;
+	pthread_mutex_init(&blk->lock, NULL);
+	pthread_cond_init(&blk->wake, NULL);
+	fill_config(blk);
+	fill_id(blk, cfg);
+	/* On failure the transport destroys the backend. */
+	return virtio_mmio_create(vm, blk->name,
+				  cfg->read_only ? &virtio_blk_ro_ops : &virtio_blk_ops, blk,
+				  &blk->transport);
+}

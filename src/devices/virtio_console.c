@@ -1,0 +1,284 @@
+/* virtio-console (virtio 1.x, 5.3) with a single port and no MULTIPORT: queue
+ * 0 receives, queue 1 transmits. Both are served on the main loop. Output is
+ * copied out of the transmit chains in batches and handed to console_output();
+ * keyboard input waits in a bounded buffer until the guest posts receive
+ * buffers, so input typed while the guest is busy is delivered late, not lost.
+ *
+ * Input also waits until the guest has written to the console once: Linux
+ * posts its receive buffers before the port is on its list, and data that
+ * arrives in between is discarded together with the buffers, which leaves
+ * the console deaf. The guest writes (a prompt, a log line) only later. */
+#include "devices/virtio_console.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "devices/virtio_mmio.h"
+#include "vmm/console.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define CONSOLE_RX_QUEUE 0
+#define CONSOLE_TX_QUEUE 1
+/* Input kept while the guest has no receive buffer; beyond it, dropped. */
+#define CONSOLE_PENDING_SIZE (64 * 1024)
+/* Output handed to console_output() at a time. */
+#define CONSOLE_TX_BATCH 4096
+/* Work done per turn of the loop; the rest waits for the next turn, so that a
+ * guest that keeps the queue full cannot hold the loop. */
+#define CONSOLE_TURN_BYTES (1024 * 1024)
+#define CONSOLE_TURN_CHAINS 1024
+/* virtio_console_config: cols, rows, max_nr_ports, emerg_wr; all unused
+ * without SIZE, MULTIPORT and EMERG_WRITE, so it reads as zeros. */
+#define CONSOLE_CONFIG_SIZE 12
+
+struct virtio_console {
+	struct virtio_mmio *transport;
+	struct console *console;
+	/* Written when a turn ended with work left: the loop comes back. */
+	int more_fd;
+	pthread_mutex_t rx_lock; /* the pending input, filled by console_input() */
+	size_t pending_head, pending_len;
+	bool dropping; /* an overflow was reported and has not ended yet */
+	_Atomic bool guest_wrote; /* since the driver started; see the top */
+	uint8_t pending[CONSOLE_PENDING_SIZE];
+	size_t tx_len;
+	char tx_batch[CONSOLE_TX_BATCH];
+	struct virtq_chain chain; /* scratch, too large for the stack */
+};
+
+static void tx_flush(struct virtio_console *c)
+{
+	if (c->tx_len)
+		console_output(c->console, c->tx_batch, c->tx_len);
+	c->tx_len = 0;
+}
+
+/* Copies one chain's readable bytes into the batch; returns how many. */
+static uint64_t tx_take_chain(struct virtio_console *c, const struct virtq_chain *chain)
+{
+	uint64_t off = 0, len = chain->out_len;
+
+	if (len > CONSOLE_TURN_BYTES)
+		len = CONSOLE_TURN_BYTES; /* Linux writes at most a page per buffer */
+	while (off < len) {
+		size_t room = CONSOLE_TX_BATCH - c->tx_len;
+		size_t n = virtq_chain_read(chain, off, c->tx_batch + c->tx_len,
+					    len - off < room ? (size_t)(len - off) : room);
+
+		if (n == 0)
+			break;
+		c->tx_len += n;
+		off += n;
+		if (c->tx_len == CONSOLE_TX_BATCH)
+			tx_flush(c);
+	}
+	return off;
+}
+
+/* Returns the number of chains taken. */
+static unsigned serve_tx(struct virtio_console *c)
+{
+	struct virtq *q = virtio_queue_get(c->transport, CONSOLE_TX_QUEUE);
+	uint64_t bytes = 0;
+	unsigned chains = 0;
+	bool more = false;
+	int ret = 0;
+
+	if (!q)
+		return 0;
+	do {
+		virtq_disable_notify(q);
+		while ((ret = virtq_pop(q, &c->chain)) == 1) {
+			bytes += tx_take_chain(c, &c->chain);
+			if (virtq_push(q, &c->chain, 0) < 0) {
+				ret = -EIO;
+				break;
+			}
+			if (++chains == CONSOLE_TURN_CHAINS || bytes >= CONSOLE_TURN_BYTES) {
+				more = true;
+				break;
+			}
+		}
+	} while (ret == 0 && virtq_enable_notify(q));
+	/* Output before the interrupt: a guest waiting for its buffers back
+	 * (a flush) then finds the bytes already delivered. */
+	tx_flush(c);
+	if (ret < 0 || q->broken)
+		virtio_queue_fail(c->transport, CONSOLE_TX_QUEUE, virtq_error(q));
+	else
+		virtio_queue_notify_driver(c->transport, CONSOLE_TX_QUEUE);
+	virtio_queue_put(c->transport, CONSOLE_TX_QUEUE);
+	if (more)
+		eventfd_write(c->more_fd, 1);
+	return chains;
+}
+
+/* Moves pending input into one receive chain; returns the bytes stored. */
+static uint32_t rx_fill_chain(struct virtio_console *c, const struct virtq_chain *chain)
+{
+	uint32_t done = 0;
+
+	while (c->pending_len && done < chain->in_len) {
+		size_t n = CONSOLE_PENDING_SIZE - c->pending_head;
+
+		if (n > c->pending_len)
+			n = c->pending_len;
+		n = virtq_chain_write(chain, done, c->pending + c->pending_head, n);
+		if (n == 0)
+			break;
+		done += (uint32_t)n;
+		c->pending_head = (c->pending_head + n) % CONSOLE_PENDING_SIZE;
+		c->pending_len -= n;
+	}
+	return done;
+}
+
+/* With rx_lock held. Kicks are only asked for while input waits: a guest with
+ * buffers and nothing to read needs no attention. */
+static void serve_rx(struct virtio_console *c)
+{
+	struct virtq *q;
+	unsigned chains = 0;
+	bool more = false;
+	int ret = 0;
+
+	if (!c->pending_len || !atomic_load(&c->guest_wrote))
+		return;
+	q = virtio_queue_get(c->transport, CONSOLE_RX_QUEUE);
+	if (!q)
+		return; /* not running yet: the input waits for the driver */
+	do {
+		while (c->pending_len && (ret = virtq_pop(q, &c->chain)) == 1) {
+			if (virtq_push(q, &c->chain, rx_fill_chain(c, &c->chain)) < 0) {
+				ret = -EIO;
+				break;
+			}
+			if (++chains == CONSOLE_TURN_CHAINS) {
+				more = true;
+				break;
+			}
+		}
+	} while (!more && ret == 0 && c->pending_len && virtq_enable_notify(q));
+	if (ret < 0 || q->broken)
+		virtio_queue_fail(c->transport, CONSOLE_RX_QUEUE, virtq_error(q));
+	else if (chains)
+		virtio_queue_notify_driver(c->transport, CONSOLE_RX_QUEUE);
+	virtio_queue_put(c->transport, CONSOLE_RX_QUEUE);
+	if (!c->pending_len)
+		c->dropping = false;
+	if (more)
+		eventfd_write(c->more_fd, 1);
+}
+
+/* Keyboard input (console_input()), on the main loop. */
+static void vcon_receive(void *opaque, const char *buf, size_t len)
+{
+	struct virtio_console *c = opaque;
+	size_t room;
+
+	pthread_mutex_lock(&c->rx_lock);
+	room = CONSOLE_PENDING_SIZE - c->pending_len;
+	if (len > room) {
+		if (!c->dropping)
+			log_debug("virtio-console: the guest reads no input; %zu bytes dropped "
+				  "(%d already waiting)",
+				  len - room, CONSOLE_PENDING_SIZE);
+		c->dropping = true;
+		len = room;
+	}
+	for (size_t i = 0; i < len; i++)
+		c->pending[(c->pending_head + c->pending_len + i) % CONSOLE_PENDING_SIZE] =
+			(uint8_t)buf[i];
+	c->pending_len += len;
+	serve_rx(c);
+	pthread_mutex_unlock(&c->rx_lock);
+}
+
+static void vcon_notify(void *backend, unsigned index)
+{
+	struct virtio_console *c = backend;
+
+	if (index == CONSOLE_TX_QUEUE) {
+		/* The first output opens the way for input. */
+		if (serve_tx(c) && !atomic_exchange(&c->guest_wrote, true)) {
+			pthread_mutex_lock(&c->rx_lock);
+			serve_rx(c);
+			pthread_mutex_unlock(&c->rx_lock);
+		}
+	} else if (index == CONSOLE_RX_QUEUE) {
+		pthread_mutex_lock(&c->rx_lock);
+		serve_rx(c);
+		pthread_mutex_unlock(&c->rx_lock);
+	}
+}
+
+static void on_more(void *opaque)
+{
+	eventfd_t count;
+
+	if (eventfd_read(((struct virtio_console *)opaque)->more_fd, &count) < 0)
+		return;
+	vcon_notify(opaque, CONSOLE_TX_QUEUE);
+	vcon_notify(opaque, CONSOLE_RX_QUEUE);
+}
+
+/* A new driver starts over: it has not written yet. */
+static void vcon_reset(void *backend)
+{
+	atomic_store(&((struct virtio_console *)backend)->guest_wrote, false);
+}
+
+static void vcon_destroy(void *backend)
+{
+	struct virtio_console *c = backend;
+
+	if (c->console)
+		console_set_input(c->console, NULL, NULL);
+	if (c->more_fd >= 0)
+		close(c->more_fd);
+	pthread_mutex_destroy(&c->rx_lock);
+	free(c);
+}
+
+static const struct virtio_device_ops virtio_console_ops = {
+	.kind = "virtio-console",
+	.device_id = VIRTIO_ID_CONSOLE,
+	.nr_queues = 2,
+	.queue_max_size = 128,
+	.config_size = CONSOLE_CONFIG_SIZE,
+	.queue_notify = vcon_notify,
+	.reset = vcon_reset,
+	.destroy = vcon_destroy,
+};
+
+int virtio_console_create(struct vm *vm)
+{
+	struct virtio_console *c = calloc(1, sizeof(*c));
+	int ret;
+
+	if (!c)
+		return vm_error(vm, -ENOMEM, "virtio-console: out of memory");
+	pthread_mutex_init(&c->rx_lock, NULL);
+	c->more_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (c->more_fd < 0) {
+		ret = -errno;
+		vcon_destroy(c);
+		return vm_error(vm, ret, "virtio-console: eventfd: %s", strerror(-ret));
+	}
+	ret = virtio_mmio_create(vm, "virtio-console", &virtio_console_ops, c, &c->transport);
+	if (ret < 0)
+		return ret; /* the transport destroyed the backend */
+	ret = vm_watch_fd(vm, c->more_fd, on_more, c);
+	if (ret < 0)
+		return ret;
+	/* The UART keeps printing early boot output; typing goes to hvc0. */
+	c->console = &vm->console;
+	console_set_input(&vm->console, vcon_receive, c);
+	return 0;
+}

@@ -1,0 +1,453 @@
+#include "vmm/control_socket.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "vmm/api.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define CTL_MAX_CLIENTS 16
+#define CTL_LINE_MAX 4096
+
+struct ctl_client {
+	struct control_socket *cs;
+	uv_poll_t poll;
+	int fd;         /* -1: closed */
+	bool in_use;    /* until libuv is done with the handle */
+	bool waiting;   /* sent "wait": answered when the VM ends */
+	struct json_object *wait_id;
+	size_t len;
+	char buf[CTL_LINE_MAX];
+};
+
+struct control_socket {
+	struct vm *vm;
+	uv_poll_t listen_poll;
+	int listen_fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	dev_t dev;  /* of the socket file, to remove only ours */
+	ino_t ino;
+	bool handles_open;
+	struct ctl_client clients[CTL_MAX_CLIENTS];
+};
+
+static const char *errno_code(int err)
+{
+	switch (err) {
+	case EINVAL: return "EINVAL";
+	case ESRCH: return "ESRCH";
+	case EBUSY: return "EBUSY";
+	case EDEADLK: return "EDEADLK";
+	case EAGAIN: return "EAGAIN";
+	case EMSGSIZE: return "EMSGSIZE";
+	case EBADMSG: return "EBADMSG";
+	case ENOMEM: return "ENOMEM";
+	}
+	return "EIO";
+}
+
+static void on_client_closed(uv_handle_t *handle)
+{
+	struct ctl_client *c = handle->data;
+
+	c->in_use = false;
+}
+
+static void client_close(struct ctl_client *c)
+{
+	if (c->fd < 0)
+		return;
+	uv_poll_stop(&c->poll);
+	uv_close((uv_handle_t *)&c->poll, on_client_closed);
+	close(c->fd);
+	c->fd = -1;
+	c->waiting = false;
+	json_object_put(c->wait_id);
+	c->wait_id = NULL;
+}
+
+/* Replies are small and clients read them: one non-blocking send, and a
+ * client whose buffer is full is dropped rather than waited for. */
+static void reply(struct ctl_client *c, struct json_object *obj)
+{
+	const char *text = json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN);
+	size_t len = strlen(text);
+	char *line = malloc(len + 2);
+	ssize_t n = -1;
+
+	if (line) {
+		memcpy(line, text, len);
+		line[len] = '\n';
+		n = send(c->fd, line, len + 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+		free(line);
+	}
+	json_object_put(obj);
+	if (n != (ssize_t)len + 1)
+		client_close(c);
+}
+
+static struct json_object *new_reply(bool ok, struct json_object *id)
+{
+	struct json_object *obj = json_object_new_object();
+
+	json_object_object_add(obj, "ok", json_object_new_boolean(ok));
+	if (id)
+		json_object_object_add(obj, "id", json_object_get(id));
+	return obj;
+}
+
+static void reply_error(struct ctl_client *c, struct json_object *id, int err, const char *msg)
+{
+	struct json_object *obj = new_reply(false, id);
+	struct json_object *e = json_object_new_object();
+
+	json_object_object_add(e, "code", json_object_new_string(errno_code(err)));
+	json_object_object_add(e, "errno", json_object_new_int(err));
+	json_object_object_add(e, "message", json_object_new_string(msg));
+	json_object_object_add(obj, "error", e);
+	reply(c, obj);
+}
+
+static void add_state(struct json_object *obj, struct vm *vm)
+{
+	enum vm_run_state state = vm_run_state(vm);
+	enum vm_exit_reason reason = (enum vm_exit_reason)atomic_load(&vm->exit_reason);
+
+	/* Once an exit reason is set the VM is on its way out. */
+	if (reason != VM_EXIT_NONE && state != VM_STATE_ENDED)
+		state = VM_STATE_STOPPING;
+	json_object_object_add(obj, "state",
+			       json_object_new_string(kvmkit_state_name(api_public_state(state))));
+	json_object_object_add(obj, "exit-reason",
+			       reason == VM_EXIT_NONE
+				       ? NULL
+				       : json_object_new_string(
+						 kvmkit_exit_reason_name(api_public_reason(reason))));
+}
+
+static void reply_state(struct ctl_client *c, struct json_object *id)
+{
+	struct json_object *obj = new_reply(true, id);
+	struct vm *vm = c->cs->vm;
+
+	add_state(obj, vm);
+	reply(c, obj);
+}
+
+static void reply_status(struct ctl_client *c, struct json_object *id)
+{
+	struct json_object *obj = new_reply(true, id);
+	struct vm *vm = c->cs->vm;
+
+	add_state(obj, vm);
+	json_object_object_add(obj, "vcpus", json_object_new_int((int)vm->nr_vcpus));
+	json_object_object_add(obj, "memory-mib",
+			       json_object_new_int64((int64_t)(vm->cfg.mem_size >> 20)));
+	json_object_object_add(obj, "pid", json_object_new_int((int)getpid()));
+	reply(c, obj);
+}
+
+static const struct {
+	const char *name;
+	int (*op)(struct vm *vm);
+} control_ops[] = {
+	{"pause", vm_pause},
+	{"resume", vm_resume},
+	{"stop", vm_stop},
+	{"kill", vm_kill},
+};
+
+static void run_command(struct ctl_client *c, const char *command, struct json_object *id)
+{
+	char msg[256];
+
+	if (strcmp(command, "status") == 0) {
+		reply_status(c, id);
+		return;
+	}
+	if (strcmp(command, "wait") == 0) {
+		c->waiting = true;
+		json_object_put(c->wait_id);
+		c->wait_id = id ? json_object_get(id) : NULL;
+		return;
+	}
+	for (unsigned i = 0; i < sizeof(control_ops) / sizeof(control_ops[0]); i++) {
+		if (strcmp(command, control_ops[i].name) == 0) {
+			int ret = control_ops[i].op(c->cs->vm);
+
+			if (ret < 0)
+				reply_error(c, id, -ret, vm_control_strerror(ret));
+			else
+				reply_state(c, id);
+			return;
+		}
+	}
+	snprintf(msg, sizeof(msg),
+		 "unknown command '%.64s': expected status, pause, resume, stop, kill or wait",
+		 command);
+	reply_error(c, id, EINVAL, msg);
+}
+
+static void handle_line(struct ctl_client *c, const char *line, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *req = NULL, *id = NULL, *command;
+	enum json_tokener_error jerr;
+	char msg[256];
+
+	if (!tok) {
+		reply_error(c, NULL, ENOMEM, "out of memory");
+		return;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	req = json_tokener_parse_ex(tok, line, (int)len);
+	jerr = json_tokener_get_error(tok);
+	if (!req || jerr != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
+		snprintf(msg, sizeof(msg), "malformed request: %s",
+			 !req ? (jerr == json_tokener_continue ? "the line ends inside a JSON value"
+							      : json_tokener_error_desc(jerr))
+			      : "text after the JSON value");
+		reply_error(c, NULL, EBADMSG, msg);
+		goto out;
+	}
+	if (!json_object_is_type(req, json_type_object)) {
+		reply_error(c, NULL, EINVAL, "a request is a JSON object: {\"command\": \"status\"}");
+		goto out;
+	}
+	json_object_object_get_ex(req, "id", &id);
+	if (!json_object_object_get_ex(req, "command", &command) ||
+	    !json_object_is_type(command, json_type_string)) {
+		reply_error(c, id, EINVAL, "the request has no \"command\" string");
+		goto out;
+	}
+	run_command(c, json_object_get_string(command), id);
+out:
+	json_object_put(req);
+	json_tokener_free(tok);
+}
+
+/* Serves every complete line in the client's buffer. */
+static void serve_lines(struct ctl_client *c)
+{
+	char *start = c->buf, *nl;
+
+	while (c->fd >= 0 && (nl = memchr(start, '\n', c->len - (size_t)(start - c->buf)))) {
+		size_t len = (size_t)(nl - start);
+
+		if (len && start[len - 1] == '\r')
+			len--;
+		/* Blank lines are keep-alives, not requests. */
+		if (len)
+			handle_line(c, start, len);
+		start = nl + 1;
+	}
+	if (c->fd < 0)
+		return;
+	c->len -= (size_t)(start - c->buf);
+	memmove(c->buf, start, c->len);
+	if (c->len == sizeof(c->buf)) {
+		reply_error(c, NULL, EMSGSIZE, "request line longer than 4096 bytes");
+		client_close(c);
+	}
+}
+
+static void on_client(uv_poll_t *handle, int status, int events)
+{
+	struct ctl_client *c = handle->data;
+	ssize_t n;
+
+	if (status < 0 || !(events & UV_READABLE)) {
+		client_close(c);
+		return;
+	}
+	n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		client_close(c);
+		return;
+	}
+	c->len += (size_t)n;
+	serve_lines(c);
+}
+
+static bool peer_allowed(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return false;
+	return cred.uid == geteuid() || cred.uid == 0;
+}
+
+static void on_connect(uv_poll_t *handle, int status, int events)
+{
+	struct control_socket *cs = handle->data;
+	struct ctl_client *c = NULL;
+	int fd;
+
+	if (status < 0 || !(events & UV_READABLE))
+		return;
+	fd = accept4(cs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS && !c; i++) {
+		if (!cs->clients[i].in_use)
+			c = &cs->clients[i];
+	}
+	if (!c || !peer_allowed(fd)) {
+		log_warn("--api-socket %s: %s", cs->path,
+			 c ? "refused a connection from another user" : "too many clients");
+		close(fd);
+		return;
+	}
+	if (uv_poll_init(handle->loop, &c->poll, fd) < 0) {
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->in_use = true;
+	c->len = 0;
+	c->poll.data = c;
+	uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT, on_client);
+}
+
+/* A socket file left by a VMM that died: nobody accepts on it. */
+static bool stale_socket(const char *path, const struct sockaddr_un *addr)
+{
+	struct stat st;
+	int fd, ret;
+
+	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return false;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
+	close(fd);
+	return ret < 0 && errno == ECONNREFUSED;
+}
+
+static int bind_socket(struct control_socket *cs, struct vm *vm)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct stat st;
+	int ret;
+
+	memcpy(addr.sun_path, cs->path, strlen(cs->path) + 1);
+	ret = bind(cs->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
+	if (ret < 0 && errno == EADDRINUSE && stale_socket(cs->path, &addr)) {
+		unlink(cs->path);
+		ret = bind(cs->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
+	}
+	if (ret < 0) {
+		int err = errno;
+
+		return vm_input_error(vm, -err, "--api-socket %s: %s", cs->path,
+				      err == EADDRINUSE ? "in use (another VM serves it, or it is not a socket)"
+							: strerror(err));
+	}
+	/* Owner only, and before listen(): until then every connect is refused. */
+	if (chmod(cs->path, 0600) < 0 || lstat(cs->path, &st) < 0) {
+		ret = vm_error(vm, -errno, "--api-socket %s: %s", cs->path, strerror(errno));
+		unlink(cs->path);
+		return ret;
+	}
+	cs->dev = st.st_dev;
+	cs->ino = st.st_ino;
+	if (listen(cs->listen_fd, CTL_MAX_CLIENTS) < 0) {
+		ret = vm_error(vm, -errno, "--api-socket %s: listen: %s", cs->path, strerror(errno));
+		unlink(cs->path);
+		return ret;
+	}
+	return 0;
+}
+
+int control_socket_open(struct vm *vm, uv_loop_t *loop, const char *path,
+			struct control_socket **out)
+{
+	struct control_socket *cs = calloc(1, sizeof(*cs));
+	int ret;
+
+	if (!cs)
+		return vm_error(vm, -ENOMEM, "--api-socket: out of memory");
+	if (strlen(path) >= sizeof(cs->path)) {
+		free(cs);
+		return vm_input_error(vm, -ENAMETOOLONG, "--api-socket %s: path too long", path);
+	}
+	strcpy(cs->path, path);
+	cs->vm = vm;
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
+		cs->clients[i].fd = -1;
+		cs->clients[i].cs = cs;
+	}
+	cs->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (cs->listen_fd < 0) {
+		ret = vm_error(vm, -errno, "--api-socket: socket: %s", strerror(errno));
+		free(cs);
+		return ret;
+	}
+	ret = bind_socket(cs, vm);
+	if (ret == 0 && uv_poll_init(loop, &cs->listen_poll, cs->listen_fd) < 0) {
+		unlink(cs->path);
+		ret = vm_error(vm, -EIO, "--api-socket %s: cannot watch the socket", path);
+	}
+	if (ret < 0) {
+		close(cs->listen_fd);
+		free(cs);
+		return ret;
+	}
+	cs->handles_open = true;
+	cs->listen_poll.data = cs;
+	uv_poll_start(&cs->listen_poll, UV_READABLE, on_connect);
+	*out = cs;
+	return 0;
+}
+
+void control_socket_vm_ended(struct control_socket *cs)
+{
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = &cs->clients[i];
+
+		if (c->fd >= 0 && c->waiting) {
+			struct json_object *id = c->wait_id;
+
+			c->wait_id = NULL;
+			c->waiting = false;
+			reply_state(c, id);
+			json_object_put(id);
+		}
+	}
+}
+
+void control_socket_close(struct control_socket *cs)
+{
+	if (!cs->handles_open)
+		return;
+	cs->handles_open = false;
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
+		client_close(&cs->clients[i]);
+	uv_close((uv_handle_t *)&cs->listen_poll, NULL);
+}
+
+void control_socket_free(struct control_socket *cs)
+{
+	struct stat st;
+
+	if (!cs)
+		return;
+	close(cs->listen_fd);
+	/* Another VMM may have replaced the file meanwhile: leave that one. */
+	if (lstat(cs->path, &st) == 0 && st.st_dev == cs->dev && st.st_ino == cs->ino)
+		unlink(cs->path);
+	free(cs);
+}

@@ -1,0 +1,628 @@
+/* Host tests of the public API (include/kvmkit/kvmkit.h), and nothing else:
+ * each boots small x86_64 test guests from tests/host/guests on this host's
+ * /dev/kvm.
+ *
+ *     host-api-test [CASE]
+ * runs one tcase (each is a meson test of its own) or, without CASE, all. */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvmkit/kvmkit.h"
+
+#define HELLO "hello from guest\n"
+#define LIFECYCLE_CYCLES 1000
+/* ASan's quarantine keeps freed memory resident for a while; LeakSanitizer
+ * does the precise check there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RSS_SLACK_KIB (32 * 1024)
+#else
+#define RSS_SLACK_KIB (4 * 1024)
+#endif
+
+static const char *guest_path(const char *name)
+{
+	static char path[4096];
+	const char *dir = getenv("KVMKIT_HOST_GUESTS");
+
+	ck_assert_msg(dir != NULL, "KVMKIT_HOST_GUESTS is not set (run through meson test)");
+	snprintf(path, sizeof(path), "%s/%s.elf", dir, name);
+	return path;
+}
+
+static struct kvmkit_config *guest_config(const char *guest)
+{
+	struct kvmkit_config *cfg;
+
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "kernel", guest_path(guest)), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory", "16M"), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "timeout", "20"), 0);
+	return cfg;
+}
+
+static struct kvmkit_vm *create_vm(const char *guest)
+{
+	struct kvmkit_config *cfg = guest_config(guest);
+	struct kvmkit_vm *vm;
+
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	return vm;
+}
+
+static void start_vm(struct kvmkit_vm *vm)
+{
+	int ret = kvmkit_vm_start(vm);
+
+	ck_assert_msg(ret == 0, "start: %d: %s", ret, kvmkit_vm_last_error(vm));
+}
+
+static enum kvmkit_exit_reason wait_vm(struct kvmkit_vm *vm)
+{
+	enum kvmkit_exit_reason reason = KVMKIT_EXIT_NONE;
+	int ret = kvmkit_vm_wait(vm, 10000, &reason);
+
+	ck_assert_msg(ret == 0, "wait: %d: %s", ret, kvmkit_vm_last_error(vm));
+	return reason;
+}
+
+/* Console output collected by the callback. */
+struct console_buf {
+	pthread_mutex_t lock;
+	char text[4096];
+	size_t len;
+	_Atomic size_t total;
+};
+
+static void collect_console(struct kvmkit_vm *vm, const char *buf, size_t len, void *opaque)
+{
+	struct console_buf *c = opaque;
+
+	(void)vm;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < len && c->len < sizeof(c->text) - 1; i++)
+		c->text[c->len++] = buf[i];
+	c->text[c->len] = '\0';
+	pthread_mutex_unlock(&c->lock);
+	atomic_fetch_add(&c->total, len);
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	nanosleep(&ts, NULL);
+}
+
+static unsigned count_entries(const char *path)
+{
+	DIR *dir = opendir(path);
+	struct dirent *e;
+	unsigned n = 0;
+
+	ck_assert_msg(dir != NULL, "%s: %s", path, strerror(errno));
+	while ((e = readdir(dir)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(dir);
+	return n;
+}
+
+/* Joined threads may linger in /proc/self/task for a moment. */
+static unsigned count_threads_settled(unsigned expected)
+{
+	unsigned n = count_entries("/proc/self/task");
+
+	for (int i = 0; i < 100 && n != expected; i++) {
+		sleep_ms(10);
+		n = count_entries("/proc/self/task");
+	}
+	return n;
+}
+
+static unsigned long rss_kib(void)
+{
+	char line[256];
+	unsigned long kib = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmRSS: %lu kB", &kib) == 1)
+			break;
+	}
+	fclose(f);
+	return kib;
+}
+
+/* create -> start -> stop -> wait -> destroy of a spinning guest. On x86_64
+ * there is no power button, so the stop is a hard one. */
+static void lifecycle_cycle(void)
+{
+	struct kvmkit_vm *vm = create_vm("spin");
+
+	start_vm(vm);
+	ck_assert_int_eq(kvmkit_vm_stop(vm), 0);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_KILLED);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+
+START_TEST(lifecycle_leaves_nothing)
+{
+	unsigned fds, threads;
+	unsigned long rss;
+
+	/* The first cycles set up what a process keeps for good: the kick
+	 * handler, libuv's signal pipe, malloc arenas. */
+	for (int i = 0; i < 10; i++)
+		lifecycle_cycle();
+	fds = count_entries("/proc/self/fd");
+	threads = count_threads_settled(1);
+	rss = rss_kib();
+	for (int i = 0; i < LIFECYCLE_CYCLES; i++)
+		lifecycle_cycle();
+	ck_assert_uint_eq(count_entries("/proc/self/fd"), fds);
+	ck_assert_uint_eq(count_threads_settled(threads), threads);
+	ck_assert_msg(rss_kib() <= rss + RSS_SLACK_KIB, "VmRSS grew from %lu to %lu KiB over %d cycles",
+		      rss, rss_kib(), LIFECYCLE_CYCLES);
+}
+END_TEST
+
+START_TEST(two_vms_at_once)
+{
+	struct console_buf out[2] = {{.lock = PTHREAD_MUTEX_INITIALIZER},
+				     {.lock = PTHREAD_MUTEX_INITIALIZER}};
+	struct kvmkit_vm *vm[2];
+
+	vm[0] = create_vm("spin");
+	vm[1] = create_vm("hello");
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(kvmkit_vm_set_console_callback(vm[i], collect_console, &out[i]), 0);
+		start_vm(vm[i]);
+	}
+	/* hello powers off by itself while spin keeps running. */
+	ck_assert_int_eq(wait_vm(vm[1]), KVMKIT_EXIT_POWEROFF);
+	ck_assert_int_eq(kvmkit_vm_state(vm[0]), KVMKIT_STATE_RUNNING);
+	while (atomic_load(&out[0].total) < strlen("guest is spinning\n"))
+		sleep_ms(1);
+	ck_assert_int_eq(kvmkit_vm_kill(vm[0]), 0);
+	ck_assert_int_eq(wait_vm(vm[0]), KVMKIT_EXIT_KILLED);
+	ck_assert_str_eq(out[0].text, "guest is spinning\n");
+	ck_assert_str_eq(out[1].text, HELLO);
+	for (int i = 0; i < 2; i++)
+		ck_assert_int_eq(kvmkit_vm_destroy(vm[i]), 0);
+}
+END_TEST
+
+struct event_log {
+	pthread_mutex_t lock;
+	struct kvmkit_event events[16];
+	unsigned n;
+};
+
+static void record_event(struct kvmkit_vm *vm, const struct kvmkit_event *ev, void *opaque)
+{
+	struct event_log *log = opaque;
+
+	(void)vm;
+	pthread_mutex_lock(&log->lock);
+	if (log->n < 16)
+		log->events[log->n++] = *ev;
+	pthread_mutex_unlock(&log->lock);
+}
+
+static void expect_queued(struct kvmkit_vm *vm, enum kvmkit_event_type type,
+			  enum kvmkit_state state)
+{
+	struct pollfd pfd = {.fd = kvmkit_vm_event_fd(vm), .events = POLLIN};
+	struct kvmkit_event ev;
+
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(kvmkit_vm_next_event(vm, &ev), 0);
+	ck_assert_int_eq(ev.type, type);
+	ck_assert_int_eq(ev.state, state);
+}
+
+START_TEST(pause_resume_and_events)
+{
+	struct console_buf out = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct event_log log = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct kvmkit_vm *vm = create_vm("ticker");
+	struct pollfd pfd;
+	struct kvmkit_event ev;
+	size_t before;
+
+	ck_assert_int_ge(kvmkit_vm_event_fd(vm), 0);
+	ck_assert_int_eq(kvmkit_vm_set_console_callback(vm, collect_console, &out), 0);
+	ck_assert_int_eq(kvmkit_vm_set_event_callback(vm, record_event, &log), 0);
+	start_vm(vm);
+	expect_queued(vm, KVMKIT_EVENT_STATE, KVMKIT_STATE_RUNNING);
+	while (atomic_load(&out.total) == 0)
+		sleep_ms(1);
+
+	ck_assert_int_eq(kvmkit_vm_pause(vm), 0);
+	ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_PAUSED);
+	expect_queued(vm, KVMKIT_EVENT_STATE, KVMKIT_STATE_PAUSED);
+	/* Paused means parked: not one more byte. */
+	before = atomic_load(&out.total);
+	sleep_ms(100);
+	ck_assert_uint_eq(atomic_load(&out.total), before);
+	ck_assert_int_eq(kvmkit_vm_pause(vm), 0);
+
+	ck_assert_int_eq(kvmkit_vm_resume(vm), 0);
+	ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_RUNNING);
+	expect_queued(vm, KVMKIT_EVENT_STATE, KVMKIT_STATE_RUNNING);
+	sleep_ms(50);
+	ck_assert_uint_gt(atomic_load(&out.total), before);
+	ck_assert_int_eq(kvmkit_vm_resume(vm), 0);
+
+	/* Kill from the paused state. */
+	ck_assert_int_eq(kvmkit_vm_pause(vm), 0);
+	expect_queued(vm, KVMKIT_EVENT_STATE, KVMKIT_STATE_PAUSED);
+	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_KILLED);
+	expect_queued(vm, KVMKIT_EVENT_EXIT, KVMKIT_STATE_ENDED);
+	ck_assert_int_eq(kvmkit_vm_next_event(vm, &ev), -EAGAIN);
+	pfd = (struct pollfd){.fd = kvmkit_vm_event_fd(vm), .events = POLLIN};
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+
+	/* The callback saw the same sequence. */
+	ck_assert_uint_eq(log.n, 5);
+	ck_assert_int_eq(log.events[0].state, KVMKIT_STATE_RUNNING);
+	ck_assert_int_eq(log.events[1].state, KVMKIT_STATE_PAUSED);
+	ck_assert_int_eq(log.events[2].state, KVMKIT_STATE_RUNNING);
+	ck_assert_int_eq(log.events[3].state, KVMKIT_STATE_PAUSED);
+	ck_assert_int_eq(log.events[4].type, KVMKIT_EVENT_EXIT);
+	ck_assert_int_eq(log.events[4].reason, KVMKIT_EXIT_KILLED);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+END_TEST
+
+START_TEST(console_to_fd_and_exit_reasons)
+{
+	static const struct {
+		const char *guest;
+		enum kvmkit_exit_reason reason;
+		const char *output;
+	} cases[] = {
+		{"hello", KVMKIT_EXIT_POWEROFF, HELLO},
+		{"reset", KVMKIT_EXIT_RESET, "resetting\n"},
+		{"panic", KVMKIT_EXIT_CRASH, NULL},
+	};
+
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct kvmkit_vm *vm = create_vm(cases[i].guest);
+		char buf[4096];
+		int fds[2];
+		ssize_t n;
+
+		ck_assert_int_eq(pipe2(fds, O_CLOEXEC), 0);
+		ck_assert_int_eq(kvmkit_vm_set_console_fd(vm, fds[1]), 0);
+		start_vm(vm);
+		ck_assert_int_eq(wait_vm(vm), cases[i].reason);
+		ck_assert_int_eq(kvmkit_vm_exit_reason(vm), cases[i].reason);
+		ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_ENDED);
+		ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+		close(fds[1]);
+		n = read(fds[0], buf, sizeof(buf) - 1);
+		close(fds[0]);
+		ck_assert_int_gt(n, 0);
+		buf[n] = '\0';
+		if (cases[i].output)
+			ck_assert_str_eq(buf, cases[i].output);
+	}
+}
+END_TEST
+
+START_TEST(timeout_and_expect)
+{
+	struct kvmkit_config *cfg = guest_config("spin");
+	struct kvmkit_vm *vm;
+
+	ck_assert_int_eq(kvmkit_config_set(cfg, "expect", "is spinning"), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	start_vm(vm);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_EXPECT_SEEN);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+
+	ck_assert_int_eq(kvmkit_config_set(cfg, "timeout", "1"), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "expect", "never printed"), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	start_vm(vm);
+	ck_assert_int_eq(kvmkit_vm_wait(vm, 0, NULL), -ETIMEDOUT);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_TIMEOUT);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+END_TEST
+
+START_TEST(misuse_returns_errors)
+{
+	struct kvmkit_vm *vm = create_vm("spin");
+	enum kvmkit_exit_reason reason;
+
+	/* Before start. */
+	ck_assert_int_eq(kvmkit_vm_pause(vm), -ESRCH);
+	ck_assert_str_eq(kvmkit_vm_last_error(vm), "pause: the VM is not running");
+	ck_assert_int_eq(kvmkit_vm_last_error_kind(vm), KVMKIT_ERROR_USAGE);
+	ck_assert_int_eq(kvmkit_vm_resume(vm), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_stop(vm), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_kill(vm), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_wait(vm, 0, &reason), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_console_input(vm, "x", 1), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_write_stats(vm, 2), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_CREATED);
+	ck_assert_int_eq(kvmkit_vm_exit_reason(vm), KVMKIT_EXIT_NONE);
+
+	start_vm(vm);
+	/* Start twice, configure after start, destroy while running. */
+	ck_assert_int_eq(kvmkit_vm_start(vm), -EBUSY);
+	ck_assert_ptr_nonnull(strstr(kvmkit_vm_last_error(vm), "already started"));
+	ck_assert_int_eq(kvmkit_vm_set_console_fd(vm, 1), -EBUSY);
+	ck_assert_int_eq(kvmkit_vm_set_console_callback(vm, NULL, NULL), -EBUSY);
+	ck_assert_int_eq(kvmkit_vm_set_event_callback(vm, NULL, NULL), -EBUSY);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), -EBUSY);
+	ck_assert_ptr_nonnull(strstr(kvmkit_vm_last_error(vm), "still running"));
+	ck_assert_int_eq(kvmkit_vm_wait(vm, 0, &reason), -ETIMEDOUT);
+	ck_assert_int_eq(kvmkit_vm_wait(vm, 30, &reason), -ETIMEDOUT);
+	/* The VM is unharmed by all that. */
+	ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_RUNNING);
+	ck_assert_int_eq(kvmkit_vm_console_input(vm, "abc", 3), 0);
+	ck_assert_int_eq(kvmkit_vm_pause(vm), 0);
+	ck_assert_int_eq(kvmkit_vm_stop(vm), 0);
+	ck_assert_int_eq(kvmkit_vm_stop(vm), 0);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_KILLED);
+
+	/* After the end. */
+	ck_assert_int_eq(kvmkit_vm_pause(vm), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_stop(vm), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_kill(vm), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_start(vm), -EBUSY);
+	ck_assert_int_eq(kvmkit_vm_write_stats(vm, -1), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+END_TEST
+
+START_TEST(null_arguments)
+{
+	struct kvmkit_config *cfg;
+	struct kvmkit_vm *vm;
+	struct kvmkit_event ev;
+	struct kvmkit_option_info info;
+
+	ck_assert_int_eq(kvmkit_config_new(NULL), -EINVAL);
+	kvmkit_config_free(NULL);
+	ck_assert_int_eq(kvmkit_config_set(NULL, "cpus", "1"), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_load_file(NULL, "x.json"), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_set_console_stdio(NULL, true), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_is_set(NULL, "cpus"), -EINVAL);
+	ck_assert_str_eq(kvmkit_config_last_error(NULL), "no config given");
+	ck_assert_int_eq(kvmkit_option_get(0, NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_option_get(kvmkit_option_count(), &info), -ENOENT);
+	ck_assert_int_eq(kvmkit_vm_create(NULL, &vm), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_set(cfg, NULL, "1"), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_load_file(cfg, NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_is_set(cfg, NULL), -EINVAL);
+	kvmkit_config_free(cfg);
+
+	ck_assert_int_eq(kvmkit_vm_start(NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_pause(NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_resume(NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_stop(NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_kill(NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_wait(NULL, 0, NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_destroy(NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_event_fd(NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_next_event(NULL, &ev), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_set_console_fd(NULL, 1), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_set_console_callback(NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_set_event_callback(NULL, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_console_input(NULL, "x", 1), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_write_stats(NULL, 2), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_state(NULL), KVMKIT_STATE_CREATED);
+	ck_assert_int_eq(kvmkit_vm_exit_reason(NULL), KVMKIT_EXIT_NONE);
+	ck_assert_ptr_nonnull(kvmkit_vm_last_error(NULL));
+
+	vm = create_vm("halt");
+	ck_assert_int_eq(kvmkit_vm_next_event(vm, NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_console_input(vm, NULL, 1), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_set_console_fd(vm, -5), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+END_TEST
+
+START_TEST(bad_settings_name_the_value)
+{
+	struct kvmkit_config *cfg;
+	struct kvmkit_vm *vm;
+	enum kvmkit_exit_reason reason;
+
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "bogus", "1"), -EINVAL);
+	ck_assert_str_eq(kvmkit_config_last_error(cfg), "unknown setting 'bogus'");
+	ck_assert_int_eq(kvmkit_config_set(cfg, "cpus", "65"), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(kvmkit_config_last_error(cfg), "'65'"));
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory", NULL), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(kvmkit_config_last_error(cfg), "--memory"));
+	ck_assert_int_eq(kvmkit_config_set(cfg, "stats", "yes"), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "stats", "false"), 0);
+	ck_assert_int_eq(kvmkit_config_is_set(cfg, "stats"), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "stats", NULL), 0);
+	ck_assert_int_eq(kvmkit_config_is_set(cfg, "stats"), 1);
+	ck_assert_int_eq(kvmkit_config_is_set(cfg, "kernel"), 0);
+	ck_assert_int_eq(kvmkit_config_is_set(cfg, "bogus"), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "kernel", "/nonexistent/kernel"), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "stats", "false"), 0);
+
+	/* A missing kernel is found at start: an input error that ends the VM. */
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_eq(kvmkit_vm_start(vm), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(kvmkit_vm_last_error(vm), "/nonexistent/kernel"));
+	ck_assert_int_eq(kvmkit_vm_last_error_kind(vm), KVMKIT_ERROR_INPUT);
+	ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_ENDED);
+	ck_assert_int_eq(kvmkit_vm_wait(vm, 0, &reason), 0);
+	ck_assert_int_eq(reason, KVMKIT_EXIT_ERROR);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+END_TEST
+
+static void pause_from_console(struct kvmkit_vm *vm, const char *buf, size_t len, void *opaque)
+{
+	_Atomic int *result = opaque;
+
+	(void)buf;
+	(void)len;
+	if (atomic_load(result) == 1)
+		atomic_store(result, kvmkit_vm_pause(vm));
+}
+
+START_TEST(pause_from_a_vcpu_thread_is_refused)
+{
+	_Atomic int result = 0;
+	struct kvmkit_vm *vm = create_vm("ticker");
+
+	ck_assert_int_eq(kvmkit_vm_set_console_callback(vm, pause_from_console, &result), 0);
+	start_vm(vm);
+	/* Only now: the guest prints before start returns. */
+	atomic_store(&result, 1);
+	while (atomic_load(&result) == 1)
+		sleep_ms(1);
+	ck_assert_int_eq(atomic_load(&result), -EDEADLK);
+	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_KILLED);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+END_TEST
+
+/* Runs in its own forked process (Check's default): the kick signal is
+ * process-wide. */
+START_TEST(kick_signal_is_configurable)
+{
+	struct kvmkit_vm *vm;
+
+	ck_assert_int_eq(kvmkit_kick_signal(), SIGRTMIN + 1);
+	ck_assert_int_eq(kvmkit_set_kick_signal(SIGKILL), -EINVAL);
+	ck_assert_int_eq(kvmkit_set_kick_signal(SIGINT), -EINVAL);
+	ck_assert_int_eq(kvmkit_set_kick_signal(SIGUSR2), 0);
+	ck_assert_int_eq(kvmkit_kick_signal(), SIGUSR2);
+	vm = create_vm("spin");
+	start_vm(vm);
+	ck_assert_int_eq(kvmkit_set_kick_signal(SIGRTMIN + 3), -EBUSY);
+	ck_assert_int_eq(kvmkit_set_kick_signal(SIGUSR2), 0);
+	/* Pause needs the kick to reach a vCPU inside KVM_RUN. */
+	ck_assert_int_eq(kvmkit_vm_pause(vm), 0);
+	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_KILLED);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+END_TEST
+
+static char logged[4096];
+static pthread_mutex_t logged_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void capture_log(enum kvmkit_log_level level, const char *msg, void *opaque)
+{
+	(void)level;
+	(void)opaque;
+	pthread_mutex_lock(&logged_lock);
+	snprintf(logged + strlen(logged), sizeof(logged) - strlen(logged), "%s\n", msg);
+	pthread_mutex_unlock(&logged_lock);
+}
+
+/* The library prints nothing by itself; a log callback hears its warnings. */
+START_TEST(log_goes_where_asked)
+{
+	struct kvmkit_vm *vm = create_vm("hello");
+	int fds[2], saved_stderr = dup(STDERR_FILENO);
+	char buf[256];
+
+	/* Nothing reaches stderr without a log callback. */
+	ck_assert_int_eq(pipe2(fds, O_CLOEXEC | O_NONBLOCK), 0);
+	ck_assert_int_ge(saved_stderr, 0);
+	dup2(fds[1], STDERR_FILENO);
+	start_vm(vm);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_POWEROFF);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+	dup2(saved_stderr, STDERR_FILENO);
+	close(saved_stderr);
+	close(fds[1]);
+	ck_assert_int_eq(read(fds[0], buf, sizeof(buf)), 0);
+	close(fds[0]);
+	ck_assert_int_eq(kvmkit_set_log(capture_log, NULL), 0);
+	vm = create_vm("hello");
+	start_vm(vm);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_POWEROFF);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+	ck_assert_str_eq(logged, "vcpu0: 4-byte mmio write at 0xd0000000: no device there\n");
+	ck_assert_int_eq(kvmkit_set_log(NULL, NULL), 0);
+}
+END_TEST
+
+struct host_case {
+	const char *name;
+	const TTest *test;
+	double timeout_sec;
+};
+
+int main(int argc, char **argv)
+{
+	const struct host_case cases[] = {
+		{"lifecycle", lifecycle_leaves_nothing, 240},
+		{"two_vms", two_vms_at_once, 20},
+		{"pause_resume", pause_resume_and_events, 20},
+		{"exit_reasons", console_to_fd_and_exit_reasons, 20},
+		{"timeout_expect", timeout_and_expect, 20},
+		{"misuse", misuse_returns_errors, 20},
+		{"null_args", null_arguments, 20},
+		{"bad_settings", bad_settings_name_the_value, 20},
+		{"pause_deadlock", pause_from_a_vcpu_thread_is_refused, 20},
+		{"kick_signal", kick_signal_is_configurable, 20},
+		{"log", log_goes_where_asked, 20},
+	};
+	const unsigned nr_cases = sizeof(cases) / sizeof(cases[0]);
+	const char *only = argc > 1 ? argv[1] : NULL;
+	Suite *suite = suite_create("api");
+	SRunner *runner;
+	bool known = only == NULL;
+	int failed;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: %s [CASE]\n", argv[0]);
+		return EXIT_FAILURE;
+	}
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		fprintf(stderr, "/dev/kvm: %s: skipping the host tests\n", strerror(errno));
+		return 77;
+	}
+	for (unsigned i = 0; i < nr_cases; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+
+		tcase_set_timeout(tc, cases[i].timeout_sec);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(suite, tc);
+		if (only && strcmp(only, cases[i].name) == 0)
+			known = true;
+	}
+	if (!known) {
+		fprintf(stderr, "%s: no case named %s\n", argv[0], only);
+		return EXIT_FAILURE;
+	}
+	runner = srunner_create(suite);
+	srunner_run(runner, NULL, only, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

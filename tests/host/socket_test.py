@@ -1,0 +1,406 @@
+#!/usr/bin/env python3
+"""Control socket tests: `kvmkit run --api-socket PATH` with the x86_64 test
+guests on this host's /dev/kvm, driven over a real Unix socket (Python's
+socket module) and through `kvmkit ctl`.
+
+    socket_test.py --kvmkit build/src/kvmkit --guests build/tests/host/guests [CASE ...]
+
+Exit status 0 when all pass, 1 otherwise, 77 when /dev/kvm cannot be opened.
+"""
+
+import argparse
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+
+CASES = {}
+EXIT_KILLED = 5
+
+
+class Failure(Exception):
+    pass
+
+
+def case(name):
+    def register(fn):
+        CASES[name] = fn
+        return fn
+    return register
+
+
+def expect(cond, message):
+    if not cond:
+        raise Failure(message)
+
+
+class Vm:
+    """A kvmkit run serving a control socket."""
+
+    def __init__(self, env, guest, *extra):
+        self.path = os.path.join(env.tmp, "api.sock")
+        self.proc = subprocess.Popen(
+            [env.kvmkit, "run", "-k", env.guest(guest), "--api-socket", self.path,
+             "--timeout", "30", *extra],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=env.tmp)
+        deadline = time.monotonic() + 5
+        while not self.listening():
+            if self.proc.poll() is not None:
+                raise Failure(f"kvmkit exited with {self.proc.returncode}: {self.stderr()}")
+            expect(time.monotonic() < deadline, "the socket never appeared")
+            time.sleep(0.01)
+
+    def listening(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.connect(self.path)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+
+    def stderr(self):
+        return self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(5)
+        s.connect(self.path)
+        return Client(s)
+
+    def finish(self, code):
+        try:
+            rc = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise Failure("kvmkit did not exit")
+        err = self.stderr()
+        expect(rc == code, f"kvmkit exited with {rc}, expected {code}; stderr {err!r}")
+        expect(not os.path.exists(self.path), "the socket file was left behind")
+        return err
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stderr.close()
+
+
+class Client:
+    def __init__(self, sock):
+        self.sock = sock
+        self.pending = b""
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def reply(self):
+        while b"\n" not in self.pending:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Failure(f"connection closed; got {self.pending!r}")
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return json.loads(line)
+
+    def request(self, obj):
+        self.send_raw(json.dumps(obj).encode() + b"\n")
+        return self.reply()
+
+    def command(self, name):
+        return self.request({"command": name})
+
+    def closed(self):
+        """True when the VMM closed this connection."""
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+def expect_ok(reply, state):
+    expect(reply.get("ok") is True and reply.get("state") == state,
+           f"reply {reply}, expected ok in state {state}")
+
+
+def expect_error(reply, code, words):
+    err = reply.get("error", {})
+    expect(reply.get("ok") is False and err.get("code") == code,
+           f"reply {reply}, expected an {code} error")
+    expect(isinstance(err.get("errno"), int) and err["errno"] > 0, f"errno missing: {reply}")
+    for w in words:
+        expect(w in err.get("message", ""), f"message {err.get('message')!r} lacks {w!r}")
+
+
+class Env:
+    def __init__(self, kvmkit, guests, tmp):
+        self.kvmkit = kvmkit
+        self.guests = guests
+        self.tmp = tmp
+
+    def guest(self, name):
+        return os.path.join(self.guests, name + ".elf")
+
+    def ctl(self, path, *args, timeout=10):
+        p = subprocess.run([self.kvmkit, "ctl", "--socket", path, *args],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+        return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+@case("commands")
+def commands(env):
+    vm = Vm(env, "spin")
+    try:
+        st = os.stat(vm.path)
+        expect(stat.S_ISSOCK(st.st_mode), "not a socket")
+        expect(stat.S_IMODE(st.st_mode) == 0o600, f"mode {oct(st.st_mode)}, expected 0600")
+        expect(st.st_uid == os.geteuid(), "not owned by the VMM's user")
+        c = vm.connect()
+        r = c.command("status")
+        expect_ok(r, "running")
+        expect(r.get("exit-reason", "absent") is None and r.get("vcpus") == 1 and
+               r.get("memory-mib") == 256 and r.get("pid") == vm.proc.pid, f"status {r}")
+        expect_ok(c.command("pause"), "paused")
+        expect_ok(c.command("pause"), "paused")
+        expect_ok(c.command("status"), "paused")
+        expect_ok(c.command("resume"), "running")
+        expect_ok(c.command("resume"), "running")
+        r = c.request({"command": "status", "id": {"n": 1}})
+        expect(r.get("id") == {"n": 1}, f"id not echoed: {r}")
+        # A second client waits for the end while the first kills the VM.
+        w = vm.connect()
+        w.send_raw(b'{"command": "wait", "id": "w"}\n')
+        time.sleep(0.1)
+        r = c.command("kill")
+        expect(r.get("ok") is True and r.get("exit-reason") == "killed", f"kill: {r}")
+        r = w.reply()
+        expect(r == {"ok": True, "id": "w", "state": "ended", "exit-reason": "killed"},
+               f"wait: {r}")
+        vm.finish(EXIT_KILLED)
+    finally:
+        vm.close()
+
+
+@case("malformed")
+def malformed(env):
+    """Bad requests get JSON errors; the connection and the VM carry on."""
+    vm = Vm(env, "spin")
+    try:
+        c = vm.connect()
+        c.send_raw(b"{bad\n")
+        expect_error(c.reply(), "EBADMSG", ["malformed"])
+        c.send_raw(b'{"command": "status"} trailing\n')
+        expect_error(c.reply(), "EBADMSG", ["malformed"])
+        c.send_raw(b"[1, 2]\n")
+        expect_error(c.reply(), "EINVAL", ["object"])
+        c.send_raw(b'{"cmd": "status"}\n')
+        expect_error(c.reply(), "EINVAL", ['"command"'])
+        c.send_raw(b'{"command": 42}\n')
+        expect_error(c.reply(), "EINVAL", ['"command"'])
+        r = c.request({"command": "frobnicate", "id": 3})
+        expect_error(r, "EINVAL", ["frobnicate"])
+        expect(r.get("id") == 3, f"id not echoed: {r}")
+        c.send_raw(b"\x00\xff\xfe\n")
+        expect_error(c.reply(), "EBADMSG", ["malformed"])
+        # Blank lines are ignored; two requests in one write get two replies.
+        c.send_raw(b'\n\r\n{"command": "status"}\n{"command": "status"}\n')
+        expect_ok(c.reply(), "running")
+        expect_ok(c.reply(), "running")
+        # A request split across writes.
+        c.send_raw(b'{"comm')
+        time.sleep(0.05)
+        c.send_raw(b'and": "status"}\n')
+        expect_ok(c.reply(), "running")
+        # A line longer than the limit: an error, then the connection closes.
+        big = vm.connect()
+        big.send_raw(b"x" * 5000)
+        expect_error(big.reply(), "EMSGSIZE", ["4096"])
+        expect(big.closed(), "the over-long client was not disconnected")
+        # A client that goes away mid-request harms nobody.
+        gone = vm.connect()
+        gone.send_raw(b'{"command": "sta')
+        gone.close()
+        expect_ok(c.command("status"), "running")
+        expect(vm.proc.poll() is None, "the VM died")
+        expect_ok(c.command("stop"), "stopping")
+        vm.finish(EXIT_KILLED)
+    finally:
+        vm.close()
+
+
+@case("errors")
+def errors(env):
+    vm = Vm(env, "spin", "--stop-timeout", "5")
+    try:
+        c = vm.connect()
+        # x86_64 has no power button: stop is a hard stop at once.
+        start = time.monotonic()
+        r = c.command("stop")
+        expect(r.get("ok") is True and r.get("state") == "stopping", f"stop: {r}")
+        err = vm.finish(EXIT_KILLED)
+        expect(time.monotonic() - start < 1.0, "stop on x86_64 was not immediate")
+        expect(err == "", f"stderr {err!r}")
+    finally:
+        vm.close()
+
+
+@case("pause-freezes-guest")
+def pause_freezes_guest(env):
+    log = os.path.join(env.tmp, "console.log")
+    vm = Vm(env, "ticker", "--console-log", log, "--no-stdio")
+    try:
+        c = vm.connect()
+        time.sleep(0.1)
+        expect_ok(c.command("pause"), "paused")
+        size = os.path.getsize(log)
+        time.sleep(0.2)
+        expect(os.path.getsize(log) == size, "the guest printed while paused")
+        expect_ok(c.command("resume"), "running")
+        time.sleep(0.1)
+        expect(os.path.getsize(log) > size, "the guest did not run on after resume")
+        expect_ok(c.command("pause"), "paused")
+        r = c.command("kill")
+        expect(r.get("ok") is True, f"kill while paused: {r}")
+        vm.finish(EXIT_KILLED)
+    finally:
+        vm.close()
+
+
+@case("wait-reports-exit")
+def wait_reports_exit(env):
+    vm = Vm(env, "spin", "--timeout", "1")
+    try:
+        r = vm.connect().command("wait")
+        expect(r == {"ok": True, "state": "ended", "exit-reason": "timeout"}, f"wait: {r}")
+        vm.finish(124)
+    finally:
+        vm.close()
+
+
+@case("ctl")
+def ctl(env):
+    vm = Vm(env, "spin")
+    try:
+        code, out, err = env.ctl(vm.path, "status")
+        expect(code == 0 and err == "", f"ctl status: {code} {out!r} {err!r}")
+        expect(json.loads(out)["state"] == "running", f"ctl status: {out!r}")
+        code, out, _ = env.ctl(vm.path, "pause")
+        expect(code == 0 and json.loads(out)["state"] == "paused", f"ctl pause: {out!r}")
+        code, out, _ = env.ctl(vm.path, "bogus")
+        expect(code == 3 and json.loads(out)["error"]["code"] == "EINVAL", f"ctl bogus: {out!r}")
+        code, out, _ = env.ctl(vm.path, "--send", "{oops")
+        expect(code == 3 and json.loads(out)["error"]["code"] == "EBADMSG", f"--send: {out!r}")
+        code, out, err = env.ctl(vm.path)
+        expect(code == 2 and out == "" and "COMMAND" in err, f"no command: {code} {err!r}")
+        code, out, err = env.ctl(os.path.join(env.tmp, "nothing.sock"), "status")
+        expect(code == 1 and out == "" and "nothing.sock" in err, f"no VM: {code} {err!r}")
+        waiter = subprocess.Popen([env.kvmkit, "ctl", "-s", vm.path, "wait"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        time.sleep(0.2)
+        code, out, _ = env.ctl(vm.path, "kill")
+        expect(code == 0, f"ctl kill: {code} {out!r}")
+        out, _ = waiter.communicate(timeout=5)
+        expect(waiter.returncode == 0 and json.loads(out)["exit-reason"] == "killed",
+               f"ctl wait: {waiter.returncode} {out!r}")
+        vm.finish(EXIT_KILLED)
+    finally:
+        vm.close()
+
+
+@case("owner-only")
+def owner_only(env):
+    """Another user cannot connect (the socket is 0600)."""
+    vm = Vm(env, "spin")
+    try:
+        if os.geteuid() != 0:
+            print("     (not root: skipping the other-user connect)")
+        else:
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    os.setgid(65534)
+                    os.setuid(65534)
+                    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                    s.connect(vm.path)
+                    os._exit(1)
+                except PermissionError:
+                    os._exit(0)
+                except BaseException:
+                    os._exit(2)
+            _, status = os.waitpid(pid, 0)
+            expect(os.waitstatus_to_exitcode(status) == 0,
+                   "a process of user nobody could connect")
+        vm.connect().command("kill")
+        vm.finish(EXIT_KILLED)
+    finally:
+        vm.close()
+
+
+@case("path-checks")
+def path_checks(env):
+    """A stale socket file is replaced; a regular file is left alone."""
+    path = os.path.join(env.tmp, "api.sock")
+    stale = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    stale.bind(path)
+    stale.close()  # bound, never listening: what a killed VMM leaves
+    vm = Vm(env, "spin")
+    try:
+        expect_ok(vm.connect().command("status"), "running")
+        # A second VM on the same path is refused and leaves it working.
+        p = subprocess.run([env.kvmkit, "run", "-k", env.guest("spin"), "--api-socket", path],
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+        err = p.stderr.decode()
+        expect(p.returncode == 2 and "api.sock" in err and err.count("\n") == 1,
+               f"second VM: {p.returncode} {err!r}")
+        expect_ok(vm.connect().command("kill"), "stopping")
+        vm.finish(EXIT_KILLED)
+    finally:
+        vm.close()
+    with open(path, "w") as f:
+        f.write("precious\n")
+    p = subprocess.run([env.kvmkit, "run", "-k", env.guest("spin"), "--api-socket", path],
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    expect(p.returncode == 2 and b"api.sock" in p.stderr, f"file in the way: {p}")
+    with open(path) as f:
+        expect(f.read() == "precious\n", "a regular file was overwritten")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kvmkit", required=True)
+    parser.add_argument("--guests", required=True)
+    parser.add_argument("cases", nargs="*", metavar="CASE", help=", ".join(CASES))
+    args = parser.parse_args()
+    unknown = [c for c in args.cases if c not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
+    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+        print("/dev/kvm is not usable here: skipping", file=sys.stderr)
+        return 77
+    failed = 0
+    for name in args.cases or CASES:
+        with tempfile.TemporaryDirectory(prefix="kvmkit-socket-") as tmp:
+            os.chmod(tmp, 0o755)
+            env = Env(os.path.abspath(args.kvmkit), os.path.abspath(args.guests), tmp)
+            start = time.monotonic()
+            try:
+                CASES[name](env)
+                print(f"ok   {name} ({time.monotonic() - start:.2f} s)")
+            except (Failure, OSError, subprocess.TimeoutExpired, ValueError) as e:
+                failed += 1
+                print(f"FAIL {name}: {e!r}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

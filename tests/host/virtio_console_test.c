@@ -1,0 +1,350 @@
+/* Host tests of virtio-console with the test as its driver (virtio_driver.h):
+ * output reaches the console sink (log file, --expect), keyboard input waits
+ * for receive buffers and is never lost below the pending bound, a guest that
+ * breaks the queue rules stops the device and not the VMM.
+ *
+ *     host-virtio-console-test [CASE] */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "virtio_driver.h"
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+#define CONSOLE_ID 3
+#define RXQ 0
+#define TXQ 1
+#define PENDING_SIZE (64 * 1024) /* the device's bound on waiting input */
+
+static char captured[8192];
+static size_t captured_len;
+static pthread_mutex_t captured_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void capture_log(enum log_level level, const char *msg, void *opaque)
+{
+	(void)level;
+	(void)opaque;
+	pthread_mutex_lock(&captured_lock);
+	captured_len += (size_t)snprintf(captured + captured_len, sizeof(captured) - captured_len,
+					 "%s\n", msg);
+	if (captured_len >= sizeof(captured))
+		captured_len = sizeof(captured) - 1;
+	pthread_mutex_unlock(&captured_lock);
+}
+
+static void capture_start(void)
+{
+	captured[0] = '\0';
+	captured_len = 0;
+	log_set_level(LOG_WARN);
+	log_set_sink(capture_log, NULL);
+}
+
+static void capture_stop(void) { log_set_sink(NULL, NULL); }
+
+static char log_path[64];
+
+/* The test kernel prints its marker through the UART into the same sink:
+ * waiting for it keeps it from landing between the test's own bytes. */
+static void wait_for_uart_marker(void)
+{
+	struct timespec delay = {0, 1000 * 1000};
+	char buf[256];
+
+	for (int i = 0; i < VDRV_WAIT_SEC * 1000; i++) {
+		int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+
+		if (fd >= 0)
+			close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (strstr(buf, "guest is spinning\n"))
+				return;
+		}
+		nanosleep(&delay, NULL);
+	}
+	ck_abort_msg("the test kernel's marker never reached the console log");
+}
+
+static void start(struct running_vm *r, struct vdrv *d, const char *expect)
+{
+	struct vm_config cfg;
+	int fd;
+
+	snprintf(log_path, sizeof(log_path), "/tmp/kvmkit-vcon-test-XXXXXX");
+	fd = mkstemp(log_path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	vm_config_defaults(&cfg);
+	cfg.console_virtio = true;
+	cfg.console_log_path = log_path;
+	cfg.expect = expect;
+	vdrv_start_vm(r, &cfg);
+	vdrv_init(d, r->vm, "virtio-console", CONSOLE_ID, 2, 0);
+	wait_for_uart_marker();
+}
+
+/* The console log, after the VM is gone. */
+static size_t read_log(char *buf, size_t len)
+{
+	int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	ck_assert_int_ge(fd, 0);
+	n = read(fd, buf, len - 1);
+	close(fd);
+	unlink(log_path);
+	ck_assert_int_ge(n, 0);
+	buf[n] = '\0';
+	return (size_t)n;
+}
+
+static void put(struct vdrv *d, uint64_t gpa, const char *text)
+{
+	memcpy(vdrv_gpa(d, gpa, strlen(text)), text, strlen(text));
+}
+
+/* The guest prints @text (at the end of the buffer area, out of the tests' way). */
+static void guest_writes(struct vdrv *d, const char *text)
+{
+	const uint64_t gpa = VDRV_BUF_GPA + 0x80000;
+
+	put(d, gpa, text);
+	vdrv_post(d, TXQ, (struct vdrv_buf[]){{gpa, (uint32_t)strlen(text), false}}, 1);
+	vdrv_kick(d, TXQ);
+	ck_assert_msg(vdrv_wait_used(d, TXQ, 1, NULL), "transmit chain not used");
+}
+
+START_TEST(tx_to_console)
+{
+	struct running_vm r;
+	struct vdrv d;
+	struct vdrv_used used[2];
+	char out[256];
+	const uint64_t b = VDRV_BUF_GPA;
+
+	start(&r, &d, NULL);
+	put(&d, b, "hello ");
+	put(&d, b + 0x100, "from hvc0\n");
+	put(&d, b + 0x200, "second chain\n");
+	vdrv_post(&d, TXQ, (struct vdrv_buf[]){{b, 6, false}, {b + 0x100, 10, false}}, 2);
+	vdrv_post(&d, TXQ, (struct vdrv_buf[]){{b + 0x200, 13, false}}, 1);
+	vdrv_kick(&d, TXQ);
+	ck_assert_msg(vdrv_wait_used(&d, TXQ, 2, used), "transmit chains not used");
+	ck_assert_uint_eq(used[0].len, 0);
+	vdrv_stop_vm(&r);
+	read_log(out, sizeof(out));
+	ck_assert_str_eq(out, "guest is spinning\nhello from hvc0\nsecond chain\n");
+	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
+}
+END_TEST
+
+START_TEST(expect_on_hvc0)
+{
+	struct running_vm r;
+	struct vdrv d;
+	char out[256];
+
+	start(&r, &d, "KVMKIT-MARK");
+	put(&d, VDRV_BUF_GPA, "boot... KVMKIT-MA");
+	put(&d, VDRV_BUF_GPA + 0x100, "RK seen\n");
+	vdrv_post(&d, TXQ, (struct vdrv_buf[]){{VDRV_BUF_GPA, 17, false}}, 1);
+	vdrv_kick(&d, TXQ);
+	ck_assert(vdrv_wait_used(&d, TXQ, 1, NULL));
+	vdrv_post(&d, TXQ, (struct vdrv_buf[]){{VDRV_BUF_GPA + 0x100, 8, false}}, 1);
+	vdrv_kick(&d, TXQ);
+	ck_assert_msg(vdrv_wait_vm_end(&r), "--expect text split over two chains not seen");
+	vdrv_stop_vm(&r);
+	ck_assert_int_eq(r.reason, VM_EXIT_EXPECT_SEEN);
+	read_log(out, sizeof(out));
+	ck_assert_msg(strstr(out, "KVMKIT-MARK") != NULL, "log: %s", out);
+}
+END_TEST
+
+START_TEST(panic_on_hvc0)
+{
+	struct running_vm r;
+	struct vdrv d;
+	char out[256];
+
+	const char *panic = "Kernel panic - not syncing: test\n"
+			    "---[ end Kernel panic - not syncing: test ]---\n";
+
+	start(&r, &d, NULL);
+	put(&d, VDRV_BUF_GPA, panic);
+	vdrv_post(&d, TXQ, (struct vdrv_buf[]){{VDRV_BUF_GPA, (uint32_t)strlen(panic), false}}, 1);
+	vdrv_kick(&d, TXQ);
+	ck_assert_msg(vdrv_wait_vm_end(&r), "a panic on hvc0 did not end the VM");
+	vdrv_stop_vm(&r);
+	ck_assert_int_eq(r.reason, VM_EXIT_CRASH);
+	read_log(out, sizeof(out));
+}
+END_TEST
+
+/* Input typed before the guest has buffers, or before it wrote anything,
+ * waits; then it fills the buffers in order. */
+START_TEST(rx_waits_for_buffers)
+{
+	struct running_vm r;
+	struct vdrv d;
+	struct vdrv_used used[2];
+	const uint64_t b = VDRV_BUF_GPA;
+	struct timespec settle = {0, 50 * 1000 * 1000};
+	char out[64];
+
+	start(&r, &d, NULL);
+	console_input(&r.vm->console, "abc", 3);
+	nanosleep(&settle, NULL);
+	ck_assert_uint_eq(vdrv_nr_unseen(&d, RXQ), 0);
+	vdrv_post(&d, RXQ, (struct vdrv_buf[]){{b, 2, true}}, 1);
+	vdrv_post(&d, RXQ, (struct vdrv_buf[]){{b + 0x100, 8, true}}, 1);
+	vdrv_kick(&d, RXQ);
+	nanosleep(&settle, NULL);
+	ck_assert_msg(vdrv_nr_unseen(&d, RXQ) == 0, "input delivered before the guest wrote");
+	guest_writes(&d, "login: ");
+	ck_assert_msg(vdrv_wait_used(&d, RXQ, 2, used), "pending input not delivered");
+	ck_assert_uint_eq(used[0].len, 2);
+	ck_assert_uint_eq(used[1].len, 1);
+	ck_assert_int_eq(memcmp(vdrv_gpa(&d, b, 2), "ab", 2), 0);
+	ck_assert_int_eq(memcmp(vdrv_gpa(&d, b + 0x100, 1), "c", 1), 0);
+	/* With a buffer already posted, input goes in at once. */
+	vdrv_post(&d, RXQ, (struct vdrv_buf[]){{b + 0x200, 16, true}}, 1);
+	vdrv_kick(&d, RXQ);
+	nanosleep(&settle, NULL);
+	ck_assert_uint_eq(vdrv_nr_unseen(&d, RXQ), 0);
+	console_input(&r.vm->console, "ls\r", 3);
+	ck_assert(vdrv_wait_used(&d, RXQ, 1, used));
+	ck_assert_uint_eq(used[0].len, 3);
+	memcpy(out, vdrv_gpa(&d, b + 0x200, 3), 3);
+	ck_assert_int_eq(memcmp(out, "ls\r", 3), 0);
+	vdrv_stop_vm(&r);
+	read_log(out, sizeof(out));
+	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
+}
+END_TEST
+
+/* Beyond the pending bound input is dropped; what was kept arrives whole. */
+START_TEST(rx_pending_bound)
+{
+	struct running_vm r;
+	struct vdrv d;
+	struct vdrv_used used[16];
+	const unsigned chunk = 4096, extra = 1000;
+	char *in = malloc(PENDING_SIZE + extra);
+	char out[16];
+	uint64_t total = 0;
+
+	ck_assert_ptr_nonnull(in);
+	for (unsigned i = 0; i < PENDING_SIZE + extra; i++)
+		in[i] = (char)('a' + i % 23);
+	start(&r, &d, NULL);
+	guest_writes(&d, "$ ");
+	console_input(&r.vm->console, in, PENDING_SIZE + extra);
+	/* 16 chains of 4 KiB: exactly the bound. */
+	for (unsigned i = 0; i < 16; i++)
+		vdrv_post(&d, RXQ, (struct vdrv_buf[]){{VDRV_BUF_GPA + i * chunk, chunk, true}}, 1);
+	vdrv_kick(&d, RXQ);
+	ck_assert(vdrv_wait_used(&d, RXQ, 16, used));
+	for (unsigned i = 0; i < 16; i++)
+		total += used[i].len;
+	ck_assert_uint_eq(total, PENDING_SIZE);
+	ck_assert_int_eq(memcmp(vdrv_gpa(&d, VDRV_BUF_GPA, PENDING_SIZE), in, PENDING_SIZE), 0);
+	/* Nothing else was waiting. */
+	vdrv_post(&d, RXQ, (struct vdrv_buf[]){{VDRV_BUF_GPA, chunk, true}}, 1);
+	vdrv_kick(&d, RXQ);
+	console_input(&r.vm->console, "z", 1);
+	ck_assert(vdrv_wait_used(&d, RXQ, 1, used));
+	ck_assert_uint_eq(used[0].len, 1);
+	ck_assert_int_eq(*(char *)vdrv_gpa(&d, VDRV_BUF_GPA, 1), 'z');
+	vdrv_stop_vm(&r);
+	read_log(out, sizeof(out));
+	free(in);
+}
+END_TEST
+
+/* A chain whose `next` leaves the queue stops the device, not the VMM. */
+START_TEST(bad_chain)
+{
+	struct running_vm r;
+	struct vdrv d;
+	char out[16];
+	struct {
+		uint64_t addr;
+		uint32_t len;
+		uint16_t flags, next;
+	} *desc;
+
+	start(&r, &d, NULL);
+	put(&d, VDRV_BUF_GPA, "x");
+	vdrv_post(&d, TXQ, (struct vdrv_buf[]){{VDRV_BUF_GPA, 1, false}}, 1);
+	desc = vdrv_gpa(&d, d.q[TXQ].desc, 16);
+	desc[0].flags = 1; /* NEXT */
+	desc[0].next = 999;
+	vdrv_kick(&d, TXQ);
+	ck_assert_msg(vdrv_wait_needs_reset(&d), "a bad chain did not stop the device");
+	ck_assert_int_eq(atomic_load(&r.vm->exit_reason), VM_EXIT_NONE);
+	vdrv_stop_vm(&r);
+	read_log(out, sizeof(out));
+	ck_assert_msg(strstr(captured, "virtio-console: queue 1") &&
+			      strstr(captured, "next 999"),
+		      "log: %s", captured);
+}
+END_TEST
+
+struct console_case {
+	const char *name;
+	const TTest *test;
+};
+
+int main(int argc, char **argv)
+{
+	const struct console_case cases[] = {
+		{"tx", tx_to_console},
+		{"expect", expect_on_hvc0},
+		{"panic", panic_on_hvc0},
+		{"rx", rx_waits_for_buffers},
+		{"rx_bound", rx_pending_bound},
+		{"bad_chain", bad_chain},
+	};
+	const unsigned nr_cases = sizeof(cases) / sizeof(cases[0]);
+	const char *only = argc > 1 ? argv[1] : NULL;
+	Suite *suite = suite_create("virtio-console");
+	SRunner *runner;
+	bool known = only == NULL;
+	int failed;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: %s [CASE]\n", argv[0]);
+		return EXIT_FAILURE;
+	}
+	if (access("/dev/kvm", R_OK | W_OK) != 0) {
+		fprintf(stderr, "/dev/kvm: %s: skipping the host tests\n", strerror(errno));
+		return 77;
+	}
+	for (unsigned i = 0; i < nr_cases; i++) {
+		TCase *tc = tcase_create(cases[i].name);
+
+		tcase_add_checked_fixture(tc, capture_start, capture_stop);
+		tcase_set_timeout(tc, 30);
+		tcase_add_test(tc, cases[i].test);
+		suite_add_tcase(suite, tc);
+		if (only && strcmp(only, cases[i].name) == 0)
+			known = true;
+	}
+	if (!known) {
+		fprintf(stderr, "%s: no case named %s\n", argv[0], only);
+		return EXIT_FAILURE;
+	}
+	runner = srunner_create(suite);
+	srunner_run(runner, NULL, only, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
