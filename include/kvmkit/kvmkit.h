@@ -45,9 +45,16 @@
 extern "C" {
 #endif
 
+/* The library exports these functions and nothing else. */
+#if defined(__GNUC__)
+#define KVMKIT_API __attribute__((visibility("default")))
+#else
+#define KVMKIT_API
+#endif
+
 /* "0.1.0": the library's version, which may differ from the header's. */
 #define KVMKIT_VERSION_STRING "0.1.0"
-const char *kvmkit_version(void);
+KVMKIT_API const char *kvmkit_version(void);
 
 /* ------------------------------------------------------------------------ */
 /* Process-wide settings                                                     */
@@ -67,19 +74,19 @@ typedef void (*kvmkit_log_fn)(enum kvmkit_log_level level, const char *msg, void
  * timeouts...): @fn, or nowhere when @fn is NULL, which is the default. The
  * level of detail is the "log-level" setting of the VM started last (warn by
  * default). Not thread-safe against running VMs: call it before starting any. */
-int kvmkit_set_log(kvmkit_log_fn fn, void *opaque);
+KVMKIT_API int kvmkit_set_log(kvmkit_log_fn fn, void *opaque);
 
 /* A ready-made kvmkit_log_fn: writes "kvmkit: MSG\n" to stderr in one write. */
-void kvmkit_log_stderr(enum kvmkit_log_level level, const char *msg, void *opaque);
+KVMKIT_API void kvmkit_log_stderr(enum kvmkit_log_level level, const char *msg, void *opaque);
 
 /* Chooses the signal that interrupts vCPU threads: a real-time signal
  * (SIGRTMIN..SIGRTMAX), SIGUSR1 or SIGUSR2, which the embedder must not use
  * otherwise. -EINVAL for any other signal; -EBUSY once a VM has started with a
  * different one (the handler is installed for good at the first start). */
-int kvmkit_set_kick_signal(int signo);
+KVMKIT_API int kvmkit_set_kick_signal(int signo);
 
 /* The kick signal in use, or to be used at the next first start. Never fails. */
-int kvmkit_kick_signal(void);
+KVMKIT_API int kvmkit_kick_signal(void);
 
 /* ------------------------------------------------------------------------ */
 /* Settings and the config builder                                           */
@@ -95,21 +102,21 @@ struct kvmkit_option_info {
 };
 
 /* The number of settings; indexes 0 .. count-1 are valid for kvmkit_option_get(). */
-unsigned kvmkit_option_count(void);
+KVMKIT_API unsigned kvmkit_option_count(void);
 
 /* Describes setting @index. -ENOENT past the last; -EINVAL when @info is NULL.
  * The strings are static. Thread-safe. */
-int kvmkit_option_get(unsigned index, struct kvmkit_option_info *info);
+KVMKIT_API int kvmkit_option_get(unsigned index, struct kvmkit_option_info *info);
 
 /* An opaque description of a machine. Not thread-safe: one thread at a time. */
 struct kvmkit_config;
 
 /* A config with the defaults: 1 vCPU, 256 MiB, no kernel, console connected
  * nowhere. -EINVAL when @out is NULL, -ENOMEM. */
-int kvmkit_config_new(struct kvmkit_config **out);
+KVMKIT_API int kvmkit_config_new(struct kvmkit_config **out);
 
 /* Frees @cfg (NULL is fine). VMs created from it keep their own copy. */
-void kvmkit_config_free(struct kvmkit_config *cfg);
+KVMKIT_API void kvmkit_config_free(struct kvmkit_config *cfg);
 
 /* Applies setting @name (a long option name without dashes, e.g. "cpus")
  * with @value, a string as on the command line ("2", "512M"); flags take NULL
@@ -117,7 +124,7 @@ void kvmkit_config_free(struct kvmkit_config *cfg);
  * call for the same name wins, as a later flag on the command line does.
  * Errors: -EINVAL for NULL @cfg or @name, an unknown name, a missing value or
  * a value out of range; the message names the setting and the value. */
-int kvmkit_config_set(struct kvmkit_config *cfg, const char *name, const char *value);
+KVMKIT_API int kvmkit_config_set(struct kvmkit_config *cfg, const char *name, const char *value);
 
 /* Applies the settings of the JSON file @path: one object whose keys are
  * setting names and whose values are strings, numbers (whole, for settings
@@ -127,22 +134,22 @@ int kvmkit_config_set(struct kvmkit_config *cfg, const char *name, const char *v
  * Errors: -ENOENT/-EACCES... when the file cannot be read; -EINVAL for
  * malformed JSON, an unknown key or a value of the wrong type, with a message
  * naming the file and the key. On error some settings may have been applied. */
-int kvmkit_config_load_file(struct kvmkit_config *cfg, const char *path);
+KVMKIT_API int kvmkit_config_load_file(struct kvmkit_config *cfg, const char *path);
 
 /* Whether the console uses the process's stdin and stdout (default false).
  * When it does, a terminal on stdin is put in raw mode while the VM runs
  * (restored when it ends and at exit), keys go to the guest, and Ctrl-A x ends
  * the VM (KVMKIT_EXIT_QUIT). Only one running VM per process should use it.
  * The "no-stdio" setting turns it off again. */
-int kvmkit_config_set_console_stdio(struct kvmkit_config *cfg, bool on);
+KVMKIT_API int kvmkit_config_set_console_stdio(struct kvmkit_config *cfg, bool on);
 
 /* 1 when setting @name was applied (by kvmkit_config_set() or a file), 0
  * when it keeps its default, -EINVAL for NULL or an unknown name. */
-int kvmkit_config_is_set(const struct kvmkit_config *cfg, const char *name);
+KVMKIT_API int kvmkit_config_is_set(const struct kvmkit_config *cfg, const char *name);
 
 /* The message of the last failed call on @cfg, or "" (never NULL; valid
  * until the next call on @cfg). */
-const char *kvmkit_config_last_error(const struct kvmkit_config *cfg);
+KVMKIT_API const char *kvmkit_config_last_error(const struct kvmkit_config *cfg);
 
 /* ------------------------------------------------------------------------ */
 /* VMs                                                                       */
@@ -173,8 +180,8 @@ enum kvmkit_exit_reason {
 
 /* Static lower-case names ("running", "poweroff", "stop-timeout"...), as the
  * control socket reports them; "unknown" for values out of range. */
-const char *kvmkit_state_name(enum kvmkit_state state);
-const char *kvmkit_exit_reason_name(enum kvmkit_exit_reason reason);
+KVMKIT_API const char *kvmkit_state_name(enum kvmkit_state state);
+KVMKIT_API const char *kvmkit_exit_reason_name(enum kvmkit_exit_reason reason);
 
 /* The class of the last error on a VM, e.g. for a command's exit code. */
 enum kvmkit_error_kind {
@@ -187,7 +194,7 @@ enum kvmkit_error_kind {
 /* A new VM from @cfg (copied: @cfg may be changed or freed afterwards). Only
  * checks arguments and allocates; the VM is built by kvmkit_vm_start().
  * Errors: -EINVAL (NULL argument), -ENOMEM. Thread-safe. */
-int kvmkit_vm_create(const struct kvmkit_config *cfg, struct kvmkit_vm **out);
+KVMKIT_API int kvmkit_vm_create(const struct kvmkit_config *cfg, struct kvmkit_vm **out);
 
 /* Console output, besides the "console-log" setting and stdio: @fd (kept
  * open by the caller; -1 for none) and/or @fn, called on vCPU threads with the
@@ -196,12 +203,12 @@ int kvmkit_vm_create(const struct kvmkit_config *cfg, struct kvmkit_vm **out);
  * CREATED state only: -EBUSY afterwards. */
 typedef void (*kvmkit_console_fn)(struct kvmkit_vm *vm, const char *buf, size_t len,
 				  void *opaque);
-int kvmkit_vm_set_console_fd(struct kvmkit_vm *vm, int fd);
-int kvmkit_vm_set_console_callback(struct kvmkit_vm *vm, kvmkit_console_fn fn, void *opaque);
+KVMKIT_API int kvmkit_vm_set_console_fd(struct kvmkit_vm *vm, int fd);
+KVMKIT_API int kvmkit_vm_set_console_callback(struct kvmkit_vm *vm, kvmkit_console_fn fn, void *opaque);
 
 /* Input for the guest's console (keys, a pasted line). -ESRCH unless the VM
  * runs or is paused (input then waits in the UART's buffer). */
-int kvmkit_vm_console_input(struct kvmkit_vm *vm, const char *buf, size_t len);
+KVMKIT_API int kvmkit_vm_console_input(struct kvmkit_vm *vm, const char *buf, size_t len);
 
 enum kvmkit_event_type {
 	KVMKIT_EVENT_STATE = 1, /* entered @state: RUNNING, PAUSED or STOPPING */
@@ -216,19 +223,19 @@ struct kvmkit_event {
 
 /* Called for every event, on the thread that caused it (the caller of
  * kvmkit_vm_start() or _pause(), the VM's loop thread...), with no library
- * lock held. It may call any function on this VM except _wait() and
- * _destroy(), and _pause() from a console callback. CREATED state only. */
+ * lock held. It may call any function on this VM except kvmkit_vm_wait()
+ * and kvmkit_vm_destroy(). CREATED state only. */
 typedef void (*kvmkit_event_fn)(struct kvmkit_vm *vm, const struct kvmkit_event *event,
 				void *opaque);
-int kvmkit_vm_set_event_callback(struct kvmkit_vm *vm, kvmkit_event_fn fn, void *opaque);
+KVMKIT_API int kvmkit_vm_set_event_callback(struct kvmkit_vm *vm, kvmkit_event_fn fn, void *opaque);
 
 /* An fd (eventfd, non-blocking) that polls readable while events are queued,
  * for an embedder's own event loop; kvmkit_vm_next_event() takes them. The
  * queue keeps the last 64 events. The fd belongs to the VM: do not close it.
  * Never fails on a valid VM; -EINVAL for NULL. */
-int kvmkit_vm_event_fd(struct kvmkit_vm *vm);
+KVMKIT_API int kvmkit_vm_event_fd(struct kvmkit_vm *vm);
 /* Takes the oldest queued event: 0, or -EAGAIN when there is none. */
-int kvmkit_vm_next_event(struct kvmkit_vm *vm, struct kvmkit_event *event);
+KVMKIT_API int kvmkit_vm_next_event(struct kvmkit_vm *vm, struct kvmkit_event *event);
 
 /* Builds the VM (opens /dev/kvm, maps RAM, creates devices and vCPUs, loads
  * kernel, initrd and device tree) and starts it: returns once every vCPU
@@ -238,15 +245,15 @@ int kvmkit_vm_next_event(struct kvmkit_vm *vm, struct kvmkit_event *event);
  * (kind KVMKIT_ERROR_INPUT) or a host failure (KVMKIT_ERROR_HOST) the errno of
  * the cause, with the VM then ENDED (KVMKIT_EXIT_ERROR): only
  * kvmkit_vm_destroy() is useful after that. */
-int kvmkit_vm_start(struct kvmkit_vm *vm);
+KVMKIT_API int kvmkit_vm_start(struct kvmkit_vm *vm);
 
 /* Pause returns once every vCPU has left the guest and waits parked (no CPU
  * used); the guest's clock keeps running. Resume lets them run on. Each is a
  * no-op in the state it leads to. Errors: -ESRCH when not RUNNING or PAUSED
  * (also when the VM ends meanwhile), -EBUSY while STOPPING, -EDEADLK when
  * pause is called from a console callback (a vCPU thread). */
-int kvmkit_vm_pause(struct kvmkit_vm *vm);
-int kvmkit_vm_resume(struct kvmkit_vm *vm);
+KVMKIT_API int kvmkit_vm_pause(struct kvmkit_vm *vm);
+KVMKIT_API int kvmkit_vm_resume(struct kvmkit_vm *vm);
 
 /* Graceful stop: resumes a paused VM, presses the guest's power button
  * (arm64: a gpio-keys KEY_POWER on a PL061 GPIO line, which a Linux guest's
@@ -256,38 +263,38 @@ int kvmkit_vm_resume(struct kvmkit_vm *vm);
  * Where the machine has no power button (the x86_64 test machine) or the
  * grace time is 0 it is a hard stop at once (KVMKIT_EXIT_KILLED).
  * A second stop is a no-op. Errors: -ESRCH when not started or ENDED. */
-int kvmkit_vm_stop(struct kvmkit_vm *vm);
+KVMKIT_API int kvmkit_vm_stop(struct kvmkit_vm *vm);
 
 /* Hard stop: the vCPUs are stopped without the guest's knowledge; the VM
  * ends with KVMKIT_EXIT_KILLED unless it was already ending for another
  * reason. Returns at once. Errors: -ESRCH when not started or ENDED. */
-int kvmkit_vm_kill(struct kvmkit_vm *vm);
+KVMKIT_API int kvmkit_vm_kill(struct kvmkit_vm *vm);
 
 /* Waits until the VM has ENDED and stores why in @reason (may be NULL).
  * @timeout_ms < 0 waits for ever, 0 only looks. Several threads may wait.
  * Errors: -ETIMEDOUT when it is still running after @timeout_ms, -ESRCH when
  * it was never started. */
-int kvmkit_vm_wait(struct kvmkit_vm *vm, int timeout_ms, enum kvmkit_exit_reason *reason);
+KVMKIT_API int kvmkit_vm_wait(struct kvmkit_vm *vm, int timeout_ms, enum kvmkit_exit_reason *reason);
 
 /* The current state and, once ENDED, the exit reason (KVMKIT_EXIT_NONE before).
  * Never fail; NULL gives CREATED and KVMKIT_EXIT_NONE. */
-enum kvmkit_state kvmkit_vm_state(struct kvmkit_vm *vm);
-enum kvmkit_exit_reason kvmkit_vm_exit_reason(struct kvmkit_vm *vm);
+KVMKIT_API enum kvmkit_state kvmkit_vm_state(struct kvmkit_vm *vm);
+KVMKIT_API enum kvmkit_exit_reason kvmkit_vm_exit_reason(struct kvmkit_vm *vm);
 
 /* The message of the last failed call on @vm, or of the failure that ended it
  * (KVMKIT_EXIT_ERROR); "" when none. Never NULL. The text stays valid until the
  * next call on @vm; with concurrent calls it may belong to either. */
-const char *kvmkit_vm_last_error(struct kvmkit_vm *vm);
-enum kvmkit_error_kind kvmkit_vm_last_error_kind(struct kvmkit_vm *vm);
+KVMKIT_API const char *kvmkit_vm_last_error(struct kvmkit_vm *vm);
+KVMKIT_API enum kvmkit_error_kind kvmkit_vm_last_error_kind(struct kvmkit_vm *vm);
 
 /* Writes counters (exits per vCPU, accesses per device), peak RSS and the
  * VMM's own memory to @fd, as kvmkit run --stats does. -ESRCH before start. */
-int kvmkit_vm_write_stats(struct kvmkit_vm *vm, int fd);
+KVMKIT_API int kvmkit_vm_write_stats(struct kvmkit_vm *vm, int fd);
 
 /* Frees everything the VM holds (threads, fds, memory, the control socket).
  * -EBUSY while it runs, is paused or is stopping (kill and wait first): the VM
  * is then left untouched. NULL is -EINVAL. Must be the last call on @vm. */
-int kvmkit_vm_destroy(struct kvmkit_vm *vm);
+KVMKIT_API int kvmkit_vm_destroy(struct kvmkit_vm *vm);
 
 #ifdef __cplusplus
 }

@@ -7,7 +7,8 @@
  * Input also waits until the guest has written to the console once: Linux
  * posts its receive buffers before the port is on its list, and data that
  * arrives in between is discarded together with the buffers, which leaves
- * the console deaf. The guest writes (a prompt, a log line) only later. */
+ * the console deaf; its console writes fail until the port is set up, so the
+ * first one that arrives says input is safe. */
 #include "devices/virtio_console.h"
 
 #include <errno.h>

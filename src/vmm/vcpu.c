@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -207,6 +208,14 @@ static void *vcpu_thread(void *arg)
 
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->index);
 	pthread_setname_np(pthread_self(), name);
+	/* bench/startup measures the time from exec to here. */
+	if (vcpu->index == 0 && log_get_level() >= LOG_DEBUG) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		log_debug("vcpu0: first KVM_RUN at %lld.%09ld (CLOCK_MONOTONIC)",
+			  (long long)now.tv_sec, now.tv_nsec);
+	}
 	while (!atomic_load(&vm->stopping)) {
 		if (atomic_load(&vm->paused)) {
 			vm_park_vcpu(vm);
