@@ -699,6 +699,30 @@ START_TEST(push_fills_used_ring)
 }
 END_TEST
 
+/* A batch is published with one index update, after its entries, wrapping
+ * around the ring; a bad head or count is refused with nothing written. */
+START_TEST(push_batch_publishes_once)
+{
+	const struct virtq_used_elem three[3] = {{5, 10}, {1, 20}, {7, 30}};
+	const struct virtq_used_elem bad[2] = {{2, 1}, {QSIZE, 1}};
+	struct virtq_used_elem too_many[QSIZE + 1] = {{0, 0}};
+
+	init_queue(QSIZE, false, false);
+	start_indices_at(6);
+	ck_assert_int_eq(virtq_push_batch(&q, bad, 2), -EINVAL);
+	ck_assert_int_eq(virtq_push_batch(&q, too_many, QSIZE + 1), -EINVAL);
+	ck_assert_uint_eq(get16(USED + 2), 6);
+	ck_assert_int_eq(virtq_push_batch(&q, three, 3), 0);
+	ck_assert_uint_eq(get16(USED + 2), 9);
+	ck_assert_uint_eq(get32(USED + 4 + 8 * 6), 5);
+	ck_assert_uint_eq(get32(USED + 8 + 8 * 6), 10);
+	ck_assert_uint_eq(get32(USED + 4 + 8 * 7), 1);
+	ck_assert_uint_eq(get32(USED + 4 + 8 * 0), 7);
+	ck_assert_uint_eq(get32(USED + 8 + 8 * 0), 30);
+	ck_assert(!q.broken);
+}
+END_TEST
+
 START_TEST(push_marks_dirty_pages)
 {
 	const struct dirty_bitmap *bm = &guest_mem_region_of(&mem, RAM)->dirty;
@@ -964,6 +988,7 @@ Suite *virtqueue_suite(void)
 	tcase_add_test(good, chain_read_across_buffers);
 	tcase_add_test(good, chain_write_across_buffers);
 	tcase_add_test(good, push_fills_used_ring);
+	tcase_add_test(good, push_batch_publishes_once);
 	tcase_add_test(good, push_marks_dirty_pages);
 	tcase_add_test(good, indices_wrap_at_65535);
 	tcase_add_test(good, no_interrupt_flag_without_event_idx);
