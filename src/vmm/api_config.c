@@ -36,7 +36,7 @@ int kvmkit_option_get(unsigned index, struct kvmkit_option_info *info)
 	*info = (struct kvmkit_option_info){
 		.name = spec->name,
 		.short_name = spec->short_name,
-		.takes_value = spec->kind == OPTION_VALUE,
+		.takes_value = spec->kind != OPTION_FLAG,
 		.value_name = spec->arg,
 		.help = spec->help,
 	};

@@ -90,36 +90,56 @@ static int value_text(const struct option_spec *spec, struct json_object *v, cha
 	}
 }
 
+/* One value of @key, as if its flag had been given once on the command line. */
+static int apply_value(const char *path, const char *key, const struct option_spec *spec,
+		       struct json_object *value, config_file_set_fn set, void *ctx, char *err,
+		       size_t errlen)
+{
+	char why[512], num[32];
+	const char *text;
+	bool skip;
+	int ret;
+
+	if (value_text(spec, value, num, sizeof(num), &text, &skip) < 0) {
+		snprintf(err, errlen, "--config %s: key '%s': expected %s, not %s", path, key,
+			 spec->kind == OPTION_FLAG ? "true or false"
+			 : spec->kind == OPTION_LIST	   ? "a string or a list of strings"
+						   : "a string or a whole number",
+			 json_type_to_name(json_object_get_type(value)));
+		return -EINVAL;
+	}
+	if (skip)
+		return 0;
+	ret = set(ctx, key, text, why, sizeof(why));
+	if (ret < 0)
+		snprintf(err, errlen, "--config %s: key '%s': %s", path, key, why);
+	return ret;
+}
+
 static int apply_object(const char *path, struct json_object *root, config_file_set_fn set,
 			void *ctx, char *err, size_t errlen)
 {
-	char why[512];
-
 	json_object_object_foreach(root, key, value) {
 		const struct option_spec *spec = option_find(key);
-		const char *text;
-		char num[32];
-		bool skip;
-		int ret;
+		int ret = 0;
 
 		if (!spec) {
 			snprintf(err, errlen, "--config %s: unknown key '%s'", path, key);
 			return -EINVAL;
 		}
-		if (value_text(spec, value, num, sizeof(num), &text, &skip) < 0) {
-			snprintf(err, errlen, "--config %s: key '%s': expected %s, not %s", path, key,
-				 spec->kind == OPTION_FLAG ? "true or false"
-							   : "a string or a whole number",
-				 json_type_to_name(json_object_get_type(value)));
-			return -EINVAL;
+		/* For a repeatable setting a list stands for the flag given once per
+		 * element, in order: "disk": ["a.img", "b.img,ro"]. */
+		if (spec->kind == OPTION_LIST && json_object_is_type(value, json_type_array)) {
+			size_t n = json_object_array_length(value);
+
+			for (size_t i = 0; ret == 0 && i < n; i++)
+				ret = apply_value(path, key, spec, json_object_array_get_idx(value, i),
+						  set, ctx, err, errlen);
+		} else {
+			ret = apply_value(path, key, spec, value, set, ctx, err, errlen);
 		}
-		if (skip)
-			continue;
-		ret = set(ctx, key, text, why, sizeof(why));
-		if (ret < 0) {
-			snprintf(err, errlen, "--config %s: key '%s': %s", path, key, why);
+		if (ret < 0)
 			return ret;
-		}
 	}
 	return 0;
 }

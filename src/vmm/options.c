@@ -348,12 +348,12 @@ const struct option_spec option_specs[] = {
 	{"stop-timeout", 0, OPTION_VALUE, "SECONDS",
 	 "grace time after the power button before a hard stop (default 10)", set_stop_timeout},
 	{"rng", 0, OPTION_FLAG, NULL, "give the guest a virtio-rng entropy device", set_rng},
-	{"disk", 0, OPTION_VALUE, "PATH[,OPTS]",
+	{"disk", 0, OPTION_LIST, "PATH[,OPTS]",
 	 "raw disk image as a virtio-blk device (up to 8); OPTS: ro, direct, serial=ID", set_disk},
 	{"console", 0, OPTION_VALUE, "uart|virtio",
 	 "guest console device: the UART (default) or virtio-console (pass console=hvc0)",
 	 set_console},
-	{"net", 0, OPTION_VALUE, "tap=NAME[,mac=MAC]",
+	{"net", 0, OPTION_LIST, "tap=NAME[,mac=MAC]",
 	 "virtio-net device on an existing tap interface (up to 4)", set_net},
 };
 
@@ -381,7 +381,7 @@ int option_apply(struct run_options *opts, const char *name, const char *value, 
 
 	if (!spec)
 		return fail(err, errlen, "unknown setting '%s'", name);
-	if (spec->kind == OPTION_VALUE && !value)
+	if (spec->kind != OPTION_FLAG && !value)
 		return fail(err, errlen, "'%s' needs a value", name);
 	return spec->apply(opts, value, err, errlen);
 }

@@ -19,6 +19,7 @@ struct run_options {
 enum option_kind {
 	OPTION_VALUE, /* takes a value: --memory 512M */
 	OPTION_FLAG,  /* takes none: --stats */
+	OPTION_LIST,  /* takes a value, each use adds one more: --disk; a list in JSON */
 };
 
 struct option_spec {

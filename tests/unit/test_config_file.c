@@ -132,6 +132,17 @@ START_TEST(later_settings_win)
 }
 END_TEST
 
+START_TEST(list_repeats_a_repeatable_setting)
+{
+	ck_assert_int_eq(load("{\"disk\": [\"a.img\", \"b.img,ro\"], \"net\": [\"tap=t0\"]}"), 0);
+	ck_assert_uint_eq(opts()->vm.nr_disks, 2);
+	ck_assert_str_eq(opts()->vm.disks[0].path, "a.img");
+	ck_assert_str_eq(opts()->vm.disks[1].path, "b.img");
+	ck_assert(opts()->vm.disks[1].read_only);
+	ck_assert_uint_eq(opts()->vm.nr_nets, 1);
+}
+END_TEST
+
 START_TEST(unknown_key)
 {
 	assert_error(load("{\"cpus\": 1, \"frobnicate\": 3}"), "'frobnicate'");
@@ -158,6 +169,8 @@ static const struct {
 	{"{\"timeout\": 0}", "'timeout'", "'0'"},
 	{"{\"log-level\": \"loud\"}", "'log-level'", "'loud'"},
 	{"{\"stop-timeout\": 99999}", "'stop-timeout'", "'99999'"},
+	{"{\"disk\": [\"a.img\", [\"b.img\"]]}", "'disk'", "array"},
+	{"{\"disk\": {\"path\": \"a.img\"}}", "'disk'", "object"},
 };
 
 START_TEST(wrong_type_names_the_key)
@@ -256,6 +269,7 @@ Suite *config_file_suite(void)
 	tcase_add_test(good, plain_number_memory_is_mib);
 	tcase_add_test(good, false_flag_keeps_default);
 	tcase_add_test(good, later_settings_win);
+	tcase_add_test(good, list_repeats_a_repeatable_setting);
 	tcase_add_test(good, flags_override_the_file);
 	suite_add_tcase(s, good);
 
