@@ -20,6 +20,7 @@
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
+#include "vmm/thread.h"
 #include "vmm/vm.h"
 
 #define VIRTIO_BLK_F_SEG_MAX 2
@@ -51,7 +52,6 @@
 #define BLK_MAX_DISCARD_SECTORS (1u << 22)      /* 2 GiB */
 #define BLK_MAX_WRITE_ZEROES_SECTORS (1u << 16) /* 32 MiB */
 #define BLK_DISCARD_ALIGNMENT_SECTORS 8         /* the host's 4 KiB page */
-#define BLK_WORKER_STACK (256 * 1024)
 
 /* Config space (virtio 1.x, 5.2.4) up to write_zeroes_may_unmap, little-endian. */
 enum {
@@ -369,21 +369,8 @@ static void blk_queue_notify(void *backend, unsigned index)
 
 static int start_worker(struct virtio_blk *blk)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
-	int ret;
-
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, BLK_WORKER_STACK);
-	/* The worker inherits a mask that blocks every signal: the process's
-	 * signals (and the vCPU kick) are for other threads, and need not
-	 * interrupt its I/O. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&blk->worker, &attr, worker_main, blk);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pthread_attr_destroy(&attr);
-	return -ret;
+	/* No signal needs to interrupt the worker's I/O. */
+	return -vmm_thread_start(&blk->worker, worker_main, blk, 0);
 }
 
 /* DRIVER_OK: the worker starts, and looks at the queue once in case the

@@ -12,6 +12,7 @@
 
 #include "vmm/api.h"
 #include "vmm/log.h"
+#include "vmm/thread.h"
 #include "vmm/vcpu.h"
 
 struct kvmkit_vm {
@@ -300,17 +301,8 @@ static void *loop_thread(void *arg)
  * belong to the embedder. */
 static int start_loop_thread(struct kvmkit_vm *h)
 {
-	sigset_t all, old;
-	int ret;
+	int ret = vmm_thread_start(&h->loop_thread, loop_thread, h, 0);
 
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&h->loop_thread, NULL, loop_thread, h);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (ret != 0)
 		return -ret;
 	h->loop_thread_started = true;

@@ -13,6 +13,7 @@
 #include "arch/arch.h"
 #include "vmm/device.h"
 #include "vmm/log.h"
+#include "vmm/thread.h"
 #include "vmm/vm.h"
 
 /* A hostile guest can trigger bad accesses in a loop: report the first few at
@@ -243,31 +244,13 @@ static void *vcpu_thread(void *arg)
 	return NULL;
 }
 
-/* vCPU threads need little stack; a small explicit one also keeps a THP
- * "always" host from backing the default 8 MiB stack with a huge page. */
-#define VCPU_STACK_SIZE (256 * 1024)
-
 int vcpu_start(struct vcpu *vcpu)
 {
-	pthread_attr_t attr;
-	sigset_t all, old;
 	int ret;
 
-	/* The thread inherits this mask: only the kick signal reaches vCPU threads,
-	 * so SIGINT/SIGTERM and friends are taken by the main loop. */
-	sigfillset(&all);
-	sigdelset(&all, vcpu_kick_signal());
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
+	/* Only the kick signal reaches vCPU threads. */
 	atomic_fetch_add(&vcpu->vm->nr_running_vcpus, 1);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, VCPU_STACK_SIZE);
-	ret = pthread_create(&vcpu->thread, &attr, vcpu_thread, vcpu);
-	pthread_attr_destroy(&attr);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	ret = vmm_thread_start(&vcpu->thread, vcpu_thread, vcpu, vcpu_kick_signal());
 	if (ret != 0) {
 		atomic_fetch_sub(&vcpu->vm->nr_running_vcpus, 1);
 		return vm_error(vcpu->vm, -ret, "vcpu%u: cannot start thread: %s", vcpu->index,
