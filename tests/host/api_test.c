@@ -5,7 +5,6 @@
  *     host-api-test [CASE]
  * runs one tcase (each is a meson test of its own) or, without CASE, all. */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -18,10 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host_util.h"
 #include "kvmkit/kvmkit.h"
 
 #define HELLO "hello from guest\n"
 #define LIFECYCLE_CYCLES 1000
+#define THREADS_SETTLE_MS 1000
 /* ASan's quarantine keeps freed memory resident for a while; LeakSanitizer
  * does the precise check there. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -30,22 +31,12 @@
 #define RSS_SLACK_KIB (4 * 1024)
 #endif
 
-static const char *guest_path(const char *name)
-{
-	static char path[4096];
-	const char *dir = getenv("KVMKIT_HOST_GUESTS");
-
-	ck_assert_msg(dir != NULL, "KVMKIT_HOST_GUESTS is not set (run through meson test)");
-	snprintf(path, sizeof(path), "%s/%s.elf", dir, name);
-	return path;
-}
-
 static struct kvmkit_config *guest_config(const char *guest)
 {
 	struct kvmkit_config *cfg;
 
 	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
-	ck_assert_int_eq(kvmkit_config_set(cfg, "kernel", guest_path(guest)), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "kernel", host_guest_path(guest)), 0);
 	ck_assert_int_eq(kvmkit_config_set(cfg, "memory", "16M"), 0);
 	ck_assert_int_eq(kvmkit_config_set(cfg, "timeout", "20"), 0);
 	return cfg;
@@ -98,53 +89,6 @@ static void collect_console(struct kvmkit_vm *vm, const char *buf, size_t len, v
 	atomic_fetch_add(&c->total, len);
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-
-	nanosleep(&ts, NULL);
-}
-
-static unsigned count_entries(const char *path)
-{
-	DIR *dir = opendir(path);
-	struct dirent *e;
-	unsigned n = 0;
-
-	ck_assert_msg(dir != NULL, "%s: %s", path, strerror(errno));
-	while ((e = readdir(dir)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
-/* Joined threads may linger in /proc/self/task for a moment. */
-static unsigned count_threads_settled(unsigned expected)
-{
-	unsigned n = count_entries("/proc/self/task");
-
-	for (int i = 0; i < 100 && n != expected; i++) {
-		sleep_ms(10);
-		n = count_entries("/proc/self/task");
-	}
-	return n;
-}
-
-static unsigned long rss_kib(void)
-{
-	char line[256];
-	unsigned long kib = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "VmRSS: %lu kB", &kib) == 1)
-			break;
-	}
-	fclose(f);
-	return kib;
-}
-
 /* create -> start -> stop -> wait -> destroy of a spinning guest. On x86_64
  * there is no power button, so the stop is a hard one. */
 static void lifecycle_cycle(void)
@@ -166,15 +110,16 @@ START_TEST(lifecycle_leaves_nothing)
 	 * handler, libuv's signal pipe, malloc arenas. */
 	for (int i = 0; i < 10; i++)
 		lifecycle_cycle();
-	fds = count_entries("/proc/self/fd");
-	threads = count_threads_settled(1);
-	rss = rss_kib();
+	fds = host_count_dir_entries("/proc/self/fd");
+	threads = host_count_threads_settled(1, THREADS_SETTLE_MS);
+	rss = host_rss_kib();
 	for (int i = 0; i < LIFECYCLE_CYCLES; i++)
 		lifecycle_cycle();
-	ck_assert_uint_eq(count_entries("/proc/self/fd"), fds);
-	ck_assert_uint_eq(count_threads_settled(threads), threads);
-	ck_assert_msg(rss_kib() <= rss + RSS_SLACK_KIB, "VmRSS grew from %lu to %lu KiB over %d cycles",
-		      rss, rss_kib(), LIFECYCLE_CYCLES);
+	ck_assert_uint_eq(host_count_dir_entries("/proc/self/fd"), fds);
+	ck_assert_uint_eq(host_count_threads_settled(threads, THREADS_SETTLE_MS), threads);
+	ck_assert_msg(host_rss_kib() <= rss + RSS_SLACK_KIB,
+		      "VmRSS grew from %lu to %lu KiB over %d cycles", rss, host_rss_kib(),
+		      LIFECYCLE_CYCLES);
 }
 END_TEST
 
@@ -194,7 +139,7 @@ START_TEST(two_vms_at_once)
 	ck_assert_int_eq(wait_vm(vm[1]), KVMKIT_EXIT_POWEROFF);
 	ck_assert_int_eq(kvmkit_vm_state(vm[0]), KVMKIT_STATE_RUNNING);
 	while (atomic_load(&out[0].total) < strlen("guest is spinning\n"))
-		sleep_ms(1);
+		host_sleep_ms(1);
 	ck_assert_int_eq(kvmkit_vm_kill(vm[0]), 0);
 	ck_assert_int_eq(wait_vm(vm[0]), KVMKIT_EXIT_KILLED);
 	ck_assert_str_eq(out[0].text, "guest is spinning\n");
@@ -248,21 +193,21 @@ START_TEST(pause_resume_and_events)
 	start_vm(vm);
 	expect_queued(vm, KVMKIT_EVENT_STATE, KVMKIT_STATE_RUNNING);
 	while (atomic_load(&out.total) == 0)
-		sleep_ms(1);
+		host_sleep_ms(1);
 
 	ck_assert_int_eq(kvmkit_vm_pause(vm), 0);
 	ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_PAUSED);
 	expect_queued(vm, KVMKIT_EVENT_STATE, KVMKIT_STATE_PAUSED);
 	/* Paused means parked: not one more byte. */
 	before = atomic_load(&out.total);
-	sleep_ms(100);
+	host_sleep_ms(100);
 	ck_assert_uint_eq(atomic_load(&out.total), before);
 	ck_assert_int_eq(kvmkit_vm_pause(vm), 0);
 
 	ck_assert_int_eq(kvmkit_vm_resume(vm), 0);
 	ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_RUNNING);
 	expect_queued(vm, KVMKIT_EVENT_STATE, KVMKIT_STATE_RUNNING);
-	sleep_ms(50);
+	host_sleep_ms(50);
 	ck_assert_uint_gt(atomic_load(&out.total), before);
 	ck_assert_int_eq(kvmkit_vm_resume(vm), 0);
 
@@ -499,7 +444,7 @@ START_TEST(pause_from_a_vcpu_thread_is_refused)
 	/* Only now: the guest prints before start returns. */
 	atomic_store(&result, 1);
 	while (atomic_load(&result) == 1)
-		sleep_ms(1);
+		host_sleep_ms(1);
 	ck_assert_int_eq(atomic_load(&result), -EDEADLK);
 	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
 	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_KILLED);
@@ -571,12 +516,6 @@ START_TEST(log_goes_where_asked)
 }
 END_TEST
 
-struct host_case {
-	const char *name;
-	const TTest *test;
-	double timeout_sec;
-};
-
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
@@ -592,37 +531,11 @@ int main(int argc, char **argv)
 		{"kick_signal", kick_signal_is_configurable, 20},
 		{"log", log_goes_where_asked, 20},
 	};
-	const unsigned nr_cases = sizeof(cases) / sizeof(cases[0]);
-	const char *only = argc > 1 ? argv[1] : NULL;
-	Suite *suite = suite_create("api");
-	SRunner *runner;
-	bool known = only == NULL;
-	int failed;
+	const struct host_suite suite = {
+		.name = "api",
+		.cases = cases,
+		.nr_cases = sizeof(cases) / sizeof(cases[0]),
+	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [CASE]\n", argv[0]);
-		return EXIT_FAILURE;
-	}
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "/dev/kvm: %s: skipping the host tests\n", strerror(errno));
-		return 77;
-	}
-	for (unsigned i = 0; i < nr_cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-
-		tcase_set_timeout(tc, cases[i].timeout_sec);
-		tcase_add_test(tc, cases[i].test);
-		suite_add_tcase(suite, tc);
-		if (only && strcmp(only, cases[i].name) == 0)
-			known = true;
-	}
-	if (!known) {
-		fprintf(stderr, "%s: no case named %s\n", argv[0], only);
-		return EXIT_FAILURE;
-	}
-	runner = srunner_create(suite);
-	srunner_run(runner, NULL, only, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return host_run_suite(argc, argv, &suite);
 }

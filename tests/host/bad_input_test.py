@@ -16,7 +16,6 @@ run, and a pass is XPASS, which does (so the mark gets removed).
     bad_input_test.py --kvmkit build/src/kvmkit --guests build/tests/host/guests [CASE ...]
 """
 
-import argparse
 import os
 import random
 import re
@@ -26,6 +25,8 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from typing import Callable, List, Optional
+
+from testlib import parse_args
 
 EXIT_USAGE = 2
 MIB = 1 << 20
@@ -342,20 +343,9 @@ def check(case, kvmkit, guests):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kvmkit", required=True)
-    parser.add_argument("--guests", required=True)
-    parser.add_argument("cases", nargs="*", metavar="CASE")
-    args = parser.parse_args()
-    if not os.access(args.kvmkit, os.X_OK):
-        parser.error(f"--kvmkit {args.kvmkit}: not an executable")
-    if not os.path.isfile(os.path.join(args.guests, "hello.elf")):
-        parser.error(f"--guests {args.guests}: no hello.elf there (build the host suite first)")
     by_name = {c.name: c for c in CASES}
     assert len(by_name) == len(CASES), "case names are unique"
-    unknown = [c for c in args.cases if c not in by_name]
-    if unknown:
-        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(by_name)}")
+    args = parse_args(__doc__.splitlines()[0], by_name)
     kvmkit = os.path.abspath(args.kvmkit)
     guests = os.path.abspath(args.guests)
     counts = {"ok": 0, "FAIL": 0, "XFAIL": 0, "XPASS": 0}

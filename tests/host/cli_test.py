@@ -9,56 +9,24 @@ Without CASE every case runs. Exit status 0 when all pass, 1 otherwise, 77
 (meson's "skipped") when /dev/kvm cannot be opened.
 """
 
-import argparse
 import os
 import re
 import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
+
+import testlib
+from testlib import Cases, expect
 
 # The guests' console output, as written in their .S files.
 HELLO = b"hello from guest\n"
 SPIN_MARKER = b"guest is spinning\n"
 UNMAPPED_WARNING = "kvmkit: vcpu0: 4-byte mmio write at 0xd0000000: no device there\n"
 
-CASES = {}
-
-
-class Failure(Exception):
-    pass
-
-
-def case(name):
-    def register(fn):
-        CASES[name] = fn
-        return fn
-    return register
-
-
-def expect(cond, message):
-    if not cond:
-        raise Failure(message)
-
-
-class Env:
-    def __init__(self, kvmkit, guests, tmp):
-        self.kvmkit = kvmkit
-        self.guests = guests
-        self.tmp = tmp
-
-    def guest(self, name):
-        return os.path.join(self.guests, name + ".elf")
-
-    def run(self, *args, timeout=10):
-        """Runs kvmkit to completion; returns (code, stdout, stderr, seconds)."""
-        start = time.monotonic()
-        proc = subprocess.run([self.kvmkit, *args], stdin=subprocess.DEVNULL,
-                              capture_output=True, cwd=self.tmp, timeout=timeout)
-        return (proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"),
-                time.monotonic() - start)
+CASES = Cases()
+case = CASES.case
 
 
 def describe(code, out, err):
@@ -262,33 +230,7 @@ def help_text(env):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kvmkit", required=True)
-    parser.add_argument("--guests", required=True)
-    parser.add_argument("cases", nargs="*", metavar="CASE", help=", ".join(CASES))
-    args = parser.parse_args()
-    if not os.access(args.kvmkit, os.X_OK):
-        parser.error(f"--kvmkit {args.kvmkit}: not an executable")
-    if not os.path.isfile(os.path.join(args.guests, "hello.elf")):
-        parser.error(f"--guests {args.guests}: no hello.elf there (build the host suite first)")
-    unknown = [c for c in args.cases if c not in CASES]
-    if unknown:
-        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("/dev/kvm is not usable here: skipping", file=sys.stderr)
-        return 77
-    failed = 0
-    for name in args.cases or CASES:
-        with tempfile.TemporaryDirectory(prefix="kvmkit-cli-") as tmp:
-            env = Env(os.path.abspath(args.kvmkit), os.path.abspath(args.guests), tmp)
-            start = time.monotonic()
-            try:
-                CASES[name](env)
-                print(f"ok   {name} ({time.monotonic() - start:.2f} s)")
-            except (Failure, subprocess.TimeoutExpired) as e:
-                failed += 1
-                print(f"FAIL {name}: {e}")
-    return 1 if failed else 0
+    return testlib.main(CASES, __doc__, tmp_prefix="kvmkit-cli-")
 
 
 if __name__ == "__main__":

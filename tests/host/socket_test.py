@@ -8,34 +8,20 @@ socket module) and through `kvmkit ctl`.
 Exit status 0 when all pass, 1 otherwise, 77 when /dev/kvm cannot be opened.
 """
 
-import argparse
 import json
 import os
 import socket
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 
-CASES = {}
+import testlib
+from testlib import Cases, Failure, expect
+
+CASES = Cases()
+case = CASES.case
 EXIT_KILLED = 5
-
-
-class Failure(Exception):
-    pass
-
-
-def case(name):
-    def register(fn):
-        CASES[name] = fn
-        return fn
-    return register
-
-
-def expect(cond, message):
-    if not cond:
-        raise Failure(message)
 
 
 class Vm:
@@ -140,21 +126,6 @@ def expect_error(reply, code, words):
     expect(isinstance(err.get("errno"), int) and err["errno"] > 0, f"errno missing: {reply}")
     for w in words:
         expect(w in err.get("message", ""), f"message {err.get('message')!r} lacks {w!r}")
-
-
-class Env:
-    def __init__(self, kvmkit, guests, tmp):
-        self.kvmkit = kvmkit
-        self.guests = guests
-        self.tmp = tmp
-
-    def guest(self, name):
-        return os.path.join(self.guests, name + ".elf")
-
-    def ctl(self, path, *args, timeout=10):
-        p = subprocess.run([self.kvmkit, "ctl", "--socket", path, *args],
-                           stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-        return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
 @case("commands")
@@ -376,30 +347,9 @@ def path_checks(env):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kvmkit", required=True)
-    parser.add_argument("--guests", required=True)
-    parser.add_argument("cases", nargs="*", metavar="CASE", help=", ".join(CASES))
-    args = parser.parse_args()
-    unknown = [c for c in args.cases if c not in CASES]
-    if unknown:
-        parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
-    if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-        print("/dev/kvm is not usable here: skipping", file=sys.stderr)
-        return 77
-    failed = 0
-    for name in args.cases or CASES:
-        with tempfile.TemporaryDirectory(prefix="kvmkit-socket-") as tmp:
-            os.chmod(tmp, 0o755)
-            env = Env(os.path.abspath(args.kvmkit), os.path.abspath(args.guests), tmp)
-            start = time.monotonic()
-            try:
-                CASES[name](env)
-                print(f"ok   {name} ({time.monotonic() - start:.2f} s)")
-            except (Failure, OSError, subprocess.TimeoutExpired, ValueError) as e:
-                failed += 1
-                print(f"FAIL {name}: {e!r}")
-    return 1 if failed else 0
+    # 0755: in owner-only, user nobody must reach the socket to be refused by it.
+    return testlib.main(CASES, __doc__, tmp_prefix="kvmkit-socket-", tmp_mode=0o755,
+                        errors=(Failure, OSError, subprocess.TimeoutExpired, ValueError))
 
 
 if __name__ == "__main__":

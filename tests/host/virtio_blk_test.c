@@ -1,8 +1,6 @@
-/* Host tests of virtio-blk without a guest driver: the test is the driver. It
- * builds a VM (the spinning x86 test kernel, so vm_run()'s main loop turns
- * QueueNotify writes into kicks), configures the device through its
- * virtio-mmio registers with device_read()/device_write(), lays rings and
- * requests out in guest RAM and checks every answer against the image file.
+/* Host tests of virtio-blk without a guest driver: the test is the driver
+ * (virtio_driver.h). It lays requests out in guest RAM, a slot each, and
+ * checks every answer against the image file.
  *
  *     host-virtio-blk-test [CASE]
  * runs one tcase or, without CASE, all of them. */
@@ -18,41 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host_util.h"
+#include "virtio_driver.h"
+#include "vm_util.h"
 #include "vmm/device.h"
-#include "vmm/log.h"
 #include "vmm/vm.h"
 
-#define GUEST_MEM_SIZE (16ULL << 20)
 #define DISK_SIZE (1u << 20)
 #define SECTOR 512
 #define NR_SECTORS (DISK_SIZE / SECTOR)
-#define WAIT_SEC 5
-
-/* virtio-mmio registers (version 2). */
-#define REG_DEVICE_ID 0x008
-#define REG_DEVICE_FEATURES 0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_NUM_MAX 0x034
-#define REG_QUEUE_NUM 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC_LOW 0x080
-#define REG_QUEUE_DESC_HIGH 0x084
-#define REG_QUEUE_DRIVER_LOW 0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW 0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
-#define REG_CONFIG 0x100
-
-#define STATUS_ACK 1
-#define STATUS_DRIVER 2
-#define STATUS_DRIVER_OK 4
-#define STATUS_FEATURES_OK 8
-#define STATUS_NEEDS_RESET 64
+#define BLK_ID 2
+/* A joined thread may linger in /proc/self/task this long. */
+#define THREADS_SETTLE_MS 2000
 
 #define F_SEG_MAX (1ULL << 2)
 #define F_RO (1ULL << 5)
@@ -60,7 +35,6 @@
 #define F_FLUSH (1ULL << 9)
 #define F_DISCARD (1ULL << 13)
 #define F_WRITE_ZEROES (1ULL << 14)
-#define F_VERSION_1 (1ULL << 32)
 
 #define T_IN 0
 #define T_OUT 1
@@ -73,55 +47,11 @@
 #define S_UNSUPP 2
 #define S_UNTOUCHED 0xee
 
-#define DESC_F_NEXT 1
-#define DESC_F_WRITE 2
-
-/* Guest RAM the test driver uses (the test kernel lives at 1 MiB). */
-#define QUEUE_SIZE 64
-#define DESC_GPA 0x800000ULL
-#define AVAIL_GPA 0x801000ULL
-#define USED_GPA 0x802000ULL
-#define SLOT_GPA 0x900000ULL /* request slots: header, status, then data */
+/* Request slots in the driver's buffer area, one per descriptor chain:
+ * header, status, then data. */
 #define SLOT_SIZE 0x20000ULL
 #define SLOT_DATA 0x1000ULL
-#define NR_SLOTS 16
-#define DESC_PER_SLOT 4
-
-static pthread_mutex_t captured_lock = PTHREAD_MUTEX_INITIALIZER;
-static char captured[8192];
-static size_t captured_len;
-
-static void capture_log(enum log_level level, const char *msg, void *opaque)
-{
-	(void)level;
-	(void)opaque;
-	pthread_mutex_lock(&captured_lock);
-	captured_len += (size_t)snprintf(captured + captured_len, sizeof(captured) - captured_len,
-					 "%s\n", msg);
-	if (captured_len >= sizeof(captured))
-		captured_len = sizeof(captured) - 1;
-	pthread_mutex_unlock(&captured_lock);
-}
-
-static void capture_start(void)
-{
-	captured[0] = '\0';
-	captured_len = 0;
-	log_set_level(LOG_WARN);
-	log_set_sink(capture_log, NULL);
-}
-
-static void capture_stop(void) { log_set_sink(NULL, NULL); }
-
-static const char *guest_path(const char *name)
-{
-	static char path[4096];
-	const char *dir = getenv("KVMKIT_HOST_GUESTS");
-
-	ck_assert_msg(dir != NULL, "KVMKIT_HOST_GUESTS is not set (run through meson test)");
-	snprintf(path, sizeof(path), "%s/%s.elf", dir, name);
-	return path;
-}
+#define NR_SLOTS (VDRV_QUEUE_SIZE / VDRV_DESC_PER_CHAIN)
 
 /* The byte at @offset of a fresh image: varies within and across sectors. */
 static uint8_t pattern(uint64_t offset) { return (uint8_t)(offset * 7 + (offset >> 9) * 13 + 1); }
@@ -186,14 +116,6 @@ static void assert_image_zero(const struct image *img, uint64_t offset, size_t l
 	free(buf);
 }
 
-static void vm_config_for(struct vm_config *cfg)
-{
-	vm_config_defaults(cfg);
-	cfg->kernel_path = guest_path("spin");
-	cfg->mem_size = GUEST_MEM_SIZE;
-	cfg->console_stdio = false;
-}
-
 static void add_disk(struct vm_config *cfg, const char *path, bool ro, bool direct,
 		     const char *serial)
 {
@@ -209,189 +131,49 @@ static void add_disk(struct vm_config *cfg, const char *path, bool ro, bool dire
 	}
 }
 
-/* A VM whose main loop runs on a thread of its own while the test drives it. */
-struct running_vm {
-	struct vm *vm;
-	pthread_t loop;
-};
-
-static void *run_loop(void *arg)
-{
-	struct vm *vm = arg;
-
-	vm_run(vm);
-	return NULL;
-}
-
-static void start_vm(struct running_vm *r, const struct vm_config *cfg)
-{
-	char err[512] = "";
-	bool input_error;
-	int ret = vm_create(cfg, &r->vm, err, sizeof(err), &input_error);
-
-	ck_assert_msg(ret == 0, "vm_create: %s", err);
-	ck_assert_int_eq(pthread_create(&r->loop, NULL, run_loop, r->vm), 0);
-}
-
-static void stop_vm(struct running_vm *r)
-{
-	vm_request_exit(r->vm, VM_EXIT_QUIT);
-	pthread_join(r->loop, NULL);
-	vm_destroy(r->vm);
-}
-
-/* The test's virtio driver for one device. */
-struct driver {
-	struct vm *vm;
-	struct device *dev;
-	uint16_t avail_idx;
-	uint16_t used_seen;
-	uint64_t features;
-};
-
-static uint32_t reg_read(struct driver *d, uint64_t off)
-{
-	uint32_t v = 0;
-
-	ck_assert_int_eq(device_read(d->dev, off, &v, 4), 0);
-	return v;
-}
-
-static void reg_write(struct driver *d, uint64_t off, uint32_t v)
-{
-	ck_assert_int_eq(device_write(d->dev, off, &v, 4), 0);
-}
-
-static void *gpa(struct driver *d, uint64_t addr, uint64_t len)
-{
-	void *p = guest_mem_ptr(&d->vm->mem, addr, len);
-
-	ck_assert_ptr_nonnull(p);
-	return p;
-}
-
-static struct device *find_device(struct vm *vm, const char *name)
-{
-	for (unsigned i = 0; i < vm->nr_devices; i++) {
-		if (strcmp(vm->devices[i]->name, name) == 0)
-			return vm->devices[i];
-	}
-	ck_abort_msg("no device named %s", name);
-	return NULL;
-}
-
-static uint64_t config_u64(struct driver *d, unsigned off)
+static uint64_t config_u64(struct vdrv *d, unsigned off)
 {
 	uint64_t v = 0;
 
-	ck_assert_int_eq(device_read(d->dev, REG_CONFIG + off, &v, 8), 0);
+	vdrv_config_read(d, off, &v, 8);
 	return v;
 }
 
-static uint32_t config_u32(struct driver *d, unsigned off) { return reg_read(d, REG_CONFIG + off); }
-
-/* The driver's side of initialisation (virtio 1.x, 3.1.1), one queue at
- * DESC_GPA/AVAIL_GPA/USED_GPA, every offered feature accepted. The device
- * uses its own copy of the rings' base in each VM, so @d may be reused
- * after a reset. */
-static void driver_init(struct driver *d, struct vm *vm, const char *name)
+static uint32_t config_u32(struct vdrv *d, unsigned off)
 {
-	uint64_t offered;
+	uint32_t v = 0;
 
-	d->vm = vm;
-	d->dev = find_device(vm, name);
-	d->avail_idx = d->used_seen = 0;
-	memset(gpa(d, DESC_GPA, 0x3000), 0, 0x3000);
-	ck_assert_uint_eq(reg_read(d, REG_DEVICE_ID), 2);
-	reg_write(d, REG_STATUS, 0);
-	reg_write(d, REG_STATUS, STATUS_ACK);
-	reg_write(d, REG_STATUS, STATUS_ACK | STATUS_DRIVER);
-	reg_write(d, REG_DEVICE_FEATURES_SEL, 0);
-	offered = reg_read(d, REG_DEVICE_FEATURES);
-	reg_write(d, REG_DEVICE_FEATURES_SEL, 1);
-	offered |= (uint64_t)reg_read(d, REG_DEVICE_FEATURES) << 32;
-	ck_assert(offered & F_VERSION_1);
-	d->features = offered;
-	reg_write(d, REG_DRIVER_FEATURES_SEL, 0);
-	reg_write(d, REG_DRIVER_FEATURES, (uint32_t)offered);
-	reg_write(d, REG_DRIVER_FEATURES_SEL, 1);
-	reg_write(d, REG_DRIVER_FEATURES, (uint32_t)(offered >> 32));
-	reg_write(d, REG_STATUS, STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK);
-	ck_assert(reg_read(d, REG_STATUS) & STATUS_FEATURES_OK);
-	reg_write(d, REG_QUEUE_SEL, 0);
-	ck_assert_uint_ge(reg_read(d, REG_QUEUE_NUM_MAX), QUEUE_SIZE);
-	reg_write(d, REG_QUEUE_NUM, QUEUE_SIZE);
-	reg_write(d, REG_QUEUE_DESC_LOW, (uint32_t)DESC_GPA);
-	reg_write(d, REG_QUEUE_DESC_HIGH, 0);
-	reg_write(d, REG_QUEUE_DRIVER_LOW, (uint32_t)AVAIL_GPA);
-	reg_write(d, REG_QUEUE_DRIVER_HIGH, 0);
-	reg_write(d, REG_QUEUE_DEVICE_LOW, (uint32_t)USED_GPA);
-	reg_write(d, REG_QUEUE_DEVICE_HIGH, 0);
-	reg_write(d, REG_QUEUE_READY, 1);
-	reg_write(d, REG_STATUS,
-		  STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+	vdrv_config_read(d, off, &v, 4);
+	return v;
 }
 
-struct buf {
-	uint64_t gpa;
-	uint32_t len;
-	bool writable;
-};
-
-/* Puts a chain of @n buffers in descriptors of @slot and makes it available. */
-static void post(struct driver *d, unsigned slot, const struct buf *bufs, unsigned n)
+/* The driver's side of initialisation, one queue, every offered feature
+ * accepted. The device uses its own copy of the rings' base in each VM, so
+ * @d may be reused after a reset. */
+static void driver_init(struct vdrv *d, struct vm *vm, const char *name)
 {
-	struct {
-		uint64_t addr;
-		uint32_t len;
-		uint16_t flags, next;
-	} *desc = gpa(d, DESC_GPA, 16 * QUEUE_SIZE);
-	uint16_t *avail = gpa(d, AVAIL_GPA, 4 + 2 * QUEUE_SIZE);
-	unsigned first = slot * DESC_PER_SLOT;
-
-	ck_assert_uint_le(n, DESC_PER_SLOT);
-	for (unsigned i = 0; i < n; i++) {
-		desc[first + i].addr = bufs[i].gpa;
-		desc[first + i].len = bufs[i].len;
-		desc[first + i].flags = (uint16_t)((bufs[i].writable ? DESC_F_WRITE : 0) |
-						   (i + 1 < n ? DESC_F_NEXT : 0));
-		desc[first + i].next = (uint16_t)(first + i + 1);
-	}
-	avail[2 + d->avail_idx % QUEUE_SIZE] = (uint16_t)first;
-	d->avail_idx++;
-	__atomic_store_n(&avail[1], d->avail_idx, __ATOMIC_RELEASE);
+	vdrv_init(d, vm, name, BLK_ID, 1, 0);
 }
 
-static void kick(struct driver *d) { reg_write(d, REG_QUEUE_NOTIFY, 0); }
-
-static uint16_t used_idx(struct driver *d)
+/* A running VM with the one disk @path (read-only, with O_DIRECT, as asked)
+ * and @d set up as its driver. */
+static void start_one_disk(struct running_vm *r, struct vdrv *d, const char *path, bool ro,
+			   bool direct)
 {
-	uint16_t *used = gpa(d, USED_GPA, 4 + 8 * QUEUE_SIZE);
+	struct vm_config cfg;
 
-	return __atomic_load_n(&used[1], __ATOMIC_ACQUIRE);
+	vdrv_config_init(&cfg);
+	add_disk(&cfg, path, ro, direct, NULL);
+	vdrv_start_vm(r, &cfg);
+	driver_init(d, r->vm, "virtio-blk0");
 }
 
-/* Waits until the device has used @count more chains. */
-static bool wait_used(struct driver *d, unsigned count)
-{
-	struct timespec delay = {0, 1000 * 1000};
-
-	for (int i = 0; i < WAIT_SEC * 1000; i++) {
-		if ((uint16_t)(used_idx(d) - d->used_seen) >= count) {
-			d->used_seen = (uint16_t)(d->used_seen + count);
-			return true;
-		}
-		nanosleep(&delay, NULL);
-	}
-	return false;
-}
-
-static uint64_t slot_gpa(unsigned slot) { return SLOT_GPA + slot * SLOT_SIZE; }
+static uint64_t slot_gpa(unsigned slot) { return VDRV_BUF_GPA + slot * SLOT_SIZE; }
 
 /* Fills the 16-byte header of @slot and clears its status byte. */
-static void set_header(struct driver *d, unsigned slot, uint32_t type, uint64_t sector)
+static void set_header(struct vdrv *d, unsigned slot, uint32_t type, uint64_t sector)
 {
-	uint8_t *h = gpa(d, slot_gpa(slot), 17);
+	uint8_t *h = vdrv_gpa(d, slot_gpa(slot), 17);
 
 	memcpy(h, &type, 4);
 	memset(h + 4, 0, 4);
@@ -399,34 +181,42 @@ static void set_header(struct driver *d, unsigned slot, uint32_t type, uint64_t 
 	h[16] = S_UNTOUCHED;
 }
 
-static uint8_t *slot_data(struct driver *d, unsigned slot, uint64_t len)
+static uint8_t *slot_data(struct vdrv *d, unsigned slot, uint64_t len)
 {
-	return gpa(d, slot_gpa(slot) + SLOT_DATA, len);
+	return vdrv_gpa(d, slot_gpa(slot) + SLOT_DATA, len);
 }
 
-static uint8_t status_of(struct driver *d, unsigned slot)
+static uint8_t status_of(struct vdrv *d, unsigned slot)
 {
-	return *(uint8_t *)gpa(d, slot_gpa(slot) + 16, 1);
+	return *(uint8_t *)vdrv_gpa(d, slot_gpa(slot) + 16, 1);
+}
+
+/* Makes the chain @bufs available, kicks and, once the device used it,
+ * returns the status byte of slot 0. */
+static uint8_t submit(struct vdrv *d, const struct vdrv_buf *bufs, unsigned n)
+{
+	vdrv_post(d, 0, bufs, n);
+	vdrv_kick(d, 0);
+	ck_assert_msg(vdrv_wait_used(d, 0, 1, NULL), "request not completed within %d s",
+		      VDRV_WAIT_SEC);
+	return status_of(d, 0);
 }
 
 /* One request: header, data (device-writable for IN and GET_ID), status. */
-static uint8_t request(struct driver *d, uint32_t type, uint64_t sector, uint32_t data_len,
+static uint8_t request(struct vdrv *d, uint32_t type, uint64_t sector, uint32_t data_len,
 		       bool data_writable)
 {
-	struct buf bufs[3] = {{slot_gpa(0), 16, false}};
+	struct vdrv_buf bufs[3] = {{slot_gpa(0), 16, false}};
 	unsigned n = 1;
 
 	set_header(d, 0, type, sector);
 	if (data_len)
-		bufs[n++] = (struct buf){slot_gpa(0) + SLOT_DATA, data_len, data_writable};
-	bufs[n++] = (struct buf){slot_gpa(0) + 16, 1, true};
-	post(d, 0, bufs, n);
-	kick(d);
-	ck_assert_msg(wait_used(d, 1), "request type %u not completed within %d s", type, WAIT_SEC);
-	return status_of(d, 0);
+		bufs[n++] = (struct vdrv_buf){slot_gpa(0) + SLOT_DATA, data_len, data_writable};
+	bufs[n++] = (struct vdrv_buf){slot_gpa(0) + 16, 1, true};
+	return submit(d, bufs, n);
 }
 
-static uint8_t segment_request(struct driver *d, uint32_t type, uint64_t sector, uint32_t count,
+static uint8_t segment_request(struct vdrv *d, uint32_t type, uint64_t sector, uint32_t count,
 			       uint32_t flags)
 {
 	uint8_t *seg = slot_data(d, 0, 16);
@@ -438,35 +228,9 @@ static uint8_t segment_request(struct driver *d, uint32_t type, uint64_t sector,
 }
 
 /* The data buffer of slot 0 holds the image's original bytes from @offset. */
-static void assert_data_pattern(struct driver *d, uint64_t offset, size_t len)
+static void assert_data_pattern(struct vdrv *d, uint64_t offset, size_t len)
 {
 	assert_bytes("guest buffer for image", slot_data(d, 0, len), offset, len, false);
-}
-
-static unsigned count_threads(void)
-{
-	DIR *dir = opendir("/proc/self/task");
-	struct dirent *e;
-	unsigned n = 0;
-
-	ck_assert_ptr_nonnull(dir);
-	while ((e = readdir(dir)) != NULL)
-		n += e->d_name[0] != '.';
-	closedir(dir);
-	return n;
-}
-
-/* A joined thread may linger in /proc/self/task for a moment. */
-static unsigned threads_settled(unsigned expected)
-{
-	struct timespec delay = {0, 10 * 1000 * 1000};
-	unsigned n = count_threads();
-
-	for (int i = 0; i < 200 && n != expected; i++) {
-		nanosleep(&delay, NULL);
-		n = count_threads();
-	}
-	return n;
 }
 
 START_TEST(config_space)
@@ -474,10 +238,10 @@ START_TEST(config_space)
 	struct image img;
 	struct vm_config cfg;
 	struct running_vm r;
-	struct driver d;
+	struct vdrv d;
 
 	make_image(&img, DISK_SIZE);
-	vm_config_for(&cfg);
+	vdrv_config_init(&cfg);
 	add_disk(&cfg, img.path, false, false, NULL);
 	add_disk(&cfg, img.path, true, false, NULL);
 	/* Both opened: a read-write disk locks its file exclusively. */
@@ -492,7 +256,7 @@ START_TEST(config_space)
 	}
 	cfg.disks[1].read_only = false;
 	cfg.nr_disks = 1;
-	start_vm(&r, &cfg);
+	vdrv_start_vm(&r, &cfg);
 	driver_init(&d, r.vm, "virtio-blk0");
 	ck_assert(d.features & F_SEG_MAX);
 	ck_assert(d.features & F_BLK_SIZE);
@@ -511,9 +275,9 @@ START_TEST(config_space)
 	{
 		uint32_t v;
 
-		ck_assert_int_ne(device_read(d.dev, REG_CONFIG + 60, &v, 4), 0);
+		ck_assert_int_ne(device_read(d.dev, VDRV_REG_CONFIG + 60, &v, 4), 0);
 	}
-	stop_vm(&r);
+	vdrv_stop_vm(&r);
 	unlink(img.path);
 }
 END_TEST
@@ -523,15 +287,15 @@ START_TEST(read_write_flush_id)
 	struct image img, img2;
 	struct vm_config cfg;
 	struct running_vm r;
-	struct driver d, d2;
+	struct vdrv d, d2;
 	uint8_t *p, buf[3 * SECTOR];
 
 	make_image(&img, DISK_SIZE);
 	make_image(&img2, 4096);
-	vm_config_for(&cfg);
+	vdrv_config_init(&cfg);
 	add_disk(&cfg, img.path, false, false, "kvmkit-serial-012345"); /* 20 bytes, the most */
 	add_disk(&cfg, img2.path, false, false, NULL);
-	start_vm(&r, &cfg);
+	vdrv_start_vm(&r, &cfg);
 	driver_init(&d, r.vm, "virtio-blk0");
 
 	/* Reads: the first sectors, and the last one. */
@@ -546,17 +310,14 @@ START_TEST(read_write_flush_id)
 		buf[i] = p[i] = (uint8_t)(0xa5 ^ i);
 	set_header(&d, 0, T_OUT, 7);
 	{
-		const struct buf bufs[4] = {
+		const struct vdrv_buf bufs[4] = {
 			{slot_gpa(0), 16, false},
 			{slot_gpa(0) + SLOT_DATA, 100, false},
 			{slot_gpa(0) + SLOT_DATA + 100, 924, false},
 			{slot_gpa(0) + 16, 1, true},
 		};
 
-		post(&d, 0, bufs, 4);
-		kick(&d);
-		ck_assert(wait_used(&d, 1));
-		ck_assert_uint_eq(status_of(&d, 0), S_OK);
+		ck_assert_uint_eq(submit(&d, bufs, 4), S_OK);
 	}
 	{
 		uint8_t back[2 * SECTOR];
@@ -589,8 +350,8 @@ START_TEST(read_write_flush_id)
 		memcpy(want, len > 20 ? base + len - 20 : base, len > 20 ? 20 : len);
 		ck_assert_mem_eq(slot_data(&d2, 0, 20), want, 20);
 	}
-	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
-	stop_vm(&r);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
+	vdrv_stop_vm(&r);
 	unlink(img.path);
 	unlink(img2.path);
 }
@@ -599,15 +360,11 @@ END_TEST
 START_TEST(discard_write_zeroes)
 {
 	struct image img;
-	struct vm_config cfg;
 	struct running_vm r;
-	struct driver d;
+	struct vdrv d;
 
 	make_image(&img, DISK_SIZE);
-	vm_config_for(&cfg);
-	add_disk(&cfg, img.path, false, false, NULL);
-	start_vm(&r, &cfg);
-	driver_init(&d, r.vm, "virtio-blk0");
+	start_one_disk(&r, &d, img.path, false, false);
 
 	ck_assert_uint_eq(segment_request(&d, T_DISCARD, 16, 16, 0), S_OK);
 	assert_image_zero(&img, 16 * SECTOR, 16 * SECTOR);
@@ -642,7 +399,7 @@ START_TEST(discard_write_zeroes)
 	ck_assert_uint_eq(request(&d, T_DISCARD, 0, 8, false), S_IOERR);
 	assert_image_pattern(&img, 300 * SECTOR, SECTOR);
 	assert_image_pattern(&img, 0, 16 * SECTOR);
-	stop_vm(&r);
+	vdrv_stop_vm(&r);
 	unlink(img.path);
 }
 END_TEST
@@ -650,17 +407,13 @@ END_TEST
 START_TEST(read_only)
 {
 	struct image img;
-	struct vm_config cfg;
 	struct running_vm r;
-	struct driver d;
+	struct vdrv d;
 	struct stat before, after;
 
 	make_image(&img, DISK_SIZE);
 	ck_assert_int_eq(stat(img.path, &before), 0);
-	vm_config_for(&cfg);
-	add_disk(&cfg, img.path, true, false, NULL);
-	start_vm(&r, &cfg);
-	driver_init(&d, r.vm, "virtio-blk0");
+	start_one_disk(&r, &d, img.path, true, false);
 	ck_assert(d.features & F_RO);
 	ck_assert(!(d.features & (F_DISCARD | F_WRITE_ZEROES)));
 
@@ -671,7 +424,7 @@ START_TEST(read_only)
 	ck_assert_uint_eq(request(&d, T_IN, 0, 4096, true), S_OK);
 	assert_data_pattern(&d, 0, 4096);
 	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
-	stop_vm(&r);
+	vdrv_stop_vm(&r);
 	assert_image_pattern(&img, 0, DISK_SIZE);
 	ck_assert_int_eq(stat(img.path, &after), 0);
 	ck_assert(after.st_mtim.tv_sec == before.st_mtim.tv_sec &&
@@ -683,15 +436,11 @@ END_TEST
 START_TEST(bad_requests)
 {
 	struct image img;
-	struct vm_config cfg;
 	struct running_vm r;
-	struct driver d;
+	struct vdrv d;
 
 	make_image(&img, DISK_SIZE);
-	vm_config_for(&cfg);
-	add_disk(&cfg, img.path, false, false, NULL);
-	start_vm(&r, &cfg);
-	driver_init(&d, r.vm, "virtio-blk0");
+	start_one_disk(&r, &d, img.path, false, false);
 	memset(slot_data(&d, 0, 2 * SECTOR), 0x77, 2 * SECTOR);
 
 	/* Out of range: at the end, across the end, and wrapping 64 bits. */
@@ -712,20 +461,18 @@ START_TEST(bad_requests)
 	ck_assert_uint_eq(request(&d, 99, 0, SECTOR, true), S_UNSUPP);
 	/* A header of 8 bytes. */
 	{
-		const struct buf bufs[2] = {{slot_gpa(0), 8, false}, {slot_gpa(0) + 16, 1, true}};
+		const struct vdrv_buf bufs[2] = {{slot_gpa(0), 8, false},
+						 {slot_gpa(0) + 16, 1, true}};
 
 		set_header(&d, 0, T_IN, 0);
-		post(&d, 0, bufs, 2);
-		kick(&d);
-		ck_assert(wait_used(&d, 1));
-		ck_assert_uint_eq(status_of(&d, 0), S_IOERR);
+		ck_assert_uint_eq(submit(&d, bufs, 2), S_IOERR);
 	}
 	/* Nothing touched the image, and the device still works. */
 	assert_image_pattern(&img, 0, DISK_SIZE);
 	ck_assert_uint_eq(request(&d, T_IN, 1, SECTOR, true), S_OK);
 	assert_data_pattern(&d, SECTOR, SECTOR);
-	ck_assert_uint_eq(reg_read(&d, REG_STATUS) & STATUS_NEEDS_RESET, 0);
-	stop_vm(&r);
+	ck_assert_uint_eq(vdrv_status(&d) & VDRV_STATUS_NEEDS_RESET, 0);
+	vdrv_stop_vm(&r);
 	unlink(img.path);
 }
 END_TEST
@@ -737,40 +484,40 @@ START_TEST(no_status_byte)
 	struct image img, img2;
 	struct vm_config cfg;
 	struct running_vm r;
-	struct driver d, d2;
-	const struct buf bufs[2] = {{slot_gpa(0), 16, false}, {slot_gpa(0) + SLOT_DATA, SECTOR, false}};
+	struct vdrv d, d2;
+	const struct vdrv_buf bufs[2] = {{slot_gpa(0), 16, false},
+					 {slot_gpa(0) + SLOT_DATA, SECTOR, false}};
 
 	make_image(&img, DISK_SIZE);
 	make_image(&img2, DISK_SIZE);
-	vm_config_for(&cfg);
+	vdrv_config_init(&cfg);
 	add_disk(&cfg, img.path, false, false, NULL);
 	add_disk(&cfg, img2.path, false, false, NULL);
-	start_vm(&r, &cfg);
+	vdrv_start_vm(&r, &cfg);
 	driver_init(&d, r.vm, "virtio-blk0");
 	set_header(&d, 0, T_OUT, 0);
-	post(&d, 0, bufs, 2);
-	kick(&d);
-	for (int i = 0; i < WAIT_SEC * 100 && !(reg_read(&d, REG_STATUS) & STATUS_NEEDS_RESET); i++)
-		usleep(10000);
-	ck_assert(reg_read(&d, REG_STATUS) & STATUS_NEEDS_RESET);
-	ck_assert_msg(strstr(captured, "virtio-blk0: queue 0: request without a writable status byte"),
-		      "log: %s", captured);
-	ck_assert_uint_eq(used_idx(&d), 0);
+	vdrv_post(&d, 0, bufs, 2);
+	vdrv_kick(&d, 0);
+	ck_assert(vdrv_wait_needs_reset(&d));
+	ck_assert_msg(strstr(host_captured(),
+			     "virtio-blk0: queue 0: request without a writable status byte"),
+		      "log: %s", host_captured());
+	ck_assert_uint_eq(vdrv_used_idx(&d, 0), 0);
 
 	/* The second disk lives in the same guest RAM: give it its own rings
 	 * by resetting the first, which then stays down. */
-	reg_write(&d, REG_STATUS, 0);
+	vdrv_reset(&d);
 	driver_init(&d2, r.vm, "virtio-blk1");
 	ck_assert_uint_eq(request(&d2, T_IN, 2, SECTOR, true), S_OK);
 	assert_data_pattern(&d2, 2 * SECTOR, SECTOR);
-	ck_assert_uint_eq(reg_read(&d2, REG_STATUS) & STATUS_NEEDS_RESET, 0);
-	reg_write(&d2, REG_STATUS, 0);
+	ck_assert_uint_eq(vdrv_status(&d2) & VDRV_STATUS_NEEDS_RESET, 0);
+	vdrv_reset(&d2);
 
 	driver_init(&d, r.vm, "virtio-blk0");
-	ck_assert_uint_eq(reg_read(&d, REG_STATUS) & STATUS_NEEDS_RESET, 0);
+	ck_assert_uint_eq(vdrv_status(&d) & VDRV_STATUS_NEEDS_RESET, 0);
 	ck_assert_uint_eq(request(&d, T_IN, 3, SECTOR, true), S_OK);
 	assert_data_pattern(&d, 3 * SECTOR, SECTOR);
-	stop_vm(&r);
+	vdrv_stop_vm(&r);
 	assert_image_pattern(&img, 0, DISK_SIZE);
 	unlink(img.path);
 	unlink(img2.path);
@@ -784,7 +531,7 @@ static void expect_input_error(const char *path, bool direct, const char *what)
 	char err[512] = "";
 	bool input_error = false;
 
-	vm_config_for(&cfg);
+	vdrv_config_init(&cfg);
 	add_disk(&cfg, path, false, direct, NULL);
 	ck_assert_int_lt(vm_create(&cfg, &vm, err, sizeof(err), &input_error), 0);
 	ck_assert_ptr_null(vm);
@@ -810,17 +557,13 @@ END_TEST
 START_TEST(direct_io)
 {
 	struct image img;
-	struct vm_config cfg;
 	struct running_vm r;
-	struct driver d;
+	struct vdrv d;
 	uint32_t blk_size;
 	uint8_t *p;
 
 	make_image(&img, DISK_SIZE);
-	vm_config_for(&cfg);
-	add_disk(&cfg, img.path, false, true, NULL);
-	start_vm(&r, &cfg);
-	driver_init(&d, r.vm, "virtio-blk0");
+	start_one_disk(&r, &d, img.path, false, true);
 	blk_size = config_u32(&d, 20);
 	ck_assert_uint_ge(blk_size, 512);
 	ck_assert_uint_le(blk_size, 4096);
@@ -828,12 +571,12 @@ START_TEST(direct_io)
 	ck_assert_uint_eq(request(&d, T_IN, 8, 8192, true), S_OK);
 	assert_data_pattern(&d, 8 * SECTOR, 8192);
 	/* Buffers at odd guest addresses: bounced. */
-	p = gpa(&d, slot_gpa(0) + SLOT_DATA + 3, 8192);
+	p = vdrv_gpa(&d, slot_gpa(0) + SLOT_DATA + 3, 8192);
 	for (unsigned i = 0; i < 8192; i++)
 		p[i] = (uint8_t)(i * 3);
 	set_header(&d, 0, T_OUT, 16);
 	{
-		const struct buf bufs[4] = {
+		const struct vdrv_buf bufs[4] = {
 			{slot_gpa(0), 16, false},
 			{slot_gpa(0) + SLOT_DATA + 3, 4096 + 512, false},
 			{slot_gpa(0) + SLOT_DATA + 3 + 4096 + 512, 4096 - 512, false},
@@ -841,32 +584,26 @@ START_TEST(direct_io)
 		};
 		uint8_t back[8192];
 
-		post(&d, 0, bufs, 4);
-		kick(&d);
-		ck_assert(wait_used(&d, 1));
-		ck_assert_uint_eq(status_of(&d, 0), S_OK);
+		ck_assert_uint_eq(submit(&d, bufs, 4), S_OK);
 		read_image(&img, 16 * SECTOR, back, sizeof(back));
 		ck_assert_mem_eq(back, p, sizeof(back));
 	}
 	set_header(&d, 0, T_IN, 16);
 	{
-		const struct buf bufs[3] = {
+		const struct vdrv_buf bufs[3] = {
 			{slot_gpa(0), 16, false},
 			{slot_gpa(0) + 0x10001, 8192, true},
 			{slot_gpa(0) + 16, 1, true},
 		};
 
-		post(&d, 0, bufs, 3);
-		kick(&d);
-		ck_assert(wait_used(&d, 1));
-		ck_assert_uint_eq(status_of(&d, 0), S_OK);
-		ck_assert_mem_eq(gpa(&d, slot_gpa(0) + 0x10001, 8192), p, 8192);
+		ck_assert_uint_eq(submit(&d, bufs, 3), S_OK);
+		ck_assert_mem_eq(vdrv_gpa(&d, slot_gpa(0) + 0x10001, 8192), p, 8192);
 	}
 	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
 	ck_assert_uint_eq(segment_request(&d, T_WRITE_ZEROES, 64, 8, 0), S_OK);
 	assert_image_zero(&img, 64 * SECTOR, 8 * SECTOR);
 	assert_image_pattern(&img, 0, 16 * SECTOR);
-	stop_vm(&r);
+	vdrv_stop_vm(&r);
 	unlink(img.path);
 }
 END_TEST
@@ -879,101 +616,72 @@ START_TEST(worker_lifecycle)
 	struct image img;
 	struct vm_config cfg;
 	struct running_vm r;
-	struct driver d;
+	struct vdrv d;
 	unsigned base, idle;
 	uint16_t used_after_reset;
 
 	make_image(&img, 8 * DISK_SIZE);
-	base = threads_settled(1);
-	vm_config_for(&cfg);
+	base = host_count_threads_settled(1, THREADS_SETTLE_MS);
+	vdrv_config_init(&cfg);
 	add_disk(&cfg, img.path, false, false, NULL);
-	start_vm(&r, &cfg);
+	vdrv_start_vm(&r, &cfg);
 	/* The loop thread, the vCPU thread and (with some kernels, once the
 	 * vCPU ran) KVM's own kvm-nx-lpage-recovery: no worker yet. */
 	usleep(200 * 1000);
-	idle = count_threads();
+	idle = host_count_dir_entries("/proc/self/task");
 	ck_assert_uint_ge(idle, base + 2);
 	driver_init(&d, r.vm, "virtio-blk0");
-	ck_assert_uint_eq(threads_settled(idle + 1), idle + 1);
+	ck_assert_uint_eq(host_count_threads_settled(idle + 1, THREADS_SETTLE_MS), idle + 1);
 
 	for (int round = 0; round < 3; round++) {
 		for (unsigned s = 0; s < NR_SLOTS; s++) {
-			const struct buf bufs[3] = {
+			const struct vdrv_buf bufs[3] = {
 				{slot_gpa(s), 16, false},
 				{slot_gpa(s) + SLOT_DATA, SLOT_SIZE - SLOT_DATA, false},
 				{slot_gpa(s) + 16, 1, true},
 			};
 
 			set_header(&d, s, T_OUT, s * ((SLOT_SIZE - SLOT_DATA) / SECTOR));
-			post(&d, s, bufs, 3);
+			vdrv_post(&d, 0, bufs, 3);
 		}
-		kick(&d);
-		reg_write(&d, REG_STATUS, 0);
+		vdrv_kick(&d, 0);
+		vdrv_reset(&d);
 		/* Nothing completes once the reset returned. */
-		used_after_reset = used_idx(&d);
+		used_after_reset = vdrv_used_idx(&d, 0);
 		usleep(50 * 1000);
-		ck_assert_uint_eq(used_idx(&d), used_after_reset);
-		ck_assert_uint_eq(threads_settled(idle), idle);
+		ck_assert_uint_eq(vdrv_used_idx(&d, 0), used_after_reset);
+		ck_assert_uint_eq(host_count_threads_settled(idle, THREADS_SETTLE_MS), idle);
 		driver_init(&d, r.vm, "virtio-blk0");
-		ck_assert_uint_eq(threads_settled(idle + 1), idle + 1);
+		ck_assert_uint_eq(host_count_threads_settled(idle + 1, THREADS_SETTLE_MS),
+				  idle + 1);
 	}
 	/* Torn down with the worker running. */
-	stop_vm(&r);
-	ck_assert_uint_eq(threads_settled(base), base);
+	vdrv_stop_vm(&r);
+	ck_assert_uint_eq(host_count_threads_settled(base, THREADS_SETTLE_MS), base);
 	unlink(img.path);
 }
 END_TEST
 
-struct blk_case {
-	const char *name;
-	const TTest *test;
-};
-
 int main(int argc, char **argv)
 {
-	const struct blk_case cases[] = {
-		{"config", config_space},
-		{"rw", read_write_flush_id},
-		{"discard", discard_write_zeroes},
-		{"ro", read_only},
-		{"bad_requests", bad_requests},
-		{"no_status", no_status_byte},
-		{"bad_images", bad_images},
-		{"direct", direct_io},
-		{"lifecycle", worker_lifecycle},
+	const struct host_case cases[] = {
+		{"config", config_space, 30},
+		{"rw", read_write_flush_id, 30},
+		{"discard", discard_write_zeroes, 30},
+		{"ro", read_only, 30},
+		{"bad_requests", bad_requests, 30},
+		{"no_status", no_status_byte, 30},
+		{"bad_images", bad_images, 30},
+		{"direct", direct_io, 30},
+		{"lifecycle", worker_lifecycle, 30},
 	};
-	const unsigned nr_cases = sizeof(cases) / sizeof(cases[0]);
-	const char *only = argc > 1 ? argv[1] : NULL;
-	Suite *suite = suite_create("virtio-blk");
-	SRunner *runner;
-	bool known = only == NULL;
-	int failed;
+	const struct host_suite suite = {
+		.name = "virtio-blk",
+		.cases = cases,
+		.nr_cases = sizeof(cases) / sizeof(cases[0]),
+		.setup = host_capture_start,
+		.teardown = host_capture_stop,
+	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [CASE]\n", argv[0]);
-		return EXIT_FAILURE;
-	}
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "/dev/kvm: %s: skipping the host tests\n", strerror(errno));
-		return 77;
-	}
-	for (unsigned i = 0; i < nr_cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-
-		tcase_add_checked_fixture(tc, capture_start, capture_stop);
-		tcase_set_timeout(tc, 30);
-		tcase_add_test(tc, cases[i].test);
-		suite_add_tcase(suite, tc);
-		if (only && strcmp(only, cases[i].name) == 0)
-			known = true;
-	}
-	if (!known) {
-		fprintf(stderr, "%s: no case named %s\n", argv[0], only);
-		return EXIT_FAILURE;
-	}
-	runner = srunner_create(suite);
-	srunner_run(runner, NULL, only, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return host_run_suite(argc, argv, &suite);
 }

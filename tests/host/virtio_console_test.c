@@ -5,7 +5,6 @@
  *
  *     host-virtio-console-test [CASE] */
 #include <check.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,40 +12,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host_util.h"
 #include "virtio_driver.h"
-#include "vmm/log.h"
+#include "vm_util.h"
 #include "vmm/vm.h"
 
 #define CONSOLE_ID 3
 #define RXQ 0
 #define TXQ 1
 #define PENDING_SIZE (64 * 1024) /* the device's bound on waiting input */
-
-static char captured[8192];
-static size_t captured_len;
-static pthread_mutex_t captured_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void capture_log(enum log_level level, const char *msg, void *opaque)
-{
-	(void)level;
-	(void)opaque;
-	pthread_mutex_lock(&captured_lock);
-	captured_len += (size_t)snprintf(captured + captured_len, sizeof(captured) - captured_len,
-					 "%s\n", msg);
-	if (captured_len >= sizeof(captured))
-		captured_len = sizeof(captured) - 1;
-	pthread_mutex_unlock(&captured_lock);
-}
-
-static void capture_start(void)
-{
-	captured[0] = '\0';
-	captured_len = 0;
-	log_set_level(LOG_WARN);
-	log_set_sink(capture_log, NULL);
-}
-
-static void capture_stop(void) { log_set_sink(NULL, NULL); }
 
 static char log_path[64];
 
@@ -82,7 +56,7 @@ static void start(struct running_vm *r, struct vdrv *d, const char *expect)
 	fd = mkstemp(log_path);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	vm_config_defaults(&cfg);
+	vdrv_config_init(&cfg);
 	cfg.console_virtio = true;
 	cfg.console_log_path = log_path;
 	cfg.expect = expect;
@@ -142,7 +116,7 @@ START_TEST(tx_to_console)
 	vdrv_stop_vm(&r);
 	read_log(out, sizeof(out));
 	ck_assert_str_eq(out, "guest is spinning\nhello from hvc0\nsecond chain\n");
-	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
 }
 END_TEST
 
@@ -226,7 +200,7 @@ START_TEST(rx_waits_for_buffers)
 	ck_assert_int_eq(memcmp(out, "ls\r", 3), 0);
 	vdrv_stop_vm(&r);
 	read_log(out, sizeof(out));
-	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
 }
 END_TEST
 
@@ -292,59 +266,29 @@ START_TEST(bad_chain)
 	ck_assert_int_eq(atomic_load(&r.vm->exit_reason), VM_EXIT_NONE);
 	vdrv_stop_vm(&r);
 	read_log(out, sizeof(out));
-	ck_assert_msg(strstr(captured, "virtio-console: queue 1") &&
-			      strstr(captured, "next 999"),
-		      "log: %s", captured);
+	ck_assert_msg(strstr(host_captured(), "virtio-console: queue 1") &&
+			      strstr(host_captured(), "next 999"),
+		      "log: %s", host_captured());
 }
 END_TEST
 
-struct console_case {
-	const char *name;
-	const TTest *test;
-};
-
 int main(int argc, char **argv)
 {
-	const struct console_case cases[] = {
-		{"tx", tx_to_console},
-		{"expect", expect_on_hvc0},
-		{"panic", panic_on_hvc0},
-		{"rx", rx_waits_for_buffers},
-		{"rx_bound", rx_pending_bound},
-		{"bad_chain", bad_chain},
+	const struct host_case cases[] = {
+		{"tx", tx_to_console, 30},
+		{"expect", expect_on_hvc0, 30},
+		{"panic", panic_on_hvc0, 30},
+		{"rx", rx_waits_for_buffers, 30},
+		{"rx_bound", rx_pending_bound, 30},
+		{"bad_chain", bad_chain, 30},
 	};
-	const unsigned nr_cases = sizeof(cases) / sizeof(cases[0]);
-	const char *only = argc > 1 ? argv[1] : NULL;
-	Suite *suite = suite_create("virtio-console");
-	SRunner *runner;
-	bool known = only == NULL;
-	int failed;
+	const struct host_suite suite = {
+		.name = "virtio-console",
+		.cases = cases,
+		.nr_cases = sizeof(cases) / sizeof(cases[0]),
+		.setup = host_capture_start,
+		.teardown = host_capture_stop,
+	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [CASE]\n", argv[0]);
-		return EXIT_FAILURE;
-	}
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "/dev/kvm: %s: skipping the host tests\n", strerror(errno));
-		return 77;
-	}
-	for (unsigned i = 0; i < nr_cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-
-		tcase_add_checked_fixture(tc, capture_start, capture_stop);
-		tcase_set_timeout(tc, 30);
-		tcase_add_test(tc, cases[i].test);
-		suite_add_tcase(suite, tc);
-		if (only && strcmp(only, cases[i].name) == 0)
-			known = true;
-	}
-	if (!known) {
-		fprintf(stderr, "%s: no case named %s\n", argv[0], only);
-		return EXIT_FAILURE;
-	}
-	runner = srunner_create(suite);
-	srunner_run(runner, NULL, only, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return host_run_suite(argc, argv, &suite);
 }

@@ -1,31 +1,12 @@
 #include "virtio_driver.h"
 
 #include <check.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "host_util.h"
+#include "vm_util.h"
 #include "vmm/device.h"
-
-#define REG_DEVICE_ID 0x008
-#define REG_DEVICE_FEATURES 0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES 0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_NUM_MAX 0x034
-#define REG_QUEUE_NUM 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC_LOW 0x080
-#define REG_QUEUE_DESC_HIGH 0x084
-#define REG_QUEUE_DRIVER_LOW 0x090
-#define REG_QUEUE_DRIVER_HIGH 0x094
-#define REG_QUEUE_DEVICE_LOW 0x0a0
-#define REG_QUEUE_DEVICE_HIGH 0x0a4
-#define REG_CONFIG 0x100
 
 #define F_VERSION_1 (1ULL << 32)
 #define DESC_F_NEXT 1
@@ -33,16 +14,6 @@
 
 #define GUEST_MEM_SIZE (16ULL << 20)
 #define QUEUE_STRIDE 0x10000ULL
-
-static const char *guest_path(const char *name)
-{
-	static char path[4096];
-	const char *dir = getenv("KVMKIT_HOST_GUESTS");
-
-	ck_assert_msg(dir != NULL, "KVMKIT_HOST_GUESTS is not set (run through meson test)");
-	snprintf(path, sizeof(path), "%s/%s.elf", dir, name);
-	return path;
-}
 
 static void *run_loop(void *arg)
 {
@@ -52,15 +23,20 @@ static void *run_loop(void *arg)
 	return NULL;
 }
 
-void vdrv_start_vm(struct running_vm *r, struct vm_config *cfg)
+void vdrv_config_init(struct vm_config *cfg)
+{
+	vm_config_defaults(cfg);
+	cfg->kernel_path = host_guest_path("spin");
+	cfg->mem_size = GUEST_MEM_SIZE;
+	cfg->console_stdio = false;
+}
+
+void vdrv_start_vm(struct running_vm *r, const struct vm_config *cfg)
 {
 	char err[512] = "";
 	bool input_error;
 	int ret;
 
-	cfg->kernel_path = guest_path("spin");
-	cfg->mem_size = GUEST_MEM_SIZE;
-	cfg->console_stdio = false;
 	ret = vm_create(cfg, &r->vm, err, sizeof(err), &input_error);
 	ck_assert_msg(ret == 0, "vm_create: %s", err);
 	r->reason = VM_EXIT_NONE;
@@ -100,9 +76,13 @@ void vdrv_reg_write(struct vdrv *d, uint64_t offset, uint32_t value)
 	ck_assert_int_eq(device_write(d->dev, offset, &value, 4), 0);
 }
 
+uint32_t vdrv_status(struct vdrv *d) { return vdrv_reg_read(d, VDRV_REG_STATUS); }
+
+void vdrv_reset(struct vdrv *d) { vdrv_reg_write(d, VDRV_REG_STATUS, 0); }
+
 void vdrv_config_read(struct vdrv *d, uint32_t offset, void *data, unsigned len)
 {
-	ck_assert_int_eq(device_read(d->dev, REG_CONFIG + offset, data, len), 0);
+	ck_assert_int_eq(device_read(d->dev, VDRV_REG_CONFIG + offset, data, len), 0);
 }
 
 void *vdrv_gpa(struct vdrv *d, uint64_t gpa, uint64_t len)
@@ -113,16 +93,6 @@ void *vdrv_gpa(struct vdrv *d, uint64_t gpa, uint64_t len)
 	return p;
 }
 
-static struct device *find_device(struct vm *vm, const char *name)
-{
-	for (unsigned i = 0; i < vm->nr_devices; i++) {
-		if (strcmp(vm->devices[i]->name, name) == 0)
-			return vm->devices[i];
-	}
-	ck_abort_msg("no device named %s", name);
-	return NULL;
-}
-
 static void setup_queue(struct vdrv *d, unsigned qi)
 {
 	struct vdrv_queue *q = &d->q[qi];
@@ -130,16 +100,16 @@ static void setup_queue(struct vdrv *d, unsigned qi)
 
 	*q = (struct vdrv_queue){.desc = base, .avail = base + 0x1000, .used = base + 0x2000};
 	memset(vdrv_gpa(d, base, 0x3000), 0, 0x3000);
-	vdrv_reg_write(d, REG_QUEUE_SEL, qi);
-	ck_assert_uint_ge(vdrv_reg_read(d, REG_QUEUE_NUM_MAX), VDRV_QUEUE_SIZE);
-	vdrv_reg_write(d, REG_QUEUE_NUM, VDRV_QUEUE_SIZE);
-	vdrv_reg_write(d, REG_QUEUE_DESC_LOW, (uint32_t)q->desc);
-	vdrv_reg_write(d, REG_QUEUE_DESC_HIGH, 0);
-	vdrv_reg_write(d, REG_QUEUE_DRIVER_LOW, (uint32_t)q->avail);
-	vdrv_reg_write(d, REG_QUEUE_DRIVER_HIGH, 0);
-	vdrv_reg_write(d, REG_QUEUE_DEVICE_LOW, (uint32_t)q->used);
-	vdrv_reg_write(d, REG_QUEUE_DEVICE_HIGH, 0);
-	vdrv_reg_write(d, REG_QUEUE_READY, 1);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_SEL, qi);
+	ck_assert_uint_ge(vdrv_reg_read(d, VDRV_REG_QUEUE_NUM_MAX), VDRV_QUEUE_SIZE);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_NUM, VDRV_QUEUE_SIZE);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_DESC_LOW, (uint32_t)q->desc);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_DESC_HIGH, 0);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_DRIVER_LOW, (uint32_t)q->avail);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_DRIVER_HIGH, 0);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_DEVICE_LOW, (uint32_t)q->used);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_DEVICE_HIGH, 0);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_READY, 1);
 }
 
 void vdrv_init(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_id,
@@ -150,27 +120,27 @@ void vdrv_init(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_
 	ck_assert_uint_le(nr_queues, VDRV_MAX_QUEUES);
 	memset(d, 0, sizeof(*d));
 	d->vm = vm;
-	d->dev = find_device(vm, name);
+	d->dev = host_find_device(vm, name);
 	d->nr_queues = nr_queues;
-	ck_assert_uint_eq(vdrv_reg_read(d, REG_DEVICE_ID), device_id);
-	vdrv_reg_write(d, REG_STATUS, 0);
-	vdrv_reg_write(d, REG_STATUS, VDRV_STATUS_ACK);
-	vdrv_reg_write(d, REG_STATUS, ack);
-	vdrv_reg_write(d, REG_DEVICE_FEATURES_SEL, 0);
-	d->offered = vdrv_reg_read(d, REG_DEVICE_FEATURES);
-	vdrv_reg_write(d, REG_DEVICE_FEATURES_SEL, 1);
-	d->offered |= (uint64_t)vdrv_reg_read(d, REG_DEVICE_FEATURES) << 32;
+	ck_assert_uint_eq(vdrv_reg_read(d, VDRV_REG_DEVICE_ID), device_id);
+	vdrv_reg_write(d, VDRV_REG_STATUS, 0);
+	vdrv_reg_write(d, VDRV_REG_STATUS, VDRV_STATUS_ACK);
+	vdrv_reg_write(d, VDRV_REG_STATUS, ack);
+	vdrv_reg_write(d, VDRV_REG_DEVICE_FEATURES_SEL, 0);
+	d->offered = vdrv_reg_read(d, VDRV_REG_DEVICE_FEATURES);
+	vdrv_reg_write(d, VDRV_REG_DEVICE_FEATURES_SEL, 1);
+	d->offered |= (uint64_t)vdrv_reg_read(d, VDRV_REG_DEVICE_FEATURES) << 32;
 	ck_assert(d->offered & F_VERSION_1);
 	d->features = d->offered & ~refuse;
-	vdrv_reg_write(d, REG_DRIVER_FEATURES_SEL, 0);
-	vdrv_reg_write(d, REG_DRIVER_FEATURES, (uint32_t)d->features);
-	vdrv_reg_write(d, REG_DRIVER_FEATURES_SEL, 1);
-	vdrv_reg_write(d, REG_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
-	vdrv_reg_write(d, REG_STATUS, ack | VDRV_STATUS_FEATURES_OK);
-	ck_assert(vdrv_reg_read(d, REG_STATUS) & VDRV_STATUS_FEATURES_OK);
+	vdrv_reg_write(d, VDRV_REG_DRIVER_FEATURES_SEL, 0);
+	vdrv_reg_write(d, VDRV_REG_DRIVER_FEATURES, (uint32_t)d->features);
+	vdrv_reg_write(d, VDRV_REG_DRIVER_FEATURES_SEL, 1);
+	vdrv_reg_write(d, VDRV_REG_DRIVER_FEATURES, (uint32_t)(d->features >> 32));
+	vdrv_reg_write(d, VDRV_REG_STATUS, ack | VDRV_STATUS_FEATURES_OK);
+	ck_assert(vdrv_reg_read(d, VDRV_REG_STATUS) & VDRV_STATUS_FEATURES_OK);
 	for (unsigned i = 0; i < nr_queues; i++)
 		setup_queue(d, i);
-	vdrv_reg_write(d, REG_STATUS, ack | VDRV_STATUS_FEATURES_OK | VDRV_STATUS_DRIVER_OK);
+	vdrv_reg_write(d, VDRV_REG_STATUS, ack | VDRV_STATUS_FEATURES_OK | VDRV_STATUS_DRIVER_OK);
 }
 
 uint16_t vdrv_post(struct vdrv *d, unsigned qi, const struct vdrv_buf *bufs, unsigned n)
@@ -199,9 +169,9 @@ uint16_t vdrv_post(struct vdrv *d, unsigned qi, const struct vdrv_buf *bufs, uns
 	return (uint16_t)first;
 }
 
-void vdrv_kick(struct vdrv *d, unsigned qi) { vdrv_reg_write(d, REG_QUEUE_NOTIFY, qi); }
+void vdrv_kick(struct vdrv *d, unsigned qi) { vdrv_reg_write(d, VDRV_REG_QUEUE_NOTIFY, qi); }
 
-static uint16_t used_idx(struct vdrv *d, unsigned qi)
+uint16_t vdrv_used_idx(struct vdrv *d, unsigned qi)
 {
 	uint16_t *used = vdrv_gpa(d, d->q[qi].used, 4);
 
@@ -210,7 +180,7 @@ static uint16_t used_idx(struct vdrv *d, unsigned qi)
 
 unsigned vdrv_nr_unseen(struct vdrv *d, unsigned qi)
 {
-	return (uint16_t)(used_idx(d, qi) - d->q[qi].used_seen);
+	return (uint16_t)(vdrv_used_idx(d, qi) - d->q[qi].used_seen);
 }
 
 bool vdrv_wait_used(struct vdrv *d, unsigned qi, unsigned count, struct vdrv_used *out)
@@ -239,7 +209,7 @@ bool vdrv_wait_needs_reset(struct vdrv *d)
 	struct timespec delay = {0, 1000 * 1000};
 
 	for (int i = 0; i < VDRV_WAIT_SEC * 1000; i++) {
-		if (vdrv_reg_read(d, REG_STATUS) & VDRV_STATUS_NEEDS_RESET)
+		if (vdrv_status(d) & VDRV_STATUS_NEEDS_RESET)
 			return true;
 		nanosleep(&delay, NULL);
 	}

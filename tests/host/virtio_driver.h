@@ -25,6 +25,26 @@
 #define VDRV_RING_GPA 0x800000ULL
 #define VDRV_BUF_GPA 0x900000ULL
 
+/* virtio-mmio registers (version 2), for vdrv_reg_read()/vdrv_reg_write(). */
+#define VDRV_REG_DEVICE_ID 0x008
+#define VDRV_REG_DEVICE_FEATURES 0x010
+#define VDRV_REG_DEVICE_FEATURES_SEL 0x014
+#define VDRV_REG_DRIVER_FEATURES 0x020
+#define VDRV_REG_DRIVER_FEATURES_SEL 0x024
+#define VDRV_REG_QUEUE_SEL 0x030
+#define VDRV_REG_QUEUE_NUM_MAX 0x034
+#define VDRV_REG_QUEUE_NUM 0x038
+#define VDRV_REG_QUEUE_READY 0x044
+#define VDRV_REG_QUEUE_NOTIFY 0x050
+#define VDRV_REG_STATUS 0x070
+#define VDRV_REG_QUEUE_DESC_LOW 0x080
+#define VDRV_REG_QUEUE_DESC_HIGH 0x084
+#define VDRV_REG_QUEUE_DRIVER_LOW 0x090
+#define VDRV_REG_QUEUE_DRIVER_HIGH 0x094
+#define VDRV_REG_QUEUE_DEVICE_LOW 0x0a0
+#define VDRV_REG_QUEUE_DEVICE_HIGH 0x0a4
+#define VDRV_REG_CONFIG 0x100
+
 #define VDRV_STATUS_ACK 1
 #define VDRV_STATUS_DRIVER 2
 #define VDRV_STATUS_DRIVER_OK 4
@@ -37,9 +57,12 @@ struct running_vm {
 	enum vm_exit_reason reason; /* once stopped */
 };
 
-/* Creates the VM from @cfg (kernel and memory are filled in) and runs its
- * loop on a thread. */
-void vdrv_start_vm(struct running_vm *r, struct vm_config *cfg);
+/* vm_config_defaults() for the spinning test kernel in the guest memory the
+ * driver expects, with no console on stdio; the test adds its devices. */
+void vdrv_config_init(struct vm_config *cfg);
+/* Creates the VM from @cfg (from vdrv_config_init()) and runs its loop on a
+ * thread. */
+void vdrv_start_vm(struct running_vm *r, const struct vm_config *cfg);
 /* Waits up to VDRV_WAIT_SEC for the VM to end on its own; returns whether it did. */
 bool vdrv_wait_vm_end(struct running_vm *r);
 /* Ends the VM (if it has not ended), joins the loop and destroys the VM. */
@@ -79,6 +102,9 @@ void vdrv_init(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_
 
 uint32_t vdrv_reg_read(struct vdrv *d, uint64_t offset);
 void vdrv_reg_write(struct vdrv *d, uint64_t offset, uint32_t value);
+/* The device status register; a write of 0 resets the device. */
+uint32_t vdrv_status(struct vdrv *d);
+void vdrv_reset(struct vdrv *d);
 /* Config space, @len bytes at @offset. */
 void vdrv_config_read(struct vdrv *d, uint32_t offset, void *data, unsigned len);
 
@@ -94,6 +120,9 @@ void vdrv_kick(struct vdrv *d, unsigned qi);
  * returns whether it did within VDRV_WAIT_SEC; the entries go to @out (may
  * be NULL). */
 bool vdrv_wait_used(struct vdrv *d, unsigned qi, unsigned count, struct vdrv_used *out);
+/* The used ring's index of queue @qi: how many chains the device used since
+ * vdrv_init(). */
+uint16_t vdrv_used_idx(struct vdrv *d, unsigned qi);
 /* How many chains the device used that the driver has not seen. */
 unsigned vdrv_nr_unseen(struct vdrv *d, unsigned qi);
 

@@ -21,8 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host_util.h"
 #include "virtio_driver.h"
-#include "vmm/log.h"
+#include "vm_util.h"
 #include "vmm/vm.h"
 
 #define NET_ID 1
@@ -44,32 +45,6 @@
 static const uint8_t guest_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x42};
 static const uint8_t host_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
 static char tap_name[IFNAMSIZ];
-
-static char captured[8192];
-static size_t captured_len;
-static pthread_mutex_t captured_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static void capture_log(enum log_level level, const char *msg, void *opaque)
-{
-	(void)level;
-	(void)opaque;
-	pthread_mutex_lock(&captured_lock);
-	captured_len += (size_t)snprintf(captured + captured_len, sizeof(captured) - captured_len,
-					 "%s\n", msg);
-	if (captured_len >= sizeof(captured))
-		captured_len = sizeof(captured) - 1;
-	pthread_mutex_unlock(&captured_lock);
-}
-
-static void capture_start(void)
-{
-	captured[0] = '\0';
-	captured_len = 0;
-	log_set_level(LOG_WARN);
-	log_set_sink(capture_log, NULL);
-}
-
-static void capture_stop(void) { log_set_sink(NULL, NULL); }
 
 /* Makes the tap persistent (it outlives this fd) or deletes it. */
 static int tap_persist(int persist)
@@ -211,7 +186,7 @@ static void start(struct running_vm *r, struct vdrv *d, uint64_t refuse)
 {
 	struct vm_config cfg;
 
-	vm_config_defaults(&cfg);
+	vdrv_config_init(&cfg);
 	snprintf(cfg.nets[0].tap, sizeof(cfg.nets[0].tap), "%s", tap_name);
 	memcpy(cfg.nets[0].mac, guest_mac, 6);
 	cfg.nets[0].has_mac = true;
@@ -251,7 +226,7 @@ START_TEST(config_space)
 	vdrv_config_read(&d, 6, &status, 2);
 	ck_assert_uint_eq(status, 1); /* link up */
 	vdrv_stop_vm(&r);
-	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
 }
 END_TEST
 
@@ -280,7 +255,7 @@ START_TEST(transmit)
 	ck_assert_int_eq(memcmp(got, sent, sizeof(sent)), 0);
 	vdrv_stop_vm(&r);
 	close(ps);
-	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
 }
 END_TEST
 
@@ -324,7 +299,7 @@ START_TEST(receive_mergeable)
 	assert_frame(&d, gpas, (uint32_t[]){64, 64, 150 + HDR - 128}, 3, 1, 150);
 	vdrv_stop_vm(&r);
 	close(ps);
-	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
 }
 END_TEST
 
@@ -380,7 +355,7 @@ START_TEST(receive_back_pressure)
 	}
 	vdrv_stop_vm(&r);
 	close(ps);
-	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
 }
 END_TEST
 
@@ -413,7 +388,7 @@ START_TEST(receive_partial)
 	assert_frame(&d, gpas, (uint32_t[]){40, 128, 128, 300 + HDR - 296}, 4, 3, 300);
 	vdrv_stop_vm(&r);
 	close(ps);
-	ck_assert_msg(captured_len == 0, "unexpected messages:\n%s", captured);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
 }
 END_TEST
 
@@ -457,8 +432,9 @@ START_TEST(transmit_short_chain)
 	ck_assert_msg(vdrv_wait_needs_reset(&d), "a short chain did not stop the device");
 	ck_assert_int_eq(atomic_load(&r.vm->exit_reason), VM_EXIT_NONE);
 	vdrv_stop_vm(&r);
-	ck_assert_msg(strstr(captured, "queue 1") && strstr(captured, "less than the 12-byte header"),
-		      "log: %s", captured);
+	ck_assert_msg(strstr(host_captured(), "queue 1") &&
+			      strstr(host_captured(), "less than the 12-byte header"),
+		      "log: %s", host_captured());
 }
 END_TEST
 
@@ -473,8 +449,9 @@ START_TEST(receive_tiny_buffer)
 	vdrv_kick(&d, RXQ);
 	ck_assert_msg(vdrv_wait_needs_reset(&d), "a tiny receive buffer did not stop the device");
 	vdrv_stop_vm(&r);
-	ck_assert_msg(strstr(captured, "queue 0") && strstr(captured, "8 writable bytes"), "log: %s",
-		      captured);
+	ck_assert_msg(strstr(host_captured(), "queue 0") &&
+			      strstr(host_captured(), "8 writable bytes"),
+		      "log: %s", host_captured());
 }
 END_TEST
 
@@ -484,15 +461,8 @@ static void assert_create_fails(const char *tap, const char *text)
 	struct vm *vm = NULL;
 	char err[512] = "";
 	bool input_error = false;
-	const char *dir = getenv("KVMKIT_HOST_GUESTS");
-	char kernel[4096];
 
-	ck_assert_ptr_nonnull(dir);
-	snprintf(kernel, sizeof(kernel), "%s/spin.elf", dir);
-	vm_config_defaults(&cfg);
-	cfg.kernel_path = kernel;
-	cfg.mem_size = 16ULL << 20;
-	cfg.console_stdio = false;
+	vdrv_config_init(&cfg);
 	snprintf(cfg.nets[0].tap, sizeof(cfg.nets[0].tap), "%s", tap);
 	cfg.nr_nets = 1;
 	ck_assert_int_lt(vm_create(&cfg, &vm, err, sizeof(err), &input_error), 0);
@@ -507,62 +477,39 @@ START_TEST(bad_taps)
 }
 END_TEST
 
-struct net_case {
-	const char *name;
-	const TTest *test;
-};
+static bool tap_usable(void)
+{
+	if (access("/dev/net/tun", R_OK | W_OK) != 0 || geteuid() != 0) {
+		fprintf(stderr, "tap tests need root and /dev/net/tun: skipping\n");
+		return false;
+	}
+	return true;
+}
 
 int main(int argc, char **argv)
 {
-	const struct net_case cases[] = {
-		{"config", config_space},
-		{"tx", transmit},
-		{"rx_mergeable", receive_mergeable},
-		{"rx_back_pressure", receive_back_pressure},
-		{"rx_partial", receive_partial},
-		{"rx_single_buffer", receive_single_buffer},
-		{"tx_short", transmit_short_chain},
-		{"rx_tiny", receive_tiny_buffer},
-		{"bad_taps", bad_taps},
+	const struct host_case cases[] = {
+		{"config", config_space, 30},
+		{"tx", transmit, 30},
+		{"rx_mergeable", receive_mergeable, 30},
+		{"rx_back_pressure", receive_back_pressure, 30},
+		{"rx_partial", receive_partial, 30},
+		{"rx_single_buffer", receive_single_buffer, 30},
+		{"tx_short", transmit_short_chain, 30},
+		{"rx_tiny", receive_tiny_buffer, 30},
+		{"bad_taps", bad_taps, 30},
 	};
-	const unsigned nr_cases = sizeof(cases) / sizeof(cases[0]);
-	const char *only = argc > 1 ? argv[1] : NULL;
-	Suite *suite = suite_create("virtio-net");
-	SRunner *runner;
-	bool known = only == NULL;
-	int failed;
+	const struct host_suite suite = {
+		.name = "virtio-net",
+		.cases = cases,
+		.nr_cases = sizeof(cases) / sizeof(cases[0]),
+		.setup = host_capture_start,
+		.teardown = host_capture_stop,
+		.unchecked_setup = tap_create,
+		.unchecked_teardown = tap_delete,
+		.host_ready = tap_usable,
+	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [CASE]\n", argv[0]);
-		return EXIT_FAILURE;
-	}
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "/dev/kvm: %s: skipping the host tests\n", strerror(errno));
-		return 77;
-	}
-	if (access("/dev/net/tun", R_OK | W_OK) != 0 || geteuid() != 0) {
-		fprintf(stderr, "tap tests need root and /dev/net/tun: skipping\n");
-		return 77;
-	}
 	snprintf(tap_name, sizeof(tap_name), "kvkt%u", (unsigned)getpid() % 1000000000u);
-	for (unsigned i = 0; i < nr_cases; i++) {
-		TCase *tc = tcase_create(cases[i].name);
-
-		tcase_add_unchecked_fixture(tc, tap_create, tap_delete);
-		tcase_add_checked_fixture(tc, capture_start, capture_stop);
-		tcase_set_timeout(tc, 30);
-		tcase_add_test(tc, cases[i].test);
-		suite_add_tcase(suite, tc);
-		if (only && strcmp(only, cases[i].name) == 0)
-			known = true;
-	}
-	if (!known) {
-		fprintf(stderr, "%s: no case named %s\n", argv[0], only);
-		return EXIT_FAILURE;
-	}
-	runner = srunner_create(suite);
-	srunner_run(runner, NULL, only, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return host_run_suite(argc, argv, &suite);
 }

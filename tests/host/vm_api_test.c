@@ -17,8 +17,9 @@
 #include <unistd.h>
 
 #include "guests/layout.h"
+#include "host_util.h"
 #include "test_device.h"
-#include "vmm/log.h"
+#include "vm_util.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
@@ -33,57 +34,18 @@
 #else
 #define TEARDOWN_RSS_SLACK_KIB (4 * 1024)
 #endif
+#define THREADS_SETTLE_MS 1000
 #define SMP_START_CPUS 8
 #define SMP_START_BOOTS 20
 
-/* Messages the VMM logged during the current test (the log sink). */
-static pthread_mutex_t captured_lock = PTHREAD_MUTEX_INITIALIZER;
-static char captured[16384];
-static size_t captured_len;
-static unsigned captured_lines;
-
-static void capture_log(enum log_level level, const char *msg, void *opaque)
-{
-	(void)level;
-	(void)opaque;
-	pthread_mutex_lock(&captured_lock);
-	captured_len += (size_t)snprintf(captured + captured_len, sizeof(captured) - captured_len,
-					 "%s\n", msg);
-	if (captured_len >= sizeof(captured))
-		captured_len = sizeof(captured) - 1;
-	captured_lines++;
-	pthread_mutex_unlock(&captured_lock);
-}
-
-static void capture_start(void)
-{
-	captured[0] = '\0';
-	captured_len = 0;
-	captured_lines = 0;
-	log_set_level(LOG_WARN);
-	log_set_sink(capture_log, NULL);
-}
-
-static void capture_stop(void) { log_set_sink(NULL, NULL); }
-
 static void assert_logged(const char *text)
 {
-	ck_assert_msg(strstr(captured, text) != NULL, "expected \"%s\" in the log:\n%s", text,
-		      captured);
+	ck_assert_msg(strstr(host_captured(), text) != NULL, "expected \"%s\" in the log:\n%s",
+		      text, host_captured());
 }
 
 /* Readable in assertion messages, unlike atomic_load()'s expansion. */
 static uint64_t counter(const _Atomic uint64_t *value) { return atomic_load(value); }
-
-static const char *guest_path(const char *name)
-{
-	static char path[4096];
-	const char *dir = getenv("KVMKIT_HOST_GUESTS");
-
-	ck_assert_msg(dir != NULL, "KVMKIT_HOST_GUESTS is not set (run through meson test)");
-	snprintf(path, sizeof(path), "%s/%s.elf", dir, name);
-	return path;
-}
 
 static struct vm *create_vm(const char *guest, unsigned nr_cpus, const char *console_log)
 {
@@ -94,7 +56,7 @@ static struct vm *create_vm(const char *guest, unsigned nr_cpus, const char *con
 	int ret;
 
 	vm_config_defaults(&cfg);
-	cfg.kernel_path = guest_path(guest);
+	cfg.kernel_path = host_guest_path(guest);
 	cfg.nr_cpus = nr_cpus;
 	cfg.mem_size = GUEST_MEM_SIZE;
 	cfg.console_stdio = false;
@@ -118,16 +80,6 @@ static struct test_device *add_test_device(struct vm *vm, enum bus_space space)
 	ret = vm_add_device(vm, &t->dev);
 	ck_assert_msg(ret == 0, "vm_add_device(%s): %s", t->dev.name, vm->error);
 	return t;
-}
-
-static struct device *find_device(struct vm *vm, const char *name)
-{
-	for (unsigned i = 0; i < vm->nr_devices; i++) {
-		if (strcmp(vm->devices[i]->name, name) == 0)
-			return vm->devices[i];
-	}
-	ck_abort_msg("no device named %s", name);
-	return NULL;
 }
 
 static void run_to_poweroff(struct vm *vm)
@@ -189,7 +141,7 @@ START_TEST(pio_device_counts)
 
 	run_to_poweroff(vm);
 	assert_pio_script(t);
-	ck_assert_msg(captured_lines == 0, "unexpected messages:\n%s", captured);
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
 	vm_destroy(vm);
 }
 END_TEST
@@ -215,7 +167,7 @@ START_TEST(mmio_device_counts)
 	ck_assert_uint_eq(counter(&t->dev.nr_rejected), 0);
 	ck_assert_uint_eq(counter(&vm->vcpus[0]->nr_mmio_exits),
 			  t->nr_data_writes + t->nr_data_reads + t->nr_echoes + 1);
-	ck_assert_msg(captured_lines == 0, "unexpected messages:\n%s", captured);
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
 	vm_destroy(vm);
 }
 END_TEST
@@ -256,8 +208,8 @@ START_TEST(unmapped_access_reads_all_ones)
 	assert_logged("vcpu0: 1-byte pio read at 0x");
 	assert_logged("vcpu0: 4-byte mmio read at 0xd00017fe: no device there\n");
 	assert_logged("vcpu0: 4-byte mmio read at 0xd0001018: mmio-test does not implement it\n");
-	ck_assert_msg(captured_lines == 8, "expected 8 messages, got %u:\n%s", captured_lines,
-		      captured);
+	ck_assert_msg(host_captured_lines() == 8, "expected 8 messages, got %u:\n%s",
+		      host_captured_lines(), host_captured());
 	vm_destroy(vm);
 }
 END_TEST
@@ -295,13 +247,13 @@ START_TEST(uart_rejects_bad_width)
 	ck_assert_uint_eq(t->echoes[0].value, 0xffff);
 	/* One 2-byte write and one 2-byte read rejected; then 17 bytes printed,
 	 * each after one LSR read. */
-	com1 = find_device(vm, "com1");
+	com1 = host_find_device(vm, "com1");
 	ck_assert_uint_eq(counter(&com1->nr_rejected), 2);
 	ck_assert_uint_eq(counter(&com1->nr_writes), 1 + 17);
 	ck_assert_uint_eq(counter(&com1->nr_reads), 1 + 17);
 	assert_logged("vcpu0: 2-byte pio write at 0x3f8: com1 does not implement it\n");
 	assert_logged("vcpu0: 2-byte pio read at 0x3f8: com1 does not implement it\n");
-	ck_assert_uint_eq(captured_lines, 2);
+	ck_assert_uint_eq(host_captured_lines(), 2);
 	ck_assert_str_eq(read_small_file(log_path), "uart still works\n");
 	vm_destroy(vm);
 	unlink(log_path);
@@ -414,50 +366,6 @@ START_TEST(add_device_ownership)
 }
 END_TEST
 
-static unsigned count_dir_entries(const char *path)
-{
-	DIR *dir = opendir(path);
-	struct dirent *e;
-	unsigned n = 0;
-
-	ck_assert_msg(dir != NULL, "%s: %s", path, strerror(errno));
-	while ((e = readdir(dir)) != NULL) {
-		if (e->d_name[0] != '.')
-			n++;
-	}
-	closedir(dir);
-	return n;
-}
-
-/* A joined thread may linger in /proc/self/task for a moment after
- * pthread_join() returns: wait (briefly) for the count to settle. */
-static unsigned count_threads_settled(unsigned expected)
-{
-	struct timespec delay = {0, 10 * 1000 * 1000};
-	unsigned n = count_dir_entries("/proc/self/task");
-
-	for (int i = 0; i < 100 && n != expected; i++) {
-		nanosleep(&delay, NULL);
-		n = count_dir_entries("/proc/self/task");
-	}
-	return n;
-}
-
-static unsigned long rss_kib(void)
-{
-	char line[256];
-	unsigned long kib = 0;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	ck_assert_ptr_nonnull(f);
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "VmRSS: %lu kB", &kib) == 1)
-			break;
-	}
-	fclose(f);
-	return kib;
-}
-
 static void boot_cycle(void)
 {
 	struct vm *vm = create_vm("pio_count", 2, NULL);
@@ -476,31 +384,25 @@ START_TEST(teardown_leaves_nothing)
 	/* The first cycle sets up what a process keeps for good: libuv's signal
 	 * pipe, the kick signal handler, malloc arenas. */
 	boot_cycle();
-	fds = count_dir_entries("/proc/self/fd");
-	threads = count_threads_settled(1);
-	rss = rss_kib();
+	fds = host_count_dir_entries("/proc/self/fd");
+	threads = host_count_threads_settled(1, THREADS_SETTLE_MS);
+	rss = host_rss_kib();
 	destroyed = test_device_nr_destroyed();
 	for (int i = 0; i < TEARDOWN_CYCLES; i++)
 		boot_cycle();
 	ck_assert_uint_eq(test_device_nr_destroyed(), destroyed + TEARDOWN_CYCLES);
-	ck_assert_uint_eq(count_dir_entries("/proc/self/fd"), fds);
-	ck_assert_uint_eq(count_threads_settled(threads), threads);
-	ck_assert_msg(rss_kib() <= rss + TEARDOWN_RSS_SLACK_KIB,
-		      "VmRSS grew from %lu to %lu KiB over %d cycles", rss, rss_kib(),
+	ck_assert_uint_eq(host_count_dir_entries("/proc/self/fd"), fds);
+	ck_assert_uint_eq(host_count_threads_settled(threads, THREADS_SETTLE_MS), threads);
+	ck_assert_msg(host_rss_kib() <= rss + TEARDOWN_RSS_SLACK_KIB,
+		      "VmRSS grew from %lu to %lu KiB over %d cycles", rss, host_rss_kib(),
 		      TEARDOWN_CYCLES);
 }
 END_TEST
 
-struct host_case {
-	const char *name;
-	const TTest *test;
-	double timeout_sec;
-};
-
 int main(int argc, char **argv)
 {
 	/* Not static: Check's test handles are not constant expressions. */
-	const struct host_case host_cases[] = {
+	const struct host_case cases[] = {
 		{"pio", pio_device_counts, 10},
 		{"mmio", mmio_device_counts, 10},
 		{"unmapped", unmapped_access_reads_all_ones, 10},
@@ -511,40 +413,13 @@ int main(int argc, char **argv)
 		{"add_device", add_device_ownership, 10},
 		{"teardown", teardown_leaves_nothing, 60},
 	};
-	const unsigned nr_cases = sizeof(host_cases) / sizeof(host_cases[0]);
-	const char *only = argc > 1 ? argv[1] : NULL;
-	Suite *suite = suite_create("host");
-	SRunner *runner;
-	bool known = only == NULL;
-	int failed;
+	const struct host_suite suite = {
+		.name = "host",
+		.cases = cases,
+		.nr_cases = sizeof(cases) / sizeof(cases[0]),
+		.setup = host_capture_start,
+		.teardown = host_capture_stop,
+	};
 
-	if (argc > 2) {
-		fprintf(stderr, "usage: %s [CASE]\n", argv[0]);
-		return EXIT_FAILURE;
-	}
-	/* meson reads 77 as "skipped": this host cannot run guests at all. */
-	if (access("/dev/kvm", R_OK | W_OK) != 0) {
-		fprintf(stderr, "/dev/kvm: %s: skipping the host tests\n", strerror(errno));
-		return 77;
-	}
-	for (unsigned i = 0; i < nr_cases; i++) {
-		TCase *tc = tcase_create(host_cases[i].name);
-
-		tcase_add_checked_fixture(tc, capture_start, capture_stop);
-		tcase_set_timeout(tc, host_cases[i].timeout_sec);
-		tcase_add_test(tc, host_cases[i].test);
-		suite_add_tcase(suite, tc);
-		if (only && strcmp(only, host_cases[i].name) == 0)
-			known = true;
-	}
-	if (!known) {
-		/* Check would run nothing and report success. */
-		fprintf(stderr, "%s: no case named %s\n", argv[0], only);
-		return EXIT_FAILURE;
-	}
-	runner = srunner_create(suite);
-	srunner_run(runner, NULL, only, CK_NORMAL);
-	failed = srunner_ntests_failed(runner);
-	srunner_free(runner);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return host_run_suite(argc, argv, &suite);
 }
