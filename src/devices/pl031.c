@@ -56,8 +56,11 @@ static void rtc_arm(struct pl031 *rtc)
 	uint32_t delta = rtc->match - rtc_now(rtc);
 	struct itimerspec its = {.it_value = {.tv_sec = time(NULL) + delta}};
 
+	/* The chip matches when the counter steps onto the value: a match value
+	 * equal to the count now is next reached after the counter wraps, in
+	 * 136 years, so the timer is simply disarmed. */
 	if (delta == 0)
-		its.it_value.tv_nsec = 1;
+		its.it_value.tv_sec = 0;
 	timerfd_settime(rtc->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
 }
 
