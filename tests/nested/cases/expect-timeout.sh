@@ -3,4 +3,5 @@
 boot_l2 expect hang --expect KVMKIT-L2-BOOT-OK
 start=$(date +%s)
 /bin/kvmkit run -k /guest/Image -i /guest/initramfs.cpio -p "console=ttyS0 quiet test=hang" --timeout 6
-echo "KVMKIT-RC timeout $? after $(( $(date +%s) - start ))s"
+rc=$?
+echo; echo "KVMKIT-RC timeout $rc after $(( $(date +%s) - start ))s"
