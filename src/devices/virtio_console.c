@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "devices/virtio_mmio.h"
@@ -37,12 +38,21 @@
 /* virtio_console_config: cols, rows, max_nr_ports, emerg_wr; all unused
  * without SIZE, MULTIPORT and EMERG_WRITE, so it reads as zeros. */
 #define CONSOLE_CONFIG_SIZE 12
+/* How long transmitted output and its used-buffer interrupt are held back.
+ * Linux's hvc driver spins until each buffer comes back (one round trip per
+ * write, two per line of tty text) and then moves used_event past it, so a
+ * held-back interrupt is usually no longer wanted when it would be sent, and
+ * the output of many small writes leaves in one write to the host's stdout.
+ * Output reaches the host at most this much later (a full batch at once). */
+#define CONSOLE_TX_IRQ_DELAY_NS (1000 * 1000)
 
 struct virtio_console {
 	struct virtio_mmio *transport;
 	struct console *console;
 	/* Written when a turn ended with work left: the loop comes back. */
 	int more_fd;
+	int tx_irq_fd;     /* timerfd: the held-back transmit interrupt */
+	bool tx_irq_armed; /* loop thread only */
 	pthread_mutex_t rx_lock; /* the pending input, filled by console_input() */
 	size_t pending_head, pending_len;
 	bool dropping; /* an overflow was reported and has not ended yet */
@@ -82,6 +92,34 @@ static uint64_t tx_take_chain(struct virtio_console *c, const struct virtq_chain
 	return off;
 }
 
+static void arm_tx_irq(struct virtio_console *c)
+{
+	struct itimerspec its = {.it_value = {.tv_nsec = CONSOLE_TX_IRQ_DELAY_NS}};
+
+	if (timerfd_settime(c->tx_irq_fd, 0, &its, NULL) == 0) {
+		c->tx_irq_armed = true;
+		return;
+	}
+	tx_flush(c);
+	virtio_queue_notify_driver(c->transport, CONSOLE_TX_QUEUE);
+}
+
+/* On the main loop: the held-back transmit interrupt, if still wanted. */
+static void on_tx_irq(void *opaque)
+{
+	struct virtio_console *c = opaque;
+	uint64_t expirations;
+
+	if (read(c->tx_irq_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
+		return;
+	c->tx_irq_armed = false;
+	tx_flush(c);
+	if (!virtio_queue_get(c->transport, CONSOLE_TX_QUEUE))
+		return;
+	virtio_queue_notify_driver(c->transport, CONSOLE_TX_QUEUE);
+	virtio_queue_put(c->transport, CONSOLE_TX_QUEUE);
+}
+
 /* Returns the number of chains taken. */
 static unsigned serve_tx(struct virtio_console *c)
 {
@@ -107,13 +145,10 @@ static unsigned serve_tx(struct virtio_console *c)
 			}
 		}
 	} while (ret == 0 && virtq_enable_notify(q));
-	/* Output before the interrupt: a guest waiting for its buffers back
-	 * (a flush) then finds the bytes already delivered. */
-	tx_flush(c);
 	if (ret < 0 || q->broken)
 		virtio_queue_fail(c->transport, CONSOLE_TX_QUEUE, virtq_error(q));
-	else
-		virtio_queue_notify_driver(c->transport, CONSOLE_TX_QUEUE);
+	else if (chains && !c->tx_irq_armed)
+		arm_tx_irq(c);
 	virtio_queue_put(c->transport, CONSOLE_TX_QUEUE);
 	if (more)
 		eventfd_write(c->more_fd, 1);
@@ -239,10 +274,15 @@ static void vcon_destroy(void *backend)
 {
 	struct virtio_console *c = backend;
 
-	if (c->console)
+	if (c->console) {
+		/* The loop has stopped: what it still held back goes out now. */
+		tx_flush(c);
 		console_set_input(c->console, NULL, NULL);
+	}
 	if (c->more_fd >= 0)
 		close(c->more_fd);
+	if (c->tx_irq_fd >= 0)
+		close(c->tx_irq_fd);
 	pthread_mutex_destroy(&c->rx_lock);
 	free(c);
 }
@@ -266,8 +306,9 @@ int virtio_console_create(struct vm *vm)
 	if (!c)
 		return vm_error(vm, -ENOMEM, "virtio-console: out of memory");
 	pthread_mutex_init(&c->rx_lock, NULL);
+	c->tx_irq_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	c->more_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (c->more_fd < 0) {
+	if (c->more_fd < 0 || c->tx_irq_fd < 0) {
 		ret = -errno;
 		vcon_destroy(c);
 		return vm_error(vm, ret, "virtio-console: eventfd: %s", strerror(-ret));
@@ -276,6 +317,8 @@ int virtio_console_create(struct vm *vm)
 	if (ret < 0)
 		return ret; /* the transport destroyed the backend */
 	ret = vm_watch_fd(vm, c->more_fd, on_more, c);
+	if (ret == 0)
+		ret = vm_watch_fd(vm, c->tx_irq_fd, on_tx_irq, c);
 	if (ret < 0)
 		return ret;
 	/* The UART keeps printing early boot output; typing goes to hvc0. */
