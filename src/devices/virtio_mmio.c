@@ -413,15 +413,15 @@ static unsigned nr_virtio_devices(const struct vm *vm)
 static int setup_queue(struct vm *vm, struct virtio_mmio *t, unsigned i)
 {
 	struct vq_state *vq = &t->queues[i];
+	int ret;
 
 	vq->kick_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (vq->kick_fd < 0)
 		return vm_error(vm, -errno, "%s: eventfd: %s", t->name, strerror(errno));
-	if (vm_ioeventfd_add(vm, BUS_MMIO, t->dev.base + REG_QUEUE_NOTIFY, 4, i, vq->kick_fd) < 0) {
-		/* The MMIO write path still works, only slower. */
-		log_debug("%s: no ioeventfd for queue %u: %s", t->name, i, vm->error);
-		vm->error[0] = '\0';
-	}
+	ret = vm_ioeventfd_add(vm, BUS_MMIO, t->dev.base + REG_QUEUE_NOTIFY, 4, i, vq->kick_fd);
+	/* Without it the MMIO write path still works, only slower. */
+	if (ret < 0)
+		log_debug("%s: no ioeventfd for queue %u: %s", t->name, i, strerror(-ret));
 	return vm_watch_fd(vm, vq->kick_fd, on_kick, vq);
 }
 

@@ -24,8 +24,7 @@ static int ioeventfd(struct vm *vm, enum bus_space space, uint64_t addr, unsigne
 	if (remove)
 		io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
 	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
-		return vm_error(vm, -errno, "KVM_IOEVENTFD at 0x%llx: %s", (unsigned long long)addr,
-				strerror(errno));
+		return -errno;
 	return 0;
 }
 

@@ -12,7 +12,8 @@
 struct vm;
 
 /* Signals @fd when the guest writes @datamatch as a @len-byte value at @addr in
- * @space. Returns 0 or a negative errno (reported in the VM's error). */
+ * @space. Returns 0 or a negative errno; the caller decides whether that is an
+ * error (a device can fall back to handling the write itself). */
 int vm_ioeventfd_add(struct vm *vm, enum bus_space space, uint64_t addr, unsigned len,
 		     uint64_t datamatch, int fd);
 int vm_ioeventfd_remove(struct vm *vm, enum bus_space space, uint64_t addr, unsigned len,
