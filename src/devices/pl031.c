@@ -40,9 +40,21 @@ struct pl031 {
 
 static struct pl031 *to_rtc(struct device *dev) { return container_of(dev, struct pl031, dev); }
 
+/* The host's seconds from the same clock the alarm timerfd follows: time()
+ * reads the tick-updated coarse clock, which lags it by up to a tick, so a
+ * guest reading the count just after the alarm fired would see the second
+ * before the match, take the alarm as not yet due and arm it again. */
+static int64_t host_seconds(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return now.tv_sec;
+}
+
 static uint32_t rtc_now(const struct pl031 *rtc)
 {
-	return (uint32_t)((int64_t)time(NULL) + rtc->offset);
+	return (uint32_t)(host_seconds() + rtc->offset);
 }
 
 static void rtc_update_irq(struct pl031 *rtc)
@@ -53,8 +65,9 @@ static void rtc_update_irq(struct pl031 *rtc)
 /* Arms the host timer for the moment the count reaches the match value. */
 static void rtc_arm(struct pl031 *rtc)
 {
-	uint32_t delta = rtc->match - rtc_now(rtc);
-	struct itimerspec its = {.it_value = {.tv_sec = time(NULL) + delta}};
+	int64_t host_now = host_seconds();
+	uint32_t delta = rtc->match - (uint32_t)(host_now + rtc->offset);
+	struct itimerspec its = {.it_value = {.tv_sec = host_now + delta}};
 
 	/* The chip matches when the counter steps onto the value: a match value
 	 * equal to the count now is next reached after the counter wraps, in
@@ -117,7 +130,7 @@ static int rtc_write(struct device *dev, uint64_t offset, const void *data, unsi
 		rtc_arm(rtc);
 		break;
 	case RTC_LR:
-		rtc->offset = (int64_t)value - (int64_t)time(NULL);
+		rtc->offset = (int64_t)value - host_seconds();
 		rtc_arm(rtc);
 		break;
 	case RTC_CR:
