@@ -420,6 +420,12 @@ void virtq_disable_notify(struct virtq *q)
 	store_used_u16(q, used_flags(q), flags | VIRTQ_USED_F_NO_NOTIFY);
 }
 
+bool virtq_has_avail(struct virtq *q)
+{
+	return usable(q) &&
+	       le16toh(__atomic_load_n(avail_idx(q), __ATOMIC_ACQUIRE)) != q->last_avail_idx;
+}
+
 /* Copies between host memory and the buffers [first, first + nr) of @chain,
  * skipping @offset bytes of them first: into the guest from @from when @to is
  * NULL, out of it into @to otherwise. */

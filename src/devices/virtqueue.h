@@ -130,6 +130,10 @@ bool virtq_enable_notify(struct virtq *q);
 /* Asks the driver not to notify while the device is busy polling. */
 void virtq_disable_notify(struct virtq *q);
 
+/* Whether the driver has made buffers available that were not popped yet: a
+ * cheap look at the avail index for a device polling the ring. */
+bool virtq_has_avail(struct virtq *q);
+
 /* Copies up to @len bytes out of the chain's readable buffers from @offset;
  * returns the number copied. */
 size_t virtq_chain_read(const struct virtq_chain *chain, uint64_t offset, void *dst, size_t len);

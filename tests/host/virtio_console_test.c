@@ -21,6 +21,7 @@
 #define RXQ 0
 #define TXQ 1
 #define PENDING_SIZE (64 * 1024) /* the device's bound on waiting input */
+#define VIRTIO_RING_EVENT_IDX_BIT 29
 
 static char log_path[64];
 
@@ -47,7 +48,8 @@ static void wait_for_uart_marker(void)
 	ck_abort_msg("the test kernel's marker never reached the console log");
 }
 
-static void start(struct running_vm *r, struct vdrv *d, const char *expect)
+static void start_with(struct running_vm *r, struct vdrv *d, const char *expect,
+		       uint64_t refuse)
 {
 	struct vm_config cfg;
 	int fd;
@@ -61,8 +63,18 @@ static void start(struct running_vm *r, struct vdrv *d, const char *expect)
 	cfg.console_log_path = log_path;
 	cfg.expect = expect;
 	vdrv_start_vm(r, &cfg);
-	vdrv_init(d, r->vm, "virtio-console", CONSOLE_ID, 2, 0);
+	vdrv_init(d, r->vm, "virtio-console", CONSOLE_ID, 2, refuse);
 	wait_for_uart_marker();
+}
+
+static void start(struct running_vm *r, struct vdrv *d, const char *expect)
+{
+	start_with(r, d, expect, 0);
+}
+
+static void start_refusing(struct running_vm *r, struct vdrv *d, uint64_t refuse)
+{
+	start_with(r, d, NULL, refuse);
 }
 
 /* The console log, after the VM is gone. */
@@ -117,6 +129,77 @@ START_TEST(tx_to_console)
 	read_log(out, sizeof(out));
 	ck_assert_str_eq(out, "guest is spinning\nhello from hvc0\nsecond chain\n");
 	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
+}
+END_TEST
+
+/* The device wants a kick for the avail index moving from @old to @new: the
+ * driver's side of notification suppression (virtio 1.x, 2.7.10 and 2.7.7). */
+static bool device_wants_kick(struct vdrv *d, uint16_t old, uint16_t new_idx)
+{
+	const uint64_t used = d->q[TXQ].used;
+
+	if (d->features & (1ULL << VIRTIO_RING_EVENT_IDX_BIT)) {
+		uint16_t event = *(volatile uint16_t *)vdrv_gpa(d, used + 4 + 8 * VDRV_QUEUE_SIZE, 2);
+
+		return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
+	}
+	return !(*(volatile uint16_t *)vdrv_gpa(d, used, 2) & 1); /* VIRTQ_USED_F_NO_NOTIFY */
+}
+
+/* A driver like Linux's hvc: one write at a time, each waited for, and a kick
+ * only when the device asks for one. The device polls the ring for a while
+ * after each write and turns kicks off meanwhile; however it times that, no
+ * write may wait for a kick that was never asked for. */
+static void tx_one_at_a_time(uint64_t refuse)
+{
+	enum { WRITES = 2000, LINE = 10 };
+	static char want[WRITES * LINE + 64];
+	static char out[sizeof(want) + 64];
+	struct running_vm r;
+	struct vdrv d;
+	unsigned kicks = 0;
+	size_t len = strlen("guest is spinning\n");
+
+	memcpy(want, "guest is spinning\n", len);
+	start_refusing(&r, &d, refuse);
+	for (unsigned i = 0; i < WRITES; i++) {
+		const uint64_t gpa = VDRV_BUF_GPA + (i % VDRV_QUEUE_SIZE) * 16;
+		uint16_t old = d.q[TXQ].avail_idx;
+		char line[LINE + 1];
+
+		snprintf(line, sizeof(line), "line %04u\n", i);
+		put(&d, gpa, line);
+		memcpy(want + len, line, LINE);
+		len += LINE;
+		vdrv_post(&d, TXQ, (struct vdrv_buf[]){{gpa, LINE, false}}, 1);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST); /* the index, then the device's event */
+		if (device_wants_kick(&d, old, d.q[TXQ].avail_idx)) {
+			vdrv_kick(&d, TXQ);
+			kicks++;
+		}
+		/* Spinning, as hvc does: a sleeping driver would outlast any poll. */
+		for (time_t end = time(NULL) + VDRV_WAIT_SEC;
+		     !vdrv_nr_unseen(&d, TXQ) && time(NULL) <= end;)
+			__builtin_ia32_pause();
+		ck_assert_msg(vdrv_wait_used(&d, TXQ, 1, NULL), "write %u was not taken (%u kicks)",
+			      i, kicks);
+	}
+	want[len] = '\0';
+	vdrv_stop_vm(&r);
+	read_log(out, sizeof(out));
+	ck_assert_str_eq(out, want);
+	printf("%u writes, %u kicks (the rest were taken by polling)\n", WRITES, kicks);
+}
+
+START_TEST(tx_kicks_event_idx)
+{
+	tx_one_at_a_time(0);
+}
+END_TEST
+
+START_TEST(tx_kicks_no_notify_flag)
+{
+	tx_one_at_a_time(1ULL << VIRTIO_RING_EVENT_IDX_BIT);
 }
 END_TEST
 
@@ -276,6 +359,8 @@ int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
 		{"tx", tx_to_console, 30},
+		{"tx_kicks_event_idx", tx_kicks_event_idx, 60},
+		{"tx_kicks_no_notify_flag", tx_kicks_no_notify_flag, 60},
 		{"expect", expect_on_hvc0, 30},
 		{"panic", panic_on_hvc0, 30},
 		{"rx", rx_waits_for_buffers, 30},

@@ -21,6 +21,7 @@ Suite *arm64_image_suite(void);
 Suite *arm64_fdt_layout_suite(void);
 Suite *virtqueue_suite(void);
 Suite *disk_option_suite(void);
+Suite *adaptive_poll_suite(void);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -8,6 +8,7 @@ static Suite *(*const all_suites[])(void) = {
 	bus_suite,
 	expect_suite,
 	escape_suite,
+	adaptive_poll_suite,
 	config_suite,
 	cli_suite,
 	cli_regressions_suite,

@@ -57,6 +57,8 @@ static struct arm64_state *state_of(struct vm *vm) { return vm->arch; }
 
 const char *arch_name(void) { return "arm64"; }
 
+void arch_cpu_relax(void) { __asm__ volatile("yield" ::: "memory"); }
+
 uint64_t arch_ram_base(void) { return ARM64_RAM_BASE; }
 
 uint64_t arch_max_ram(void) { return ARM64_MAX_RAM; }

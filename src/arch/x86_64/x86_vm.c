@@ -27,6 +27,8 @@ static const struct kvm_cap_req x86_caps[] = {
 
 const char *arch_name(void) { return "x86_64"; }
 
+void arch_cpu_relax(void) { __builtin_ia32_pause(); }
+
 uint64_t arch_ram_base(void) { return X86_RAM_BASE; }
 
 uint64_t arch_max_ram(void) { return X86_MMIO_HOLE - X86_RAM_BASE; }
