@@ -1,6 +1,6 @@
-/* virtio-blk (virtio 1.x, section 5.2) with one request queue. The main loop
- * only wakes the device's worker thread when the guest kicks; the worker
- * drains the queue, moves data directly between the image and the guest's
+/* virtio-blk (virtio 1.x, section 5.2) with one request queue. The guest's
+ * kicks wake the device's worker thread directly (it waits on the queue's
+ * ioeventfd; the main loop is not involved); the worker drains the queue, moves data directly between the image and the guest's
  * buffers (preadv/pwritev on their host addresses), and completes a request
  * only once its data is in the host kernel (FLUSH: once fdatasync returned),
  * so a guest's fsync survives the VMM being killed. */
@@ -9,11 +9,14 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include "devices/disk_image.h"
 #include "devices/virtio_mmio.h"
@@ -76,12 +79,10 @@ struct virtio_blk {
 	uint8_t config[CFG_SIZE];
 	char id[VM_DISK_SERIAL_MAX]; /* the GET_ID answer, NUL-padded */
 
-	pthread_mutex_t lock; /* guards the worker's state below */
-	pthread_cond_t wake;
+	pthread_mutex_t lock; /* guards worker_running */
 	pthread_t worker;
 	bool worker_running;
-	bool kicked;
-	bool stop;
+	int stop_fd; /* eventfd: the worker returns */
 
 	/* The worker's own. */
 	bool io_error_reported;
@@ -334,37 +335,28 @@ static void serve_queue(struct virtio_blk *blk)
 	}
 }
 
+/* Serves the queue, then sleeps until a kick or the stop; a kick that comes
+ * while it serves leaves the eventfd readable, so none is missed. The first
+ * pass finds requests the driver queued before its first kick reached us. */
 static void *worker_main(void *opaque)
 {
 	struct virtio_blk *blk = opaque;
+	struct pollfd fds[2] = {
+		{.fd = virtio_mmio_kick_fd(blk->transport, 0), .events = POLLIN},
+		{.fd = blk->stop_fd, .events = POLLIN},
+	};
+	eventfd_t count;
 
-	pthread_mutex_lock(&blk->lock);
 	for (;;) {
-		while (!blk->kicked && !blk->stop)
-			pthread_cond_wait(&blk->wake, &blk->lock);
-		if (blk->stop)
-			break;
-		blk->kicked = false;
-		pthread_mutex_unlock(&blk->lock);
 		serve_queue(blk);
-		pthread_mutex_lock(&blk->lock);
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			break;
+		if (fds[1].revents)
+			break;
+		if (fds[0].revents)
+			eventfd_read(fds[0].fd, &count);
 	}
-	pthread_mutex_unlock(&blk->lock);
 	return NULL;
-}
-
-/* On the main loop: the guest kicked. */
-static void blk_queue_notify(void *backend, unsigned index)
-{
-	struct virtio_blk *blk = backend;
-
-	(void)index;
-	pthread_mutex_lock(&blk->lock);
-	if (blk->worker_running) {
-		blk->kicked = true;
-		pthread_cond_signal(&blk->wake);
-	}
-	pthread_mutex_unlock(&blk->lock);
 }
 
 static int start_worker(struct virtio_blk *blk)
@@ -373,8 +365,7 @@ static int start_worker(struct virtio_blk *blk)
 	return -vmm_thread_start(&blk->worker, worker_main, blk, 0);
 }
 
-/* DRIVER_OK: the worker starts, and looks at the queue once in case the
- * driver queued requests before its first kick reached us. */
+/* DRIVER_OK: the worker starts. */
 static int blk_activate(void *backend)
 {
 	struct virtio_blk *blk = backend;
@@ -382,8 +373,6 @@ static int blk_activate(void *backend)
 
 	pthread_mutex_lock(&blk->lock);
 	if (!blk->worker_running) {
-		blk->stop = false;
-		blk->kicked = true;
 		ret = start_worker(blk);
 		blk->worker_running = ret == 0;
 	}
@@ -397,20 +386,19 @@ static int blk_activate(void *backend)
 static void blk_reset(void *backend)
 {
 	struct virtio_blk *blk = backend;
+	eventfd_t count;
 
 	pthread_mutex_lock(&blk->lock);
 	if (!blk->worker_running) {
 		pthread_mutex_unlock(&blk->lock);
 		return;
 	}
-	blk->stop = true;
-	pthread_cond_signal(&blk->wake);
+	eventfd_write(blk->stop_fd, 1);
 	pthread_mutex_unlock(&blk->lock);
 	pthread_join(blk->worker, NULL);
 	pthread_mutex_lock(&blk->lock);
 	blk->worker_running = false;
-	blk->stop = false;
-	blk->kicked = false;
+	eventfd_read(blk->stop_fd, &count);
 	pthread_mutex_unlock(&blk->lock);
 }
 
@@ -420,7 +408,8 @@ static void blk_destroy(void *backend)
 
 	blk_reset(blk);
 	disk_image_close(&blk->image);
-	pthread_cond_destroy(&blk->wake);
+	if (blk->stop_fd >= 0)
+		close(blk->stop_fd);
 	pthread_mutex_destroy(&blk->lock);
 	free(blk->path);
 	free(blk);
@@ -440,7 +429,7 @@ static const struct virtio_device_ops virtio_blk_ops = {
 	.config_size = CFG_SIZE,
 	.config_read = blk_config_read,
 	.activate = blk_activate,
-	.queue_notify = blk_queue_notify,
+	.kicks_to_backend = true,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
 };
@@ -455,7 +444,7 @@ static const struct virtio_device_ops virtio_blk_ro_ops = {
 	.config_size = CFG_SIZE,
 	.config_read = blk_config_read,
 	.activate = blk_activate,
-	.queue_notify = blk_queue_notify,
+	.kicks_to_backend = true,
 	.reset = blk_reset,
 	.destroy = blk_destroy,
 };
@@ -521,7 +510,12 @@ int virtio_blk_create(struct vm *vm, unsigned index, const struct vm_disk_config
 	}
 	blk->capacity = blk->image.size / DISK_SECTOR_SIZE;
 	pthread_mutex_init(&blk->lock, NULL);
-	pthread_cond_init(&blk->wake, NULL);
+	blk->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (blk->stop_fd < 0) {
+		ret = -errno;
+		blk_destroy(blk);
+		return vm_error(vm, ret, "virtio-blk: eventfd: %s", strerror(-ret));
+	}
 	fill_config(blk);
 	fill_id(blk, cfg);
 	/* On failure the transport destroys the backend. */

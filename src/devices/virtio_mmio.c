@@ -147,6 +147,11 @@ void virtio_queue_fail(struct virtio_mmio *t, unsigned index, const char *why)
 
 uint64_t virtio_mmio_features(const struct virtio_mmio *t) { return t->driver_features; }
 
+int virtio_mmio_kick_fd(const struct virtio_mmio *t, unsigned index)
+{
+	return index < t->ops->nr_queues ? t->queues[index].kick_fd : -1;
+}
+
 void virtio_mmio_config_changed(struct virtio_mmio *t)
 {
 	t->config_generation++;
@@ -409,7 +414,8 @@ static unsigned nr_virtio_devices(const struct vm *vm)
 	return n;
 }
 
-/* Kicks come in through one ioeventfd per queue, served on the main loop. */
+/* Kicks come in through one ioeventfd per queue, served on the main loop or
+ * by the backend's thread. */
 static int setup_queue(struct vm *vm, struct virtio_mmio *t, unsigned i)
 {
 	struct vq_state *vq = &t->queues[i];
@@ -422,6 +428,8 @@ static int setup_queue(struct vm *vm, struct virtio_mmio *t, unsigned i)
 	/* Without it the MMIO write path still works, only slower. */
 	if (ret < 0)
 		log_debug("%s: no ioeventfd for queue %u: %s", t->name, i, strerror(-ret));
+	if (t->ops->kicks_to_backend)
+		return 0;
 	return vm_watch_fd(vm, vq->kick_fd, on_kick, vq);
 }
 

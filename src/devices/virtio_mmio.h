@@ -41,6 +41,10 @@ struct virtio_device_ops {
 	int (*activate)(void *backend);
 	/* Queue @index was kicked. On the main loop. */
 	void (*queue_notify)(void *backend, unsigned index);
+	/* The backend's own thread waits on the queues' kick eventfds
+	 * (virtio_mmio_kick_fd()), so a kick wakes it directly instead of
+	 * waking the main loop to wake it; queue_notify is then not called. */
+	bool kicks_to_backend;
 	/* Stop serving and forget per-driver state; returns once no work is in
 	 * flight. Under the transport's lock (vCPU thread) or at teardown. */
 	void (*reset)(void *backend);
@@ -64,6 +68,10 @@ void virtio_queue_notify_driver(struct virtio_mmio *t, unsigned index);
 /* With the queue held: the guest broke the queue's rules. Logs @why once,
  * sets DEVICE_NEEDS_RESET and stops serving this device until a reset. */
 void virtio_queue_fail(struct virtio_mmio *t, unsigned index, const char *why);
+
+/* The eventfd that queue @index's kicks make readable (non-blocking; read
+ * it to clear), for a backend with kicks_to_backend. */
+int virtio_mmio_kick_fd(const struct virtio_mmio *t, unsigned index);
 
 /* Features the driver accepted. */
 uint64_t virtio_mmio_features(const struct virtio_mmio *t);
