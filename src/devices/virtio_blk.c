@@ -1,7 +1,8 @@
 /* virtio-blk (virtio 1.x, section 5.2) with one request queue. The guest's
  * kicks wake the device's worker thread directly (it waits on the queue's
- * ioeventfd; the main loop is not involved); the worker drains the queue, moves data directly between the image and the guest's
- * buffers (preadv/pwritev on their host addresses), and completes a request
+ * ioeventfd; the main loop is not involved); the worker drains the queue,
+ * moves data directly between the image and the guest's buffers
+ * (preadv/pwritev on their host addresses), and completes a request
  * only once its data is in the host kernel (FLUSH: once fdatasync returned),
  * so a guest's fsync survives the VMM being killed. */
 #include "devices/virtio_blk.h"
