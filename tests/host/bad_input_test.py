@@ -26,7 +26,7 @@ import tempfile
 from dataclasses import dataclass
 from typing import Callable, List, Optional
 
-from testlib import parse_args
+from testlib import parse_args, scaled
 
 EXIT_USAGE = 2
 MIB = 1 << 20
@@ -317,9 +317,9 @@ def check(case, kvmkit, guests):
         args = [os.path.join(guests, "hello.elf") if a == HELLO else a for a in case.args]
         try:
             proc = subprocess.run([kvmkit, *args], cwd=tmp, stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=10)
+                                  capture_output=True, timeout=scaled(10))
         except subprocess.TimeoutExpired:
-            return ["still running after 10 s"]
+            return [f"still running after {scaled(10):g} s"]
         after = snapshot(tmp)
     problems = []
     err = proc.stderr.decode(errors="replace")

@@ -18,7 +18,7 @@ import sys
 import time
 
 import testlib
-from testlib import Cases, expect
+from testlib import Cases, expect, scaled
 
 # The guests' console output, as written in their .S files.
 HELLO = b"hello from guest\n"
@@ -81,7 +81,8 @@ def panic(env):
 def timeout(env):
     code, out, err, seconds = env.run("run", "-k", env.guest("spin"), "--timeout", "1")
     expect(code == 124, describe(code, out, err))
-    expect(0.9 <= seconds <= 2.0, f"--timeout 1 ended the guest after {seconds:.2f} s")
+    expect(0.9 <= seconds <= 1.0 + scaled(1.0),
+           f"--timeout 1 ended the guest after {seconds:.2f} s")
     expect(out == SPIN_MARKER, f"console output {out!r}")
     expect(err.count("\n") == 1 and "1 s" in err, f"stderr {err!r}: one line naming 1 s")
 
@@ -92,7 +93,7 @@ def expect_text(env):
     code, out, err, seconds = env.run("run", "-k", env.guest("spin"), "--expect", "is spinning",
                                       "--timeout", "10")
     expect(code == 0, describe(code, out, err))
-    expect(seconds < 1.0, f"--expect took {seconds:.2f} s")
+    expect(seconds < scaled(1.0), f"--expect took {seconds:.2f} s")
     # The VM stops once the text is complete: the newline after it may or may
     # not have been written by then, nothing else may follow.
     expect(out in (SPIN_MARKER, SPIN_MARKER.rstrip(b"\n")) and err == "",
@@ -141,7 +142,7 @@ def signal_spinning_guest(env, signum, expected_code):
     try:
         # The signal goes in once the guest runs, not while kvmkit starts.
         seen = b""
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + scaled(5)
         while SPIN_MARKER not in seen and time.monotonic() < deadline:
             ready, _, _ = select.select([proc.stdout], [], [], 0.1)
             if ready:
@@ -153,11 +154,11 @@ def signal_spinning_guest(env, signum, expected_code):
         time.sleep(0.1)
         start = time.monotonic()
         proc.send_signal(signum)
-        code = proc.wait(timeout=5)
+        code = proc.wait(timeout=scaled(5))
         seconds = time.monotonic() - start
         err = proc.stderr.read().decode(errors="replace")
         expect(code == expected_code, f"exit code {code}, expected {expected_code}; stderr {err!r}")
-        expect(seconds < 1.0, f"kvmkit took {seconds:.2f} s to stop")
+        expect(seconds < scaled(1.0), f"kvmkit took {seconds:.2f} s to stop")
         expect(err == "", f"stderr {err!r}")
         left = processes_in_group(proc.pid)
         expect(left == [], f"processes left in kvmkit's process group: {left}")

@@ -25,6 +25,21 @@ void host_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+double host_time_factor(void)
+{
+	const char *text = getenv("KVMKIT_TEST_TIME_FACTOR");
+	char *end;
+	double factor;
+
+	if (!text || !*text)
+		return 1.0;
+	errno = 0;
+	factor = strtod(text, &end);
+	ck_assert_msg(errno == 0 && *end == '\0' && factor >= 1.0 && factor <= 1000.0,
+		      "KVMKIT_TEST_TIME_FACTOR=%s: expected a number from 1 to 1000", text);
+	return factor;
+}
+
 unsigned host_count_dir_entries(const char *path)
 {
 	DIR *dir = opendir(path);
@@ -41,8 +56,9 @@ unsigned host_count_dir_entries(const char *path)
 unsigned host_count_threads_settled(unsigned expected, unsigned max_wait_ms)
 {
 	unsigned n = host_count_dir_entries("/proc/self/task");
+	double max_wait = max_wait_ms * host_time_factor();
 
-	for (unsigned waited = 0; waited < max_wait_ms && n != expected; waited += 10) {
+	for (unsigned waited = 0; waited < max_wait && n != expected; waited += 10) {
 		host_sleep_ms(10);
 		n = host_count_dir_entries("/proc/self/task");
 	}

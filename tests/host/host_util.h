@@ -14,6 +14,12 @@ const char *host_guest_path(const char *name);
 
 void host_sleep_ms(long ms);
 
+/* How many times slower than a native host this tier runs: the value of
+ * KVMKIT_TEST_TIME_FACTOR (the x86_64 L1 tier under TCG sets it), 1 when
+ * unset. Upper bounds on time and waits for an event are multiplied by it;
+ * lower bounds are not. A malformed value fails the test. */
+double host_time_factor(void);
+
 /* Entries of directory @path other than dot files (/proc/self/fd, /proc/self/task). */
 unsigned host_count_dir_entries(const char *path);
 

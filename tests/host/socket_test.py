@@ -17,7 +17,7 @@ import sys
 import time
 
 import testlib
-from testlib import Cases, Failure, expect
+from testlib import Cases, Failure, expect, scaled, wait_for
 
 CASES = Cases()
 case = CASES.case
@@ -34,7 +34,7 @@ class Vm:
              "--timeout", "30", *extra],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             cwd=env.tmp)
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + scaled(5)
         while not self.listening():
             if self.proc.poll() is not None:
                 raise Failure(f"kvmkit exited with {self.proc.returncode}: {self.stderr()}")
@@ -56,13 +56,13 @@ class Vm:
 
     def connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(5)
+        s.settimeout(scaled(5))
         s.connect(self.path)
         return Client(s)
 
     def finish(self, code):
         try:
-            rc = self.proc.wait(timeout=5)
+            rc = self.proc.wait(timeout=scaled(5))
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
@@ -219,7 +219,7 @@ def errors(env):
         r = c.command("stop")
         expect(r.get("ok") is True and r.get("state") == "stopping", f"stop: {r}")
         err = vm.finish(EXIT_KILLED)
-        expect(time.monotonic() - start < 1.0, "stop on x86_64 was not immediate")
+        expect(time.monotonic() - start < scaled(1.0), "stop on x86_64 was not immediate")
         expect(err == "", f"stderr {err!r}")
     finally:
         vm.close()
@@ -237,8 +237,8 @@ def pause_freezes_guest(env):
         time.sleep(0.2)
         expect(os.path.getsize(log) == size, "the guest printed while paused")
         expect_ok(c.command("resume"), "running")
-        time.sleep(0.1)
-        expect(os.path.getsize(log) > size, "the guest did not run on after resume")
+        expect(wait_for(lambda: os.path.getsize(log) > size, 1.0),
+               "the guest did not run on after resume")
         expect_ok(c.command("pause"), "paused")
         r = c.command("kill")
         expect(r.get("ok") is True, f"kill while paused: {r}")
@@ -280,7 +280,7 @@ def ctl(env):
         time.sleep(0.2)
         code, out, _ = env.ctl(vm.path, "kill")
         expect(code == 0, f"ctl kill: {code} {out!r}")
-        out, _ = waiter.communicate(timeout=5)
+        out, _ = waiter.communicate(timeout=scaled(5))
         expect(waiter.returncode == 0 and json.loads(out)["exit-reason"] == "killed",
                f"ctl wait: {waiter.returncode} {out!r}")
         vm.finish(EXIT_KILLED)
@@ -329,7 +329,7 @@ def path_checks(env):
         expect_ok(vm.connect().command("status"), "running")
         # A second VM on the same path is refused and leaves it working.
         p = subprocess.run([env.kvmkit, "run", "-k", env.guest("spin"), "--api-socket", path],
-                           stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=scaled(10))
         err = p.stderr.decode()
         expect(p.returncode == 2 and "api.sock" in err and err.count("\n") == 1,
                f"second VM: {p.returncode} {err!r}")
@@ -340,7 +340,7 @@ def path_checks(env):
     with open(path, "w") as f:
         f.write("precious\n")
     p = subprocess.run([env.kvmkit, "run", "-k", env.guest("spin"), "--api-socket", path],
-                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=scaled(10))
     expect(p.returncode == 2 and b"api.sock" in p.stderr, f"file in the way: {p}")
     with open(path) as f:
         expect(f.read() == "precious\n", "a regular file was overwritten")

@@ -15,6 +15,36 @@ class Failure(Exception):
     pass
 
 
+def time_factor():
+    """How many times slower than a native host this tier runs:
+    KVMKIT_TEST_TIME_FACTOR (set by the x86_64 L1 tier under TCG), else 1.
+    Upper bounds on time and waits for an event are multiplied by it; lower
+    bounds are not."""
+    text = os.environ.get("KVMKIT_TEST_TIME_FACTOR", "")
+    if not text:
+        return 1.0
+    try:
+        factor = float(text)
+    except ValueError:
+        factor = 0.0
+    if not 1.0 <= factor <= 1000.0:
+        raise SystemExit(f"KVMKIT_TEST_TIME_FACTOR={text}: expected a number from 1 to 1000")
+    return factor
+
+
+def scaled(seconds):
+    """An upper bound of @seconds on a native host, for this tier."""
+    return seconds * time_factor()
+
+
+def wait_for(cond, seconds, step=0.01):
+    """Polls @cond until it holds or scaled(@seconds) passed; returns its last value."""
+    deadline = time.monotonic() + scaled(seconds)
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(step)
+    return cond()
+
+
 def expect(cond, message):
     if not cond:
         raise Failure(message)
@@ -63,7 +93,7 @@ class Env:
         """Runs kvmkit to completion; returns (code, stdout, stderr, seconds)."""
         start = time.monotonic()
         proc = subprocess.run([self.kvmkit, *args], stdin=subprocess.DEVNULL,
-                              capture_output=True, cwd=self.tmp, timeout=timeout)
+                              capture_output=True, cwd=self.tmp, timeout=scaled(timeout))
         return (proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"),
                 time.monotonic() - start)
 

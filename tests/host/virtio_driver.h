@@ -11,13 +11,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "host_util.h"
 #include "vmm/vm.h"
 
 #define VDRV_MAX_QUEUES 2
 #define VDRV_QUEUE_SIZE 64
 /* Descriptors per chain: chain number k uses [k * 4, k * 4 + 4). */
 #define VDRV_DESC_PER_CHAIN 4
-#define VDRV_WAIT_SEC 5
+/* Scaled for slow tiers (host_time_factor()). */
+#define VDRV_WAIT_SEC ((int)(5 * host_time_factor()))
 
 /* Guest RAM the driver owns (the test kernel lives at 1 MiB): rings at
  * VDRV_RING_GPA + 64 KiB per queue; tests put their buffers from

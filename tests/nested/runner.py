@@ -14,28 +14,22 @@ so CI cannot pass by skipping).
 """
 
 import argparse
-import ctypes
 import fcntl
 import os
 import re
-import selectors
 import shutil
-import signal
-import stat
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "l1"))
+import l1vm  # noqa: E402  (tests/l1: what this runner shares with the x86_64 L1 tier)
+from l1vm import READY_RE, DONE_RE, Newc, first_match  # noqa: E402
+
 L1_INIT = os.path.join(HERE, "l1-init")
 SKIP = 1  # a missing QEMU or asset is a failure: CI must not pass by skipping
-
-READY_RE = re.compile(r"KVMKIT-L1-READY")
-DONE_RE = re.compile(r"KVMKIT-L1-DONE rc=(\d+)")
-L1_PANIC_RE = re.compile(r"Kernel panic - not syncing")
-DONE_GRACE = 20.0  # seconds QEMU may take to exit after KVMKIT-L1-DONE
 
 # busybox applets linked in L1 (/bin/busybox --install -s /bin adds the rest).
 L1_APPLETS = """
@@ -46,65 +40,6 @@ realpath rm rmdir sed seq setsid sha256sum sleep sort stat sync tail tee test ti
 timeout touch tr true uname uniq usleep wc which xargs xxd yes base64
 ip nc ifconfig tunctl insmod
 """.split()
-
-
-class Newc:
-    """Minimal writer for the cpio "newc" format the kernel's initramfs unpacker reads."""
-
-    def __init__(self, f, first_ino=1):
-        self.f = f
-        self.ino = first_ino
-        self.off = 0
-
-    def _put(self, data):
-        self.f.write(data)
-        self.off += len(data)
-
-    def _pad(self):
-        if self.off % 4:
-            self._put(b"\0" * (4 - self.off % 4))
-
-    def _entry(self, name, mode, size=0, nlink=1, rdev=(0, 0), data=b"", path=None):
-        namez = name.encode() + b"\0"
-        fields = (self.ino, mode, 0, 0, nlink, 0, size, 0, 0, rdev[0], rdev[1],
-                  len(namez), 0)
-        self.ino += 1
-        self._put(b"070701" + "".join("%08X" % v for v in fields).encode() + namez)
-        self._pad()
-        if path is not None:
-            with open(path, "rb") as src:
-                copied = 0
-                while True:
-                    chunk = src.read(1 << 20)
-                    if not chunk:
-                        break
-                    self._put(chunk)
-                    copied += len(chunk)
-            if copied != size:
-                raise OSError(f"{path} changed size while archiving")
-        else:
-            self._put(data)
-        self._pad()
-
-    def directory(self, name, perm=0o755):
-        self._entry(name, stat.S_IFDIR | perm, nlink=2)
-
-    def file(self, name, path, perm=0o755):
-        self._entry(name, stat.S_IFREG | perm, size=os.path.getsize(path), path=path)
-
-    def text(self, name, data, perm=0o755):
-        self._entry(name, stat.S_IFREG | perm, size=len(data), data=data)
-
-    def symlink(self, name, target):
-        data = target.encode()
-        self._entry(name, stat.S_IFLNK | 0o777, size=len(data), data=data)
-
-    def chardev(self, name, major, minor, perm=0o600):
-        self._entry(name, stat.S_IFCHR | perm, rdev=(major, minor))
-
-    def trailer(self):
-        self.ino = 0
-        self._entry("TRAILER!!!", 0)
 
 
 def elf_problem(path):
@@ -134,6 +69,7 @@ def base_inputs(arch_dir):
         "l2cpio": os.path.join(arch_dir, "l2-initramfs.cpio"),
         "init": L1_INIT,
         "runner": os.path.abspath(__file__),
+        "l1vm": os.path.abspath(l1vm.__file__),
     }
 
 
@@ -167,10 +103,8 @@ def build_base(arch_dir):
 def build_l1_cpio(base, workdir, kvmkit, script_text, extra_files=()):
     out = os.path.join(workdir, "l1.cpio")
     shutil.copyfile(base, out)
-    with open(out, "ab") as f:
-        # Start the overlay on a 4-byte boundary with fresh inode numbers.
-        f.write(b"\0" * (-f.tell() % 4))
-        w = Newc(f, first_ino=1 << 20)
+    f, w = l1vm.append_newc(out)
+    with f:
         if kvmkit:
             w.file("bin/kvmkit", kvmkit)
         for src, dest in extra_files:
@@ -178,83 +112,6 @@ def build_l1_cpio(base, workdir, kvmkit, script_text, extra_files=()):
         w.text("test.sh", script_text.encode())
         w.trailer()
     return out
-
-
-def set_pdeathsig():
-    """Child side: die with the runner even if it is SIGKILLed (Linux only)."""
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
-class Terminated(Exception):
-    pass
-
-
-def on_signal(signum, _frame):
-    raise Terminated(signal.Signals(signum).name)
-
-
-def run_qemu(cmd, timeout):
-    """Run QEMU, echo timestamped lines; return (lines, timed_out, rc, note)."""
-    lines = []  # (elapsed seconds, text)
-    t0 = time.monotonic()
-    deadline = t0 + timeout
-    done_deadline = None
-    timed_out = False
-    note = ""
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, preexec_fn=set_pdeathsig)
-    fd = proc.stdout.fileno()
-    sel = selectors.DefaultSelector()
-    sel.register(fd, selectors.EVENT_READ)
-    buf = b""
-
-    def emit(raw, when):
-        text = raw.decode("utf-8", "replace").rstrip("\r")
-        elapsed = when - t0
-        lines.append((elapsed, text))
-        print(f"[{elapsed:8.3f}] {text}", flush=True)
-
-    try:
-        while True:
-            now = time.monotonic()
-            limit = deadline if done_deadline is None else min(deadline, done_deadline)
-            if now >= limit:
-                if done_deadline is not None and now >= done_deadline:
-                    note = f"QEMU did not exit within {DONE_GRACE:.0f} s of KVMKIT-L1-DONE"
-                timed_out = True
-                break
-            if not sel.select(min(limit - now, 1.0)):
-                continue
-            chunk = os.read(fd, 65536)
-            when = time.monotonic()
-            if not chunk:
-                break
-            buf += chunk
-            while b"\n" in buf:
-                raw, buf = buf.split(b"\n", 1)
-                emit(raw, when)
-                if done_deadline is None and DONE_RE.search(lines[-1][1]):
-                    done_deadline = when + DONE_GRACE
-        if buf:
-            emit(buf, time.monotonic())
-    finally:
-        sel.close()
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        proc.stdout.close()
-    return lines, timed_out, proc.returncode, note
-
-
-def first_match(lines, regex, start=0):
-    for i in range(start, len(lines)):
-        if regex.search(lines[i][1]):
-            return i
-    return None
 
 
 def parse_args(argv):
@@ -300,8 +157,7 @@ def parse_args(argv):
 
 def main(argv):
     args = parse_args(argv)
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+    l1vm.raise_on_termination()
 
     def fail(reason):
         print(f"FAIL: {reason}", flush=True)
@@ -361,9 +217,10 @@ def main(argv):
         print("runner: " + " ".join(cmd), flush=True)
         if args.interactive:
             # The terminal belongs to the guests: QEMU's Ctrl-A x quits.
-            return subprocess.run(cmd, check=False, preexec_fn=set_pdeathsig).returncode
-        lines, timed_out, qemu_rc, note = run_qemu(cmd, args.timeout)
-    except Terminated as e:
+            return subprocess.run(cmd, check=False, preexec_fn=l1vm.set_pdeathsig).returncode
+        run = l1vm.run_qemu(cmd, args.timeout)
+        lines, timed_out, qemu_rc, note = run.lines, run.timed_out, run.rc, run.note
+    except l1vm.Terminated as e:
         return fail(f"runner killed by {e}")
     finally:
         if args.keep:
@@ -392,15 +249,8 @@ def main(argv):
     if timed_out:
         return fail(note)
     if done is None:
-        if ready is None:
-            where = "L1 never reached /init"
-        else:
-            where = "L1 /init did not finish"
-        panic = first_match(lines, L1_PANIC_RE)
-        if panic is not None:
-            where += f"; L1 kernel panic: {lines[panic][1].strip()}"
-        return fail(f"QEMU exited (status {qemu_rc}) without KVMKIT-L1-DONE: {where}")
-    rc = int(DONE_RE.search(lines[done][1]).group(1))
+        return fail(l1vm.why_no_done(lines, qemu_rc))
+    rc = l1vm.done_status(lines)
     if rc != args.expect_rc:
         return fail(f"test.sh exited {rc}, expected {args.expect_rc}")
     for rx in expects:
