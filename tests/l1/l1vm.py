@@ -1,6 +1,6 @@
 """Run something inside an L1 Linux that QEMU boots under TCG, where a
 /dev/kvm exists whatever the host has: what the arm64 nested runner
-(tests/nested/runner.py) and the x86_64 host tier (tests/l1/host_tier.py)
+(tests/nested/runner.py) and the x86_64 host tier (tests/l1/x86_l1.py)
 share.
 
 - Newc: the initramfs ("newc" cpio) writer; archives concatenate, so a cached

@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""The x86_64 L1 tier: runs a meson test suite of a host build inside an
-x86_64 Linux that QEMU boots under TCG (-cpu EPYC: AMD SVM with nested
-paging), where Debian's kernel loads kvm-amd and so has a /dev/kvm, for
-hosts whose own /dev/kvm is missing or cannot run a guest (tests/l1/kvm_probe.c).
+"""The x86_64 L1 tier: runs a meson test suite of a host build, or one
+command, inside an x86_64 Linux that QEMU boots under TCG (-cpu EPYC: AMD
+SVM with nested paging), where Debian's kernel loads kvm-amd and so has a
+/dev/kvm, for hosts whose own /dev/kvm is missing or cannot run a guest
+(tests/l1/kvm_probe.c; tests/l1/with-kvm picks).
 
-    host_tier.py --build build/native [--suite host] [--label native]
+    x86_l1.py suite --build build/native [--suite host] [--label native] [TEST ...]
+    x86_l1.py run [--] COMMAND [ARG ...]
 
 The L1 runs the very binaries of BUILD with the host's libraries: the host's
 root is shared read-only over virtio-9p under an overlay on a fresh ext4
@@ -20,8 +22,13 @@ more in a fresh L1. A test that failed is never run again.
 Upper time bounds in the tests are multiplied by KVMKIT_TEST_TIME_FACTOR
 (--time-factor), as are meson's and Check's timeouts.
 
-Exit status 0 when every test of the suite passed (a skipped test is a
-failure: the point of this tier is that nothing skips), 1 otherwise.
+`run` runs COMMAND in the current directory and prints what it printed;
+inside, KVMKIT_TIER=x86_64-l1 tells a benchmark to label its numbers. A
+hung L1 fails the command (it is not run again).
+
+Exit status of `suite`: 0 when every test of the suite passed (a skipped
+test is a failure: the point of this tier is that nothing skips), 1
+otherwise. Of `run`: COMMAND's, or 1 when the L1 failed.
 """
 
 import argparse
@@ -49,7 +56,7 @@ MAX_HANGS = 2  # fresh L1s started for unfinished tests before giving up
 
 
 def say(text):
-    print(f"host-tier: {text}", flush=True)
+    print(f"x86-l1: {text}", flush=True)
 
 
 def suite_tests(build, suite):
@@ -99,32 +106,47 @@ def scratch_disk(path, size_gib):
                     path], check=True)
 
 
-def run_script(args, out, tests):
-    """The run.sh the L1 runs chrooted into the host's root."""
-    env = {
-        "PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb",
-        "KVMKIT_TEST_TIME_FACTOR": f"{args.time_factor:g}",
-        "CK_TIMEOUT_MULTIPLIER": f"{args.time_factor:g}",
-        "KVMKIT_EXAMPLES_PREBUILT": "1",
-    }
+def script(env, lines):
+    """A run.sh for the L1: @env exported (PATH without the host's pyenv
+    shims, which cost 15-25 s a start under TCG), then @lines."""
+    env = dict({"PATH": SAFE_PATH, "HOME": "/root", "LANG": "C.UTF-8", "TERM": "dumb",
+                "KVMKIT_TIER": "x86_64-l1"}, **env)
     for key in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
         if key in os.environ:
-            env[key] = os.environ[key]
+            env.setdefault(key, os.environ[key])
+    text = ["# written by tests/l1/x86_l1.py; runs in the x86_64 L1, chrooted"]
+    text += [f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items())]
+    return "\n".join(text + lines) + "\n"
+
+
+def suite_script(args, out, tests):
+    """meson test of the suite (or of @tests by name) in BUILD."""
+    factor = f"{args.time_factor:g}"
+    env = {"KVMKIT_TEST_TIME_FACTOR": factor, "CK_TIMEOUT_MULTIPLIER": factor,
+           "KVMKIT_EXAMPLES_PREBUILT": "1"}
     build = os.path.abspath(args.build)
     cmd = ["meson", "test", "-C", build, "--no-rebuild", "--print-errorlogs", "--suite",
-           args.suite, "-t", f"{args.time_factor:g}"] + tests
-    lines = ["# written by tests/l1/host_tier.py; runs in the x86_64 L1, chrooted"]
-    lines += [f"export {k}={shlex.quote(v)}" for k, v in sorted(env.items())]
-    lines += [
+           args.suite, "-t", factor] + tests
+    return script(env, [
         f"cd {shlex.quote(build)} || exit 126",
-        "echo \"KVMKIT-L1-TESTS start $(nproc) cpu(s)\"",
         # Through cat: meson draws no progress bar on a pipe. The status goes by file.
         f"{{ {shlex.join(cmd)}; echo $? >/tmp/kvmkit-meson-rc; }} 2>&1 | cat",
         "rc=$(cat /tmp/kvmkit-meson-rc)",
         f"cp meson-logs/testlog.txt meson-logs/testlog.json {shlex.quote(out)}/ 2>/dev/null",
         "exit $rc",
-    ]
-    return "\n".join(lines) + "\n"
+    ])
+
+
+def command_script(command):
+    """COMMAND in this directory, between two markers that frame its output."""
+    return script({}, [
+        f"cd {shlex.quote(os.getcwd())} || exit 126",
+        "echo KVMKIT-L1-COMMAND-START",
+        shlex.join(command) + " 2>&1",
+        "rc=$?",
+        "echo KVMKIT-L1-COMMAND-END",
+        "exit $rc",
+    ])
 
 
 def hang_report(monitor, path):
@@ -146,13 +168,14 @@ def hang_report(monitor, path):
     return f"vCPU RIP {','.join(rips[1]) or '?'} ({what}); registers in {path}"
 
 
-def boot(args, attempt, tests, cpio, results):
-    """One L1 running @tests (all of the suite when empty). Returns (hang, rc)."""
+def boot(args, attempt, text, cpio, on_line=None, echo=True):
+    """One L1 running run.sh @text. Returns (hang, status): why it was taken
+    as hung (else None), and run.sh's exit status or why there is none."""
     out = os.path.join(args.work, f"run-{attempt}")
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     with open(os.path.join(out, "run.sh"), "w") as f:
-        f.write(run_script(args, out, tests))
+        f.write(text)
     scratch = os.path.join(args.work, "scratch.img")
     scratch_disk(scratch, 16)
     heartbeat = os.path.join(out, "heartbeat.log")
@@ -169,22 +192,18 @@ def boot(args, attempt, tests, cpio, results):
            "-fsdev", f"local,id=out,path={out},security_model=none",
            "-device", "virtio-9p-pci,fsdev=out,mount_tag=out",
            "-drive", f"file={scratch},if=virtio,format=raw,cache=unsafe"]
-    say(f"L1 #{attempt}: " + " ".join(cmd))
-
-    def on_line(text):
-        m = RESULT_RE.match(text)
-        if m and m.group(1) == args.suite:
-            results[m.group(2)] = (m.group(3), float(m.group(4)))
-
+    if echo:
+        say(f"L1 #{attempt}: " + " ".join(cmd))
     hb = l1vm.Heartbeat(heartbeat, first_within=args.boot_timeout, stall=args.hang_after)
     report = []
-    run = l1vm.run_qemu(cmd, args.timeout, heartbeat=hb, on_line=on_line,
-                        on_hang=lambda: report.append(
-                            hang_report(monitor, os.path.join(out, "hang-registers.txt"))))
-    os.unlink(scratch)
+    try:
+        run = l1vm.run_qemu(cmd, args.timeout, heartbeat=hb, on_line=on_line, echo=echo,
+                            on_hang=lambda: report.append(
+                                hang_report(monitor, os.path.join(out, "hang-registers.txt"))))
+    finally:
+        os.unlink(scratch)
     if run.hang:
-        uptime = hb.last_line()
-        return f"{run.hang}; {report[0] if report else ''} [{uptime}]", None
+        return f"{run.hang}; {report[0] if report else ''} [{hb.last_line()}]", None
     if run.timed_out:
         return None, f"the L1 ran out of its {args.timeout:g} s" + (f" ({run.note})"
                                                                      if run.note else "")
@@ -194,17 +213,10 @@ def boot(args, attempt, tests, cpio, results):
     return None, rc
 
 
-def parse_args(argv):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--build", required=True, help="meson build directory (built on the host)")
-    p.add_argument("--suite", default="host", help="meson suite to run (default host)")
-    p.add_argument("--label", default="", help="what to call this run in messages")
+def add_l1_options(p):
     p.add_argument("--assets", default=os.path.join(SOURCE, "build", "assets", "x86_64-l1"),
                    help="scripts/guest-assets --x86-l1 output (default build/assets/x86_64-l1)")
     p.add_argument("--work", help="work directory (default BUILD/l1-tier)")
-    p.add_argument("--time-factor", type=float, default=10.0,
-                   help="KVMKIT_TEST_TIME_FACTOR and timeout multiplier (default 10)")
     p.add_argument("--timeout", type=float, default=2400.0,
                    help="seconds one L1 may run (default 2400)")
     p.add_argument("--boot-timeout", type=float, default=300.0,
@@ -214,71 +226,84 @@ def parse_args(argv):
     p.add_argument("--smp", type=int, default=1, help="L1 vCPUs (default 1)")
     p.add_argument("--mem", default="4096", help="L1 memory, QEMU -m syntax (default 4096)")
     p.add_argument("--qemu", default="qemu-system-x86_64")
-    p.add_argument("tests", nargs="*", help="only these tests of the suite")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="mode", required=True)
+    s = sub.add_parser("suite", help="run a meson suite of a host build in L1")
+    s.add_argument("--build", required=True, help="meson build directory (built on the host)")
+    s.add_argument("--suite", default="host", help="meson suite to run (default host)")
+    s.add_argument("--label", default="", help="what to call this run in messages")
+    s.add_argument("--time-factor", type=float, default=10.0,
+                   help="KVMKIT_TEST_TIME_FACTOR and timeout multiplier (default 10)")
+    add_l1_options(s)
+    s.add_argument("tests", nargs="*", help="only these tests of the suite")
+    r = sub.add_parser("run", help="run one command in L1")
+    add_l1_options(r)
+    r.add_argument("command", nargs=argparse.REMAINDER, help="COMMAND [ARG ...]")
     args = p.parse_args(argv)
-    args.work = os.path.abspath(args.work or os.path.join(args.build, "l1-tier"))
-    args.label = args.label or os.path.basename(os.path.abspath(args.build))
-    if not 1.0 <= args.time_factor <= 1000.0:
-        p.error("--time-factor: expected a number from 1 to 1000")
+    if args.mode == "suite":
+        args.work = os.path.abspath(args.work or os.path.join(args.build, "l1-tier"))
+        args.label = args.label or os.path.basename(os.path.abspath(args.build))
+        if not 1.0 <= args.time_factor <= 1000.0:
+            p.error("--time-factor: expected a number from 1 to 1000")
+    else:
+        if args.command[:1] == ["--"]:
+            args.command = args.command[1:]
+        if not args.command:
+            p.error("run: a COMMAND is needed")
+        args.work = os.path.abspath(args.work or os.path.join(SOURCE, "build", "l1-run"))
     return args
 
 
-def main(argv):
-    args = parse_args(argv)
-    l1vm.raise_on_termination()
-    if not shutil.which(args.qemu):
-        say(f"FAIL: {args.qemu} not found (scripts/install-deps)")
-        return 1
-    missing = [p for p in ("vmlinuz", "busybox", "modules/load-order")
-               if not os.path.isfile(os.path.join(args.assets, p))]
-    if missing:
-        say(f"FAIL: {args.assets} lacks {', '.join(missing)} (scripts/guest-assets --x86-l1)")
-        return 1
+def run_suite(args, cpio):
     all_tests = suite_tests(args.build, args.suite)
     unknown = [t for t in args.tests if t not in all_tests]
     if unknown:
         say(f"FAIL: not in suite {args.suite}: {', '.join(unknown)}")
         return 1
     wanted = args.tests or all_tests
-    os.makedirs(args.work, exist_ok=True)
-    cpio = build_initramfs(args.assets, args.work)
-
     results = {}
+
+    def on_line(text):
+        m = RESULT_RE.match(text)
+        if m and m.group(1) == args.suite:
+            results[m.group(2)] = (m.group(3), float(m.group(4)))
+
     hangs = []
     start = time.monotonic()
-    try:
-        attempt = 1
-        # The first L1 runs the whole selection by suite; after a hang, a
-        # fresh one runs by name what had not finished.
-        todo = list(args.tests)
-        while True:
-            before = len(results)
-            hang, rc = boot(args, attempt, todo, cpio, results)
-            if not hang:
-                break
-            unfinished = [t for t in wanted if t not in results]
-            hangs.append(hang)
-            say(f"L1 #{attempt} HUNG ({args.label}): {hang}")
-            say(f"{len(unfinished)} test(s) had not finished: {' '.join(unfinished)}")
-            if len(results) == before:
-                say("FAIL: no test finished in that L1; not starting another")
-                return 1
-            if len(hangs) > MAX_HANGS:
-                say(f"FAIL: {len(hangs)} hung L1s; not starting another")
-                return 1
-            attempt += 1
-            todo = unfinished
-            say(f"running the {len(unfinished)} unfinished test(s) once more in a fresh L1")
-    except l1vm.Terminated as e:
-        say(f"FAIL: killed by {e}")
-        return 1
+    attempt = 1
+    # The first L1 runs the selection as given; after a hang, a fresh one
+    # runs by name what had not finished.
+    todo = list(args.tests)
+    while True:
+        before = len(results)
+        hang, rc = boot(args, attempt, suite_script(args, os.path.join(args.work,
+                                                                       f"run-{attempt}"), todo),
+                        cpio, on_line)
+        if not hang:
+            break
+        unfinished = [t for t in wanted if t not in results]
+        hangs.append(hang)
+        say(f"L1 #{attempt} HUNG ({args.label}): {hang}")
+        say(f"{len(unfinished)} test(s) had not finished: {' '.join(unfinished)}")
+        if len(results) == before:
+            say("FAIL: no test finished in that L1; not starting another")
+            return 1
+        if len(hangs) > MAX_HANGS:
+            say(f"FAIL: {len(hangs)} hung L1s; not starting another")
+            return 1
+        attempt += 1
+        todo = unfinished
+        say(f"running the {len(unfinished)} unfinished test(s) once more in a fresh L1")
 
     elapsed = time.monotonic() - start
     bad = {t: r for t, r in results.items() if r[0] not in PASSED}
     missing = [t for t in wanted if t not in results]
-    passed = len(results) - len(bad)
-    say(f"{args.label}: {passed} of {len(wanted)} tests passed in the x86_64 L1 "
-        f"in {elapsed:.0f} s, {len(hangs)} hung L1(s) recovered; logs in {args.work}/run-*")
+    say(f"{args.label}: {len(results) - len(bad)} of {len(wanted)} tests passed in the x86_64 "
+        f"L1 in {elapsed:.0f} s, {len(hangs)} hung L1(s) recovered; logs in {args.work}/run-*")
     for h in hangs:
         say(f"recovered hang: {h}")
     if bad:
@@ -292,6 +317,49 @@ def main(argv):
         say(f"FAIL: the run in L1 ended with status {rc}")
         return 1
     return 0
+
+
+def run_command(args, cpio):
+    """Prints COMMAND's output lines as they come, without the L1's own."""
+    inside = []
+
+    def on_line(text):
+        if text == "KVMKIT-L1-COMMAND-END":
+            inside.clear()
+        elif inside:
+            print(text, flush=True)
+        elif text == "KVMKIT-L1-COMMAND-START":
+            inside.append(True)
+
+    say(f"running in the x86_64 L1 under TCG: {shlex.join(args.command)}")
+    hang, rc = boot(args, 1, command_script(args.command), cpio, on_line, echo=False)
+    if hang:
+        say(f"FAIL: the L1 hung: {hang}")
+        return 1
+    if not isinstance(rc, int):
+        say(f"FAIL: {rc}")
+        return 1
+    return rc
+
+
+def main(argv):
+    args = parse_args(argv)
+    l1vm.raise_on_termination()
+    if not shutil.which(args.qemu):
+        say(f"FAIL: {args.qemu} not found (scripts/install-deps)")
+        return 1
+    missing = [p for p in ("vmlinuz", "busybox", "modules/load-order")
+               if not os.path.isfile(os.path.join(args.assets, p))]
+    if missing:
+        say(f"FAIL: {args.assets} lacks {', '.join(missing)} (scripts/guest-assets --x86-l1)")
+        return 1
+    os.makedirs(args.work, exist_ok=True)
+    cpio = build_initramfs(args.assets, args.work)
+    try:
+        return run_suite(args, cpio) if args.mode == "suite" else run_command(args, cpio)
+    except l1vm.Terminated as e:
+        say(f"FAIL: killed by {e}")
+        return 1
 
 
 if __name__ == "__main__":
