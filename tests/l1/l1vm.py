@@ -269,22 +269,21 @@ def why_no_done(lines, qemu_rc):
 def hmp(path, command, timeout=10.0):
     """Sends one command to QEMU's human monitor on unix socket PATH
     (-monitor unix:PATH,server=on,wait=off) and returns its answer."""
+    def until_prompt(s):
+        data = b""
+        while not data.endswith(b"(qemu) "):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(path)
-        data = b""
-        while not data.endswith(b"(qemu) "):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        until_prompt(s)  # the greeting
         s.sendall(command.encode() + b"\n")
-        data = b""
-        while not data.endswith(b"(qemu) "):
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = until_prompt(s)
     text = data.decode("utf-8", "replace").replace("\r", "")
     # The monitor echoes the command line first and ends with its prompt.
     lines = text.split("\n")

@@ -165,7 +165,8 @@ def hang_report(monitor, path):
     halted = "HLT=1" in second
     moved = rips[0] != rips[1]
     what = ("halted" if halted else "running") + (", RIP moving" if moved else ", RIP still")
-    return f"vCPU RIP {','.join(rips[1]) or '?'} ({what}); registers in {path}"
+    return (f"vCPU RIP {','.join(rips[1]) or '?'} ({what}; QEMU: {extra}); "
+            f"registers in {path}")
 
 
 def boot(args, attempt, text, cpio, on_line=None, echo=True):
@@ -203,7 +204,7 @@ def boot(args, attempt, text, cpio, on_line=None, echo=True):
     finally:
         os.unlink(scratch)
     if run.hang:
-        return f"{run.hang}; {report[0] if report else ''} [{hb.last_line()}]", None
+        return f"{run.hang}; {report[0] if report else 'no register dump'}", None
     if run.timed_out:
         return None, f"the L1 ran out of its {args.timeout:g} s" + (f" ({run.note})"
                                                                      if run.note else "")
