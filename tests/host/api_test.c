@@ -62,7 +62,7 @@ static void start_vm(struct kvmkit_vm *vm)
 static enum kvmkit_exit_reason wait_vm(struct kvmkit_vm *vm)
 {
 	enum kvmkit_exit_reason reason = KVMKIT_EXIT_NONE;
-	int ret = kvmkit_vm_wait(vm, 10000, &reason);
+	int ret = kvmkit_vm_wait(vm, (int)(10000 * host_time_factor()), &reason);
 
 	ck_assert_msg(ret == 0, "wait: %d: %s", ret, kvmkit_vm_last_error(vm));
 	return reason;
@@ -172,7 +172,7 @@ static void expect_queued(struct kvmkit_vm *vm, enum kvmkit_event_type type,
 	struct pollfd pfd = {.fd = kvmkit_vm_event_fd(vm), .events = POLLIN};
 	struct kvmkit_event ev;
 
-	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(poll(&pfd, 1, (int)(5000 * host_time_factor())), 1);
 	ck_assert_int_eq(kvmkit_vm_next_event(vm, &ev), 0);
 	ck_assert_int_eq(ev.type, type);
 	ck_assert_int_eq(ev.state, state);
@@ -207,7 +207,9 @@ START_TEST(pause_resume_and_events)
 	ck_assert_int_eq(kvmkit_vm_resume(vm), 0);
 	ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_RUNNING);
 	expect_queued(vm, KVMKIT_EVENT_STATE, KVMKIT_STATE_RUNNING);
-	host_sleep_ms(50);
+	/* Running again: more output, within a (scaled) second. */
+	for (int ms = 0; atomic_load(&out.total) == before && ms < 1000 * host_time_factor(); ms++)
+		host_sleep_ms(1);
 	ck_assert_uint_gt(atomic_load(&out.total), before);
 	ck_assert_int_eq(kvmkit_vm_resume(vm), 0);
 

@@ -52,7 +52,7 @@ def poweroff(env):
     """HLT on the only vCPU powers off at once, with exit code 0."""
     code, out, err, seconds = env.run("run", "-k", env.guest("halt"))
     expect(code == 0 and out == b"" and err == "", describe(code, out, err))
-    expect(seconds < 1.0, f"powering off took {seconds:.2f} s")
+    expect(seconds < scaled(1.0), f"powering off took {seconds:.2f} s")
 
 
 @case("reset")
@@ -61,7 +61,7 @@ def reset(env):
     expect(code == 3, describe(code, out, err))
     expect(out == b"resetting\n", f"console output {out!r}")
     expect(err == "", f"stderr {err!r}")
-    expect(seconds < 2.0, f"the reset took {seconds:.2f} s")
+    expect(seconds < scaled(2.0), f"the reset took {seconds:.2f} s")
 
 
 @case("triple-fault")
@@ -151,7 +151,7 @@ def signal_spinning_guest(env, signum, expected_code):
                     break
                 seen += chunk
         expect(SPIN_MARKER in seen, f"the guest never printed its marker: {seen!r}")
-        time.sleep(0.1)
+        time.sleep(scaled(0.1))
         start = time.monotonic()
         proc.send_signal(signum)
         code = proc.wait(timeout=scaled(5))

@@ -151,7 +151,7 @@ def commands(env):
         # A second client waits for the end while the first kills the VM.
         w = vm.connect()
         w.send_raw(b'{"command": "wait", "id": "w"}\n')
-        time.sleep(0.1)
+        time.sleep(scaled(0.1))  # for the wait to be read before the kill
         r = c.command("kill")
         expect(r.get("ok") is True and r.get("exit-reason") == "killed", f"kill: {r}")
         r = w.reply()
@@ -277,7 +277,7 @@ def ctl(env):
         expect(code == 1 and out == "" and "nothing.sock" in err, f"no VM: {code} {err!r}")
         waiter = subprocess.Popen([env.kvmkit, "ctl", "-s", vm.path, "wait"],
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        time.sleep(0.2)
+        time.sleep(scaled(0.2))  # for the waiter to connect before the kill
         code, out, _ = env.ctl(vm.path, "kill")
         expect(code == 0, f"ctl kill: {code} {out!r}")
         out, _ = waiter.communicate(timeout=scaled(5))

@@ -61,7 +61,7 @@ static struct vm *create_vm(const char *guest, unsigned nr_cpus, const char *con
 	cfg.mem_size = GUEST_MEM_SIZE;
 	cfg.console_stdio = false;
 	cfg.console_log_path = console_log;
-	cfg.timeout_sec = GUEST_TIMEOUT_SEC;
+	cfg.timeout_sec = (unsigned)(GUEST_TIMEOUT_SEC * host_time_factor());
 	ret = vm_create(&cfg, &vm, err, sizeof(err), &input_error);
 	ck_assert_msg(ret == 0, "vm_create(%s): %s (%d, input error %d)", guest, err, ret,
 		      input_error);
