@@ -87,7 +87,8 @@ static double run_bare(const char *guest, unsigned seconds)
 			break;
 		}
 		if (vcpu->run->exit_reason != KVM_EXIT_MMIO) {
-			fprintf(stderr, "bench-exits: unexpected exit %u\n", vcpu->run->exit_reason);
+			fprintf(stderr, "bench-exits: unexpected exit %u\n",
+				vcpu->run->exit_reason);
 			break;
 		}
 		exits++;
@@ -163,7 +164,8 @@ int main(int argc, char **argv)
 		full[i] = run_kvmkit(argv[1], seconds);
 		if (bare[i] <= 0 || full[i] <= 0)
 			return 1;
-		printf("round %u: bare %.0f exits/s, kvmkit %.0f exits/s\n", i + 1, bare[i], full[i]);
+		printf("round %u: bare %.0f exits/s, kvmkit %.0f exits/s\n", i + 1, bare[i],
+		       full[i]);
 		fflush(stdout);
 	}
 	mb = median(bare, rounds);

@@ -159,9 +159,9 @@ struct kvmkit_vm;
 enum kvmkit_state {
 	KVMKIT_STATE_CREATED = 0, /* kvmkit_vm_create() done, not started */
 	KVMKIT_STATE_RUNNING,
-	KVMKIT_STATE_PAUSED,      /* every vCPU parked outside the guest */
-	KVMKIT_STATE_STOPPING,    /* power button pressed, grace time running */
-	KVMKIT_STATE_ENDED,       /* for good; kvmkit_vm_exit_reason() says why */
+	KVMKIT_STATE_PAUSED,   /* every vCPU parked outside the guest */
+	KVMKIT_STATE_STOPPING, /* power button pressed, grace time running */
+	KVMKIT_STATE_ENDED,    /* for good; kvmkit_vm_exit_reason() says why */
 };
 
 enum kvmkit_exit_reason {
@@ -186,9 +186,9 @@ KVMKIT_API const char *kvmkit_exit_reason_name(enum kvmkit_exit_reason reason);
 /* The class of the last error on a VM, e.g. for a command's exit code. */
 enum kvmkit_error_kind {
 	KVMKIT_ERROR_NONE = 0,
-	KVMKIT_ERROR_INPUT,  /* the configuration or an input file is wrong */
-	KVMKIT_ERROR_HOST,   /* KVM or the host failed */
-	KVMKIT_ERROR_USAGE,  /* the call was not allowed: wrong state or argument */
+	KVMKIT_ERROR_INPUT, /* the configuration or an input file is wrong */
+	KVMKIT_ERROR_HOST,  /* KVM or the host failed */
+	KVMKIT_ERROR_USAGE, /* the call was not allowed: wrong state or argument */
 };
 
 /* A new VM from @cfg (copied: @cfg may be changed or freed afterwards). Only
@@ -201,10 +201,10 @@ KVMKIT_API int kvmkit_vm_create(const struct kvmkit_config *cfg, struct kvmkit_v
  * bytes in order. @fn must not block for long (it holds up that vCPU) and may
  * call only kvmkit_vm_stop(), kvmkit_vm_kill() and the read-only queries.
  * CREATED state only: -EBUSY afterwards. */
-typedef void (*kvmkit_console_fn)(struct kvmkit_vm *vm, const char *buf, size_t len,
-				  void *opaque);
+typedef void (*kvmkit_console_fn)(struct kvmkit_vm *vm, const char *buf, size_t len, void *opaque);
 KVMKIT_API int kvmkit_vm_set_console_fd(struct kvmkit_vm *vm, int fd);
-KVMKIT_API int kvmkit_vm_set_console_callback(struct kvmkit_vm *vm, kvmkit_console_fn fn, void *opaque);
+KVMKIT_API int kvmkit_vm_set_console_callback(struct kvmkit_vm *vm, kvmkit_console_fn fn,
+					      void *opaque);
 
 /* Input for the guest's console (keys, a pasted line). -ESRCH unless the VM
  * runs or is paused (input then waits in the UART's buffer). */
@@ -274,7 +274,8 @@ KVMKIT_API int kvmkit_vm_kill(struct kvmkit_vm *vm);
  * @timeout_ms < 0 waits for ever, 0 only looks. Several threads may wait.
  * Errors: -ETIMEDOUT when it is still running after @timeout_ms, -ESRCH when
  * it was never started. */
-KVMKIT_API int kvmkit_vm_wait(struct kvmkit_vm *vm, int timeout_ms, enum kvmkit_exit_reason *reason);
+KVMKIT_API int kvmkit_vm_wait(struct kvmkit_vm *vm, int timeout_ms,
+			      enum kvmkit_exit_reason *reason);
 
 /* The current state and, once ENDED, the exit reason (KVMKIT_EXIT_NONE before).
  * Never fail; NULL gives CREATED and KVMKIT_EXIT_NONE. */

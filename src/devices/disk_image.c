@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,8 +65,8 @@ static void direct_alignment(struct disk_image *d, const struct stat *st)
 		d->offset_align = DISK_SECTOR_SIZE;
 }
 
-int disk_image_open(struct disk_image *d, const char *path, bool read_only, bool direct,
-		    char *err, size_t errlen)
+int disk_image_open(struct disk_image *d, const char *path, bool read_only, bool direct, char *err,
+		    size_t errlen)
 {
 	int flags = (read_only ? O_RDONLY : O_RDWR) | O_CLOEXEC | (direct ? O_DIRECT : 0);
 	struct stat st;
@@ -77,9 +77,10 @@ int disk_image_open(struct disk_image *d, const char *path, bool read_only, bool
 	if (d->fd < 0) {
 		ret = -errno;
 		if (direct && ret == -EINVAL)
-			return fail(err, errlen, ret,
-				    "%s: this file system does not support O_DIRECT (drop ',direct')",
-				    path);
+			return fail(
+				err, errlen, ret,
+				"%s: this file system does not support O_DIRECT (drop ',direct')",
+				path);
 		return fail(err, errlen, ret, "%s: %s", path, strerror(-ret));
 	}
 	if (fstat(d->fd, &st) < 0) {
@@ -93,8 +94,8 @@ int disk_image_open(struct disk_image *d, const char *path, bool read_only, bool
 		goto out;
 	}
 	if (d->size % DISK_SECTOR_SIZE) {
-		ret = fail(err, errlen, -EINVAL, "%s: %llu bytes is not a multiple of %d bytes", path,
-			   (unsigned long long)d->size, DISK_SECTOR_SIZE);
+		ret = fail(err, errlen, -EINVAL, "%s: %llu bytes is not a multiple of %d bytes",
+			   path, (unsigned long long)d->size, DISK_SECTOR_SIZE);
 		goto out;
 	}
 	if (flock(d->fd, (read_only ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
@@ -136,8 +137,8 @@ static int get_bounce(struct disk_image *d)
 /* preadv/pwritev until all of @iov is done: the kernel may stop short (at
  * about 2 GiB per call, on signals), and a read that meets the end of the
  * file (which shrank under us) is an I/O error, not zeroes. */
-static int transfer_all(struct disk_image *d, bool write, uint64_t offset,
-			const struct iovec *iov, int iovcnt)
+static int transfer_all(struct disk_image *d, bool write, uint64_t offset, const struct iovec *iov,
+			int iovcnt)
 {
 	struct iovec local[IOV_MAX];
 	struct iovec *v = local;
@@ -202,8 +203,8 @@ static bool buffers_aligned(const struct disk_image *d, const struct iovec *iov,
 }
 
 /* Copies between @iov (from byte @skip on) and a flat buffer. */
-static void iov_copy(const struct iovec *iov, int iovcnt, uint64_t skip, uint8_t *flat,
-		     size_t len, bool to_flat)
+static void iov_copy(const struct iovec *iov, int iovcnt, uint64_t skip, uint8_t *flat, size_t len,
+		     bool to_flat)
 {
 	for (int i = 0; i < iovcnt && len; i++) {
 		size_t n;
@@ -235,7 +236,8 @@ static int transfer_bounced(struct disk_image *d, bool write, uint64_t offset,
 	if (ret < 0)
 		return ret;
 	for (uint64_t done = 0; done < total;) {
-		size_t n = total - done < DISK_BOUNCE_SIZE ? (size_t)(total - done) : DISK_BOUNCE_SIZE;
+		size_t n = total - done < DISK_BOUNCE_SIZE ? (size_t)(total - done)
+							   : DISK_BOUNCE_SIZE;
 		struct iovec flat = {.iov_base = d->bounce, .iov_len = n};
 
 		if (write)
@@ -278,10 +280,7 @@ int disk_image_write(struct disk_image *d, uint64_t offset, const struct iovec *
 	return transfer(d, true, offset, iov, iovcnt);
 }
 
-int disk_image_flush(struct disk_image *d)
-{
-	return fdatasync(d->fd) < 0 ? -errno : 0;
-}
+int disk_image_flush(struct disk_image *d) { return fdatasync(d->fd) < 0 ? -errno : 0; }
 
 static bool check_range(const struct disk_image *d, uint64_t offset, uint64_t len)
 {

@@ -32,8 +32,8 @@ struct disk_image {
  * one image. Returns 0, or a negative errno with a message naming @path in
  * @err: not found, not a regular file or block device, size not a multiple
  * of 512, no O_DIRECT on this file system, locked by another process. */
-int disk_image_open(struct disk_image *d, const char *path, bool read_only, bool direct,
-		    char *err, size_t errlen);
+int disk_image_open(struct disk_image *d, const char *path, bool read_only, bool direct, char *err,
+		    size_t errlen);
 
 void disk_image_close(struct disk_image *d);
 

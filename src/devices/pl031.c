@@ -4,9 +4,9 @@
 #include "devices/pl031.h"
 
 #include <errno.h>
-#include <sys/timerfd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,8 +133,7 @@ static int rtc_write(struct device *dev, uint64_t offset, const void *data, unsi
 		rtc->offset = (int64_t)value - host_seconds();
 		rtc_arm(rtc);
 		break;
-	case RTC_CR:
-		break; /* the counter cannot be stopped */
+	case RTC_CR: break; /* the counter cannot be stopped */
 	case RTC_IMSC: rtc->imsc = value & 1; break;
 	case RTC_ICR: rtc->ris &= ~value; break;
 	default: return -EINVAL;

@@ -150,7 +150,7 @@ int pl061_set_input(struct device *dev, unsigned pin, bool level)
 	if (level)
 		g->in |= (uint8_t)(1u << pin);
 	else
-		g->in &= (uint8_t)~(1u << pin);
+		g->in &= (uint8_t) ~(1u << pin);
 	gpio_edges(g, before, pin_levels(g));
 	gpio_update(g);
 	pthread_mutex_unlock(&dev->lock);
@@ -202,8 +202,7 @@ static const struct device_ops pl061_ops = {
 	.destroy = gpio_destroy,
 };
 
-int pl061_create(struct vm *vm, uint64_t base, unsigned irq, uint32_t phandle,
-		 struct device **out)
+int pl061_create(struct vm *vm, uint64_t base, unsigned irq, uint32_t phandle, struct device **out)
 {
 	struct pl061 *g = calloc(1, sizeof(*g));
 	int ret;

@@ -20,8 +20,7 @@ struct device;
 /* Creates the controller at @base with interrupt @irq. Its device-tree node
  * gets @phandle, and a /gpio-keys node describes the power key on
  * PL061_POWER_PIN. */
-int pl061_create(struct vm *vm, uint64_t base, unsigned irq, uint32_t phandle,
-		 struct device **out);
+int pl061_create(struct vm *vm, uint64_t base, unsigned irq, uint32_t phandle, struct device **out);
 
 /* Drives input line @pin (from any thread); an edge or level the guest
  * enabled raises the interrupt. -EINVAL for a pin out of range. */

@@ -44,8 +44,8 @@ int tap_open(struct vm *vm, const char *name)
 		err = errno;
 		close(fd);
 		if (err == EINVAL)
-			return vm_input_error(vm, -EINVAL, "--net tap=%s: %s is not a tap interface",
-					      name, name);
+			return vm_input_error(
+				vm, -EINVAL, "--net tap=%s: %s is not a tap interface", name, name);
 		if (err == EBUSY)
 			return vm_input_error(vm, -EBUSY,
 					      "--net tap=%s: %s is in use by another program", name,

@@ -18,7 +18,7 @@ struct tap_offloads {
 	bool csum; /* partial checksums */
 	bool tso4;
 	bool tso6;
-	bool ecn;  /* TSO frames with ECN bits */
+	bool ecn; /* TSO frames with ECN bits */
 };
 
 /* Attaches to the existing tap interface @name (as `ip tuntap add dev NAME

@@ -124,12 +124,8 @@ static int uart_read(struct device *dev, uint64_t offset, void *data, unsigned l
 	if (len != 1)
 		return -EINVAL;
 	switch (offset) {
-	case REG_RBR_THR_DLL:
-		value = (u->lcr & LCR_DLAB) ? u->dll : rx_pop(u);
-		break;
-	case REG_IER_DLM:
-		value = (u->lcr & LCR_DLAB) ? u->dlm : u->ier;
-		break;
+	case REG_RBR_THR_DLL: value = (u->lcr & LCR_DLAB) ? u->dll : rx_pop(u); break;
+	case REG_IER_DLM: value = (u->lcr & LCR_DLAB) ? u->dlm : u->ier; break;
 	case REG_IIR_FCR:
 		value = uart_iir(u);
 		if ((value & 0x0f) == IIR_THRI)
@@ -180,8 +176,7 @@ static int uart_write(struct device *dev, uint64_t offset, const void *data, uns
 	case REG_LCR: u->lcr = value; break;
 	case REG_MCR: u->mcr = value & 0x1f; break;
 	case REG_LSR:
-	case REG_MSR:
-		break; /* read-only; writes are ignored as on the chip */
+	case REG_MSR: break; /* read-only; writes are ignored as on the chip */
 	case REG_SCR: u->scr = value; break;
 	default: return -EINVAL;
 	}

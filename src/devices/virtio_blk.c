@@ -275,7 +275,8 @@ static uint8_t do_request(struct virtio_blk *blk)
 		if (c->out_len != BLK_HEADER_SIZE || c->in_len < 2)
 			return guest_error(blk, "no buffer for the ID", type, sector);
 		virtq_chain_write(c, 0, blk->id,
-				  c->in_len - 1 < sizeof(blk->id) ? c->in_len - 1 : sizeof(blk->id));
+				  c->in_len - 1 < sizeof(blk->id) ? c->in_len - 1
+								  : sizeof(blk->id));
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_DISCARD:
 	case VIRTIO_BLK_T_WRITE_ZEROES: return do_discard_zeroes(blk, type, sector);
@@ -416,8 +417,8 @@ static void blk_destroy(void *backend)
 	free(blk);
 }
 
-#define BLK_FEATURES                                                                       \
-	((1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) |                \
+#define BLK_FEATURES                                                        \
+	((1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) | \
 	 (1ULL << VIRTIO_BLK_F_FLUSH))
 
 static const struct virtio_device_ops virtio_blk_ops = {

@@ -69,13 +69,13 @@ struct virtio_console {
 	struct console *console;
 	/* Written when a turn ended with work left: the loop comes back. */
 	int more_fd;
-	int tx_irq_fd; /* timerfd: the held-back output and transmit interrupt */
-	uint64_t tx_held_since; /* when the batch's first byte came, loop thread only */
-	uint64_t tx_timer_due;  /* when tx_irq_fd fires (monotonic ns), loop thread only */
+	int tx_irq_fd;                /* timerfd: the held-back output and transmit interrupt */
+	uint64_t tx_held_since;       /* when the batch's first byte came, loop thread only */
+	uint64_t tx_timer_due;        /* when tx_irq_fd fires (monotonic ns), loop thread only */
 	struct adaptive_poll tx_poll; /* loop thread only */
-	pthread_mutex_t rx_lock; /* the pending input, filled by console_input() */
+	pthread_mutex_t rx_lock;      /* the pending input, filled by console_input() */
 	size_t pending_head, pending_len;
-	bool dropping; /* an overflow was reported and has not ended yet */
+	bool dropping;            /* an overflow was reported and has not ended yet */
 	_Atomic bool guest_wrote; /* since the driver started; see the top */
 	uint8_t pending[CONSOLE_PENDING_SIZE];
 	size_t tx_len;
@@ -165,8 +165,7 @@ enum tx_poll_result { TX_POLL_FOUND, TX_POLL_NOTHING, TX_POLL_TURN_OVER };
 /* Watches the emptied transmit ring for the poll window, notifications still
  * off. Linux's hvc driver spins until each buffer comes back and writes the
  * next one right after, so with a CPU to spare this takes it without a kick. */
-static enum tx_poll_result tx_poll(struct virtio_console *c, struct virtq *q,
-				   uint64_t turn_start)
+static enum tx_poll_result tx_poll(struct virtio_console *c, struct virtq *q, uint64_t turn_start)
 {
 	uint64_t start = monotonic_ns(), now = start;
 

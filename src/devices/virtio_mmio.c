@@ -152,16 +152,6 @@ int virtio_mmio_kick_fd(const struct virtio_mmio *t, unsigned index)
 	return index < t->ops->nr_queues ? t->queues[index].kick_fd : -1;
 }
 
-void virtio_mmio_config_changed(struct virtio_mmio *t)
-{
-	t->config_generation++;
-	raise_interrupt(t, INT_CONFIG_CHANGE);
-}
-
-const char *virtio_mmio_name(const struct virtio_mmio *t) { return t->name; }
-
-struct vm *virtio_mmio_vm(const struct virtio_mmio *t) { return t->dev.vm; }
-
 /* Back to the state after power-on: the driver starts over. */
 static void transport_reset(struct virtio_mmio *t)
 {
@@ -281,8 +271,9 @@ static int vmmio_read(struct device *dev, uint64_t offset, void *data, unsigned 
 	case REG_DEVICE_ID: v = t->ops->device_id; break;
 	case REG_VENDOR_ID: v = MMIO_VENDOR; break;
 	case REG_DEVICE_FEATURES:
-		v = t->device_features_sel == 0 ? (uint32_t)features
-		    : t->device_features_sel == 1 ? (uint32_t)(features >> 32) : 0;
+		v = t->device_features_sel == 0   ? (uint32_t)features
+		    : t->device_features_sel == 1 ? (uint32_t)(features >> 32)
+						  : 0;
 		break;
 	case REG_QUEUE_NUM_MAX: v = queue_ok ? t->ops->queue_max_size : 0; break;
 	case REG_QUEUE_READY: v = queue_ok && vq->ready; break;
@@ -297,10 +288,7 @@ static int vmmio_read(struct device *dev, uint64_t offset, void *data, unsigned 
 	return 0;
 }
 
-static void kick(struct vq_state *vq)
-{
-	eventfd_write(vq->kick_fd, 1);
-}
+static void kick(struct vq_state *vq) { eventfd_write(vq->kick_fd, 1); }
 
 static int vmmio_write(struct device *dev, uint64_t offset, const void *data, unsigned len)
 {
@@ -323,7 +311,8 @@ static int vmmio_write(struct device *dev, uint64_t offset, const void *data, un
 		if (t->driver_features_sel == 0)
 			t->driver_features = (t->driver_features & ~0xffffffffULL) | v;
 		else if (t->driver_features_sel == 1)
-			t->driver_features = (t->driver_features & 0xffffffffULL) | (uint64_t)v << 32;
+			t->driver_features = (t->driver_features & 0xffffffffULL) | (uint64_t)v
+											    << 32;
 		return 0;
 	case REG_QUEUE_SEL: t->queue_sel = v; return 0;
 	case REG_INTERRUPT_ACK: atomic_fetch_and(&t->interrupt_status, ~v); return 0;

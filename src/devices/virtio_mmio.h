@@ -76,10 +76,4 @@ int virtio_mmio_kick_fd(const struct virtio_mmio *t, unsigned index);
 /* Features the driver accepted. */
 uint64_t virtio_mmio_features(const struct virtio_mmio *t);
 
-/* Tells the driver the config space changed. */
-void virtio_mmio_config_changed(struct virtio_mmio *t);
-
-const char *virtio_mmio_name(const struct virtio_mmio *t);
-struct vm *virtio_mmio_vm(const struct virtio_mmio *t);
-
 #endif

@@ -50,12 +50,12 @@
 #define VIRTIO_NET_F_MRG_RXBUF 15
 #define VIRTIO_NET_F_STATUS 16
 
-#define NET_FEATURES                                                                          \
-	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                    \
-	 (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |                     \
-	 (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN) |               \
-	 (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |                \
-	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) |                 \
+#define NET_FEATURES                                                            \
+	((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |      \
+	 (1ULL << VIRTIO_NET_F_MAC) | (1ULL << VIRTIO_NET_F_GUEST_TSO4) |       \
+	 (1ULL << VIRTIO_NET_F_GUEST_TSO6) | (1ULL << VIRTIO_NET_F_GUEST_ECN) | \
+	 (1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) |  \
+	 (1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_MRG_RXBUF) |   \
 	 (1ULL << VIRTIO_NET_F_STATUS))
 
 #define VIRTIO_NET_S_LINK_UP 1
@@ -246,7 +246,8 @@ static int rx_deliver(struct virtio_net *n, struct virtq *q, uint64_t len)
 	return virtq_push_batch(q, used, k) < 0 ? -EIO : 1;
 }
 
-static void rx_drop(struct virtio_net *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rx_drop(struct virtio_net *n, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void rx_drop(struct virtio_net *n, const char *fmt, ...)
 {
@@ -287,7 +288,8 @@ static int rx_read_frame(struct virtio_net *n, struct virtq *q, bool mrg)
 		got = readv(n->tap_fd, &n->iov[first], (int)nr + 1);
 	} while (got < 0 && errno == EINTR);
 	if (first + nr < n->buf_end) /* the spill borrowed the next chain's place */
-		n->iov[first + nr] = (struct iovec){n->bufs[first + nr].host, n->bufs[first + nr].len};
+		n->iov[first + nr] =
+			(struct iovec){n->bufs[first + nr].host, n->bufs[first + nr].len};
 	if (got < 0)
 		return errno == EAGAIN ? 0 : tap_failed(n, "read", errno);
 	if (got < TAP_VNET_HDR_LEN || (uint64_t)got >= room + sizeof(n->spill)) {
@@ -423,8 +425,8 @@ static int tx_frame(struct virtio_net *n, const struct virtq_chain *c)
 	/* A frame the host refuses (link down, bad GSO header) is lost, as on
 	 * a wire; reported once. */
 	if (w < 0 && n->tx_dropped++ == 0)
-		log_debug("%s: frame of %llu bytes not sent: %s (later drops not reported)", n->name,
-			  (unsigned long long)c->out_len, strerror(errno));
+		log_debug("%s: frame of %llu bytes not sent: %s (later drops not reported)",
+			  n->name, (unsigned long long)c->out_len, strerror(errno));
 	return 0;
 }
 

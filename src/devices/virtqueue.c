@@ -72,8 +72,7 @@ static void store_used_u16(struct virtq *q, uint16_t *field, uint16_t value)
 	guest_mem_mark_dirty(q->mem, used_gpa_of(q, field), sizeof(*field));
 }
 
-static void *map_ring(struct virtq *q, const char *what, uint64_t gpa, uint64_t len,
-		      uint64_t align)
+static void *map_ring(struct virtq *q, const char *what, uint64_t gpa, uint64_t len, uint64_t align)
 {
 	void *host;
 
@@ -92,7 +91,8 @@ static void *map_ring(struct virtq *q, const char *what, uint64_t gpa, uint64_t 
 	 * width; a region whose host address is aligned unlike its guest
 	 * address is the VMM's mistake, but it must not become a fault. */
 	if ((uintptr_t)host & (align - 1)) {
-		mark_broken(q, 0, "%s at 0x%" PRIx64 " is not %" PRIu64 "-byte aligned in host memory",
+		mark_broken(q, 0,
+			    "%s at 0x%" PRIx64 " is not %" PRIu64 "-byte aligned in host memory",
 			    what, gpa, align);
 		return NULL;
 	}
@@ -220,8 +220,7 @@ static int add_buffer(struct virtq *q, struct walk *w, struct virtq_chain *chain
 	if (d->len == 0)
 		return 0;
 	if (__builtin_add_overflow(d->addr, (uint64_t)d->len, &end))
-		return mark_broken(q, -EIO,
-				   "%s %u: buffer 0x%" PRIx64 " +%" PRIu32 " wraps around",
+		return mark_broken(q, -EIO, "%s %u: buffer 0x%" PRIx64 " +%" PRIu32 " wraps around",
 				   desc_kind(w), i, d->addr, d->len);
 	host = guest_mem_ptr(q->mem, d->addr, d->len);
 	if (!host)
@@ -260,7 +259,8 @@ static int walk_chain(struct virtq *q, uint16_t head, struct virtq_chain *chain)
 			return mark_broken(q, -EIO,
 					   "chain from head %u loops: more than %" PRIu32
 					   " steps in its %s table",
-					   head, w.table_len, w.indirect ? "indirect" : "descriptor");
+					   head, w.table_len,
+					   w.indirect ? "indirect" : "descriptor");
 		d = read_desc(w.table, i);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			ret = enter_indirect(q, &w, &d, i);
@@ -385,8 +385,8 @@ bool virtq_should_interrupt(struct virtq *q)
 	q->signalled_valid = true;
 	if (!valid)
 		return true;
-	return need_event(le16toh(__atomic_load_n(used_event(q), __ATOMIC_RELAXED)),
-			  q->used_idx, old);
+	return need_event(le16toh(__atomic_load_n(used_event(q), __ATOMIC_RELAXED)), q->used_idx,
+			  old);
 }
 
 bool virtq_enable_notify(struct virtq *q)

@@ -52,8 +52,8 @@ struct virtq_chain {
 	uint16_t head;
 	unsigned nr_out;
 	unsigned nr_in;
-	uint64_t out_len; /* total bytes readable */
-	uint64_t in_len;  /* total bytes writable */
+	uint64_t out_len;                       /* total bytes readable */
+	uint64_t in_len;                        /* total bytes writable */
 	struct virtq_buf bufs[VIRTQ_MAX_CHAIN]; /* [0, nr_out) out, [nr_out, nr_out + nr_in) in */
 };
 
@@ -65,8 +65,8 @@ struct virtq {
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	/* Host views of the three rings, valid after virtq_init(). */
 	struct virtq_desc *desc;
-	uint16_t *avail; /* flags, idx, ring[size], used_event */
-	uint8_t *used;   /* flags, idx, ring[size] of {id, len}, avail_event */
+	uint16_t *avail;         /* flags, idx, ring[size], used_event */
+	uint8_t *used;           /* flags, idx, ring[size] of {id, len}, avail_event */
 	uint16_t last_avail_idx; /* next avail entry to take */
 	uint16_t used_idx;       /* next used entry to fill */
 	uint16_t signalled_used; /* used_idx when the driver was last interrupted */

@@ -110,7 +110,10 @@ void fb_prop_cells(struct fdt_builder *fb, const char *name, const uint32_t *cel
 void fb_prop_reg(struct fdt_builder *fb, uint64_t base, uint64_t size)
 {
 	uint32_t cells[4] = {
-		(uint32_t)(base >> 32), (uint32_t)base, (uint32_t)(size >> 32), (uint32_t)size,
+		(uint32_t)(base >> 32),
+		(uint32_t)base,
+		(uint32_t)(size >> 32),
+		(uint32_t)size,
 	};
 
 	fb_prop_cells(fb, "reg", cells, 4);

@@ -62,7 +62,6 @@ int api_events_pop(struct api_events *q, struct kvmkit_event *ev);
  * returns a negative errno and a message naming @path and the key in @err. */
 typedef int (*config_file_set_fn)(void *ctx, const char *name, const char *value, char *err,
 				  size_t errlen);
-int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *err,
-		     size_t errlen);
+int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *err, size_t errlen);
 
 #endif

@@ -85,7 +85,9 @@ static int record(struct kvmkit_config *cfg, char *name, char *value, bool on)
 		cfg->cap_settings = cap;
 	}
 	cfg->settings[cfg->nr_settings++] = (struct api_setting){
-		.name = name, .value = value, .on = on,
+		.name = name,
+		.value = value,
+		.on = on,
 	};
 	return 0;
 }
@@ -108,9 +110,10 @@ int kvmkit_config_set(struct kvmkit_config *cfg, const char *name, const char *v
 		if (value && strcmp(value, "false") == 0)
 			return 0;
 		if (value && strcmp(value, "true") != 0)
-			return config_fail(cfg, -EINVAL,
-					   "--%s is a flag: it takes no value (or true/false), not '%s'",
-					   name, value);
+			return config_fail(
+				cfg, -EINVAL,
+				"--%s is a flag: it takes no value (or true/false), not '%s'", name,
+				value);
 		value = NULL;
 	} else if (!value) {
 		return config_fail(cfg, -EINVAL, "--%s needs a value", name);
@@ -194,10 +197,7 @@ const char *kvmkit_config_last_error(const struct kvmkit_config *cfg)
 	return cfg ? cfg->error : "no config given";
 }
 
-const struct run_options *api_config_options(const struct kvmkit_config *cfg)
-{
-	return &cfg->opts;
-}
+const struct run_options *api_config_options(const struct kvmkit_config *cfg) { return &cfg->opts; }
 
 int api_config_clone(const struct kvmkit_config *src, struct kvmkit_config **out)
 {

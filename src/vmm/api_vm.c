@@ -19,11 +19,11 @@ struct kvmkit_vm {
 	pthread_mutex_t lock; /* everything below but the fields set before start */
 	pthread_cond_t ended_cond;
 	struct kvmkit_config *cfg;
-	struct vm *vm;       /* set once started, until destroy */
+	struct vm *vm; /* set once started, until destroy */
 	bool start_called;
-	bool running;        /* vm_start() succeeded: control calls reach the core */
+	bool running; /* vm_start() succeeded: control calls reach the core */
 	bool ended;
-	bool end_announced;  /* the EXIT event's callback returned: wait() may */
+	bool end_announced; /* the EXIT event's callback returned: wait() may */
 	enum kvmkit_exit_reason reason;
 	pthread_t loop_thread;
 	bool loop_thread_started;
@@ -158,7 +158,8 @@ static int check_created(struct kvmkit_vm *h, const char *what)
 	started = h->start_called;
 	pthread_mutex_unlock(&h->lock);
 	if (started)
-		return vm_fail(h, KVMKIT_ERROR_USAGE, -EBUSY, "%s: only before the VM starts", what);
+		return vm_fail(h, KVMKIT_ERROR_USAGE, -EBUSY, "%s: only before the VM starts",
+			       what);
 	return 0;
 }
 
@@ -204,10 +205,7 @@ int kvmkit_vm_set_event_callback(struct kvmkit_vm *h, kvmkit_event_fn fn, void *
 	return ret;
 }
 
-int kvmkit_vm_event_fd(struct kvmkit_vm *h)
-{
-	return h ? h->events.fd : -EINVAL;
-}
+int kvmkit_vm_event_fd(struct kvmkit_vm *h) { return h ? h->events.fd : -EINVAL; }
 
 int kvmkit_vm_next_event(struct kvmkit_vm *h, struct kvmkit_event *event)
 {
@@ -240,7 +238,9 @@ static void mark_ended(struct kvmkit_vm *h, enum kvmkit_exit_reason reason,
 		       enum kvmkit_error_kind kind, const char *error)
 {
 	struct kvmkit_event ev = {
-		.type = KVMKIT_EVENT_EXIT, .state = KVMKIT_STATE_ENDED, .reason = reason,
+		.type = KVMKIT_EVENT_EXIT,
+		.state = KVMKIT_STATE_ENDED,
+		.reason = reason,
 	};
 
 	pthread_mutex_lock(&h->lock);
@@ -337,8 +337,8 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 	};
 	ret = vm_create_hooked(&h->cfg->opts.vm, &hooks, &vm, err, sizeof(err), &input_error);
 	if (ret < 0) {
-		mark_ended(h, KVMKIT_EXIT_ERROR, input_error ? KVMKIT_ERROR_INPUT : KVMKIT_ERROR_HOST,
-			   err);
+		mark_ended(h, KVMKIT_EXIT_ERROR,
+			   input_error ? KVMKIT_ERROR_INPUT : KVMKIT_ERROR_HOST, err);
 		return ret;
 	}
 	h->vm = vm;
@@ -348,7 +348,8 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 	if (ret < 0) {
 		/* The loop closes what vm_start() opened; the hook marks the end. */
 		if (atomic_load(&vm->exit_reason) == VM_EXIT_NONE)
-			vm_error(vm, ret, "cannot start the VM's event loop thread: %s", strerror(-ret));
+			vm_error(vm, ret, "cannot start the VM's event loop thread: %s",
+				 strerror(-ret));
 		vm_request_exit(vm, VM_EXIT_ERROR);
 		vm_run_loop(vm);
 		return ret;
@@ -389,7 +390,8 @@ static int control(struct kvmkit_vm *h, const char *what, int (*op)(struct vm *v
 		return ret;
 	ret = op(vm);
 	if (ret < 0)
-		return vm_fail(h, KVMKIT_ERROR_USAGE, ret, "%s: %s", what, vm_control_strerror(ret));
+		return vm_fail(h, KVMKIT_ERROR_USAGE, ret, "%s: %s", what,
+			       vm_control_strerror(ret));
 	return 0;
 }
 
@@ -452,8 +454,8 @@ int kvmkit_vm_wait(struct kvmkit_vm *h, int timeout_ms, enum kvmkit_exit_reason 
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (ret == -ETIMEDOUT)
-		return vm_fail(h, KVMKIT_ERROR_USAGE, ret, "wait: the VM is still running after %d ms",
-			       timeout_ms);
+		return vm_fail(h, KVMKIT_ERROR_USAGE, ret,
+			       "wait: the VM is still running after %d ms", timeout_ms);
 	return ret;
 }
 
@@ -491,10 +493,7 @@ enum kvmkit_exit_reason kvmkit_vm_exit_reason(struct kvmkit_vm *h)
 	return reason;
 }
 
-const char *kvmkit_vm_last_error(struct kvmkit_vm *h)
-{
-	return h ? h->error : "no VM given";
-}
+const char *kvmkit_vm_last_error(struct kvmkit_vm *h) { return h ? h->error : "no VM given"; }
 
 enum kvmkit_error_kind kvmkit_vm_last_error_kind(struct kvmkit_vm *h)
 {
@@ -518,7 +517,8 @@ int kvmkit_vm_write_stats(struct kvmkit_vm *h, int fd)
 	vm = h->vm;
 	pthread_mutex_unlock(&h->lock);
 	if (!vm)
-		return vm_fail(h, KVMKIT_ERROR_USAGE, -ESRCH, "write_stats: the VM was never built");
+		return vm_fail(h, KVMKIT_ERROR_USAGE, -ESRCH,
+			       "write_stats: the VM was never built");
 	vm_print_stats(vm, fd);
 	return 0;
 }

@@ -4,10 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void bus_init(struct bus *bus, const char *name)
-{
-	*bus = (struct bus){.name = name};
-}
+void bus_init(struct bus *bus, const char *name) { *bus = (struct bus){.name = name}; }
 
 void bus_destroy(struct bus *bus)
 {

@@ -13,7 +13,8 @@
 #define OPT_SPEC_BASE 256
 #define MAX_OPTIONS 64
 
-static int append(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int append(char *buf, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int append(char *buf, size_t len, const char *fmt, ...)
 {
@@ -103,8 +104,8 @@ static void build_run_tables(struct option *longopts, char *shortopts)
 				*s++ = ':';
 		}
 	}
-	longopts[n++] = (struct option){.name = "config", .has_arg = required_argument,
-					.val = OPT_CONFIG};
+	longopts[n++] =
+		(struct option){.name = "config", .has_arg = required_argument, .val = OPT_CONFIG};
 	longopts[n++] = (struct option){.name = "help", .val = 'h'};
 	longopts[n++] = (struct option){.name = "version", .val = 'V'};
 	longopts[n] = (struct option){0};
@@ -143,8 +144,8 @@ static int getopt_error(int opt, char **argv, const char *shortopts, char *err, 
 
 /* Pass 1 settles --help/--version and applies every --config file, so that
  * pass 2's flags override the files wherever they stand. */
-static int parse_run_pass(int argc, char **argv, struct cli_options *opts, bool configs,
-			  char *err, size_t errlen)
+static int parse_run_pass(int argc, char **argv, struct cli_options *opts, bool configs, char *err,
+			  size_t errlen)
 {
 	struct option longopts[MAX_OPTIONS];
 	char shortopts[2 * MAX_OPTIONS + 4];
@@ -165,7 +166,8 @@ static int parse_run_pass(int argc, char **argv, struct cli_options *opts, bool 
 		}
 		if (opt == OPT_CONFIG) {
 			if (configs && kvmkit_config_load_file(opts->config, optarg) < 0)
-				return fail(err, errlen, "%s", kvmkit_config_last_error(opts->config));
+				return fail(err, errlen, "%s",
+					    kvmkit_config_last_error(opts->config));
 			continue;
 		}
 		if (configs)
@@ -235,9 +237,10 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 		case 'S': opts->send_text = optarg; break;
 		case 't':
 			if (parse_timeout(optarg, &opts->timeout_ms) < 0)
-				return fail(err, errlen,
-					    "--timeout '%s': expected whole seconds from 1 to 86400",
-					    optarg);
+				return fail(
+					err, errlen,
+					"--timeout '%s': expected whole seconds from 1 to 86400",
+					optarg);
 			timeout_given = true;
 			break;
 		case 'h': opts->action = CLI_HELP; return 0;
@@ -251,7 +254,9 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 	if (optind < argc)
 		return fail(err, errlen, "ctl: unexpected argument '%s'", argv[optind]);
 	if (!opts->command == !opts->send_text)
-		return fail(err, errlen, "ctl: give one COMMAND (status, pause, resume, stop, kill, wait) or --send TEXT");
+		return fail(
+			err, errlen,
+			"ctl: give one COMMAND (status, pause, resume, stop, kill, wait) or --send TEXT");
 	/* wait returns when the VM ends, which may take any time. */
 	if (!timeout_given)
 		opts->timeout_ms = opts->command && strcmp(opts->command, "wait") == 0 ? -1 : 30000;
@@ -264,7 +269,8 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, char *err, size_t
 	err[0] = '\0';
 
 	if (argc < 2)
-		return fail(err, errlen, "no command given: try 'kvmkit run -k IMAGE' or 'kvmkit --help'");
+		return fail(err, errlen,
+			    "no command given: try 'kvmkit run -k IMAGE' or 'kvmkit --help'");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		opts->action = CLI_HELP;

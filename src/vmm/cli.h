@@ -21,10 +21,10 @@ enum kvmkit_exit_code {
 
 /* Exit codes of `kvmkit ctl`. */
 enum kvmkit_ctl_exit_code {
-	CTL_EXIT_OK = 0,       /* the VM answered "ok": true */
-	CTL_EXIT_NO_VM = 1,    /* no VM answered on the socket */
+	CTL_EXIT_OK = 0,    /* the VM answered "ok": true */
+	CTL_EXIT_NO_VM = 1, /* no VM answered on the socket */
 	CTL_EXIT_USAGE = 2,
-	CTL_EXIT_REFUSED = 3,  /* the VM answered with an error */
+	CTL_EXIT_REFUSED = 3, /* the VM answered with an error */
 };
 
 enum cli_action { CLI_RUN, CLI_CTL, CLI_HELP, CLI_VERSION };

@@ -21,8 +21,8 @@
  * option's value, which holds sub-options after the path. */
 struct vm_disk_config {
 	char path[VM_DISK_PATH_MAX];
-	bool read_only; /* O_RDONLY, and VIRTIO_BLK_F_RO for the guest */
-	bool direct;    /* O_DIRECT: bypass the host page cache */
+	bool read_only;  /* O_RDONLY, and VIRTIO_BLK_F_RO for the guest */
+	bool direct;     /* O_DIRECT: bypass the host page cache */
 	bool has_serial; /* else the ID is derived from the path */
 	char serial[VM_DISK_SERIAL_MAX + 1];
 };
@@ -39,20 +39,20 @@ struct vm_net_config {
 
 struct vm_config {
 	const char *kernel_path;
-	const char *initrd_path;   /* NULL: none */
-	const char *cmdline;       /* NULL: empty */
+	const char *initrd_path; /* NULL: none */
+	const char *cmdline;     /* NULL: empty */
 	unsigned nr_cpus;
-	uint64_t mem_size;         /* bytes */
+	uint64_t mem_size;            /* bytes */
 	const char *console_log_path; /* NULL: none */
-	bool console_stdio;        /* guest console on stdin/stdout */
-	unsigned timeout_sec;      /* 0: no timeout */
-	const char *expect;        /* NULL: none; success once the console shows it */
-	const char *dump_dtb_path; /* NULL: none */
-	bool print_stats;          /* memory and exit statistics on stderr at exit */
-	const char *api_socket_path; /* NULL: no control socket */
-	unsigned stop_timeout_sec; /* grace time after the power button; 0: stop hard */
-	bool rng;                  /* a virtio-rng device */
-	bool console_virtio;       /* guest console on virtio-console (hvc0), not the UART */
+	bool console_stdio;           /* guest console on stdin/stdout */
+	unsigned timeout_sec;         /* 0: no timeout */
+	const char *expect;           /* NULL: none; success once the console shows it */
+	const char *dump_dtb_path;    /* NULL: none */
+	bool print_stats;             /* memory and exit statistics on stderr at exit */
+	const char *api_socket_path;  /* NULL: no control socket */
+	unsigned stop_timeout_sec;    /* grace time after the power button; 0: stop hard */
+	bool rng;                     /* a virtio-rng device */
+	bool console_virtio;          /* guest console on virtio-console (hvc0), not the UART */
 	struct vm_net_config nets[VM_MAX_NETS]; /* virtio-net devices, in this order */
 	unsigned nr_nets;
 	struct vm_disk_config disks[VM_MAX_DISKS]; /* virtio-blk devices, in this order */

@@ -77,16 +77,13 @@ static int value_text(const struct option_spec *spec, struct json_object *v, cha
 		return 0;
 	}
 	switch (json_object_get_type(v)) {
-	case json_type_string:
-		*text = json_object_get_string(v);
-		return 0;
+	case json_type_string: *text = json_object_get_string(v); return 0;
 	case json_type_int:
 		/* Negative numbers pass through: the setter rejects them by name. */
 		snprintf(num, numlen, "%" PRId64, json_object_get_int64(v));
 		*text = num;
 		return 0;
-	default:
-		return -EINVAL;
+	default: return -EINVAL;
 	}
 }
 
@@ -102,9 +99,9 @@ static int apply_value(const char *path, const char *key, const struct option_sp
 
 	if (value_text(spec, value, num, sizeof(num), &text, &skip) < 0) {
 		snprintf(err, errlen, "--config %s: key '%s': expected %s, not %s", path, key,
-			 spec->kind == OPTION_FLAG ? "true or false"
-			 : spec->kind == OPTION_LIST	   ? "a string or a list of strings"
-						   : "a string or a whole number",
+			 spec->kind == OPTION_FLAG   ? "true or false"
+			 : spec->kind == OPTION_LIST ? "a string or a list of strings"
+						     : "a string or a whole number",
 			 json_type_to_name(json_object_get_type(value)));
 		return -EINVAL;
 	}
@@ -119,7 +116,8 @@ static int apply_value(const char *path, const char *key, const struct option_sp
 static int apply_object(const char *path, struct json_object *root, config_file_set_fn set,
 			void *ctx, char *err, size_t errlen)
 {
-	json_object_object_foreach(root, key, value) {
+	json_object_object_foreach(root, key, value)
+	{
 		const struct option_spec *spec = option_find(key);
 		int ret = 0;
 
@@ -133,8 +131,9 @@ static int apply_object(const char *path, struct json_object *root, config_file_
 			size_t n = json_object_array_length(value);
 
 			for (size_t i = 0; ret == 0 && i < n; i++)
-				ret = apply_value(path, key, spec, json_object_array_get_idx(value, i),
-						  set, ctx, err, errlen);
+				ret = apply_value(path, key, spec,
+						  json_object_array_get_idx(value, i), set, ctx,
+						  err, errlen);
 		} else {
 			ret = apply_value(path, key, spec, value, set, ctx, err, errlen);
 		}
@@ -144,8 +143,7 @@ static int apply_object(const char *path, struct json_object *root, config_file_
 	return 0;
 }
 
-int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *err,
-		     size_t errlen)
+int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *err, size_t errlen)
 {
 	struct json_tokener *tok;
 	struct json_object *root = NULL;
@@ -179,15 +177,16 @@ int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *
 	/* Only white space may follow the object. */
 	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
 		if (!strchr(" \t\r\n", text[i])) {
-			snprintf(err, errlen, "--config %s: unexpected text after the object at byte %zu",
-				 path, i);
+			snprintf(err, errlen,
+				 "--config %s: unexpected text after the object at byte %zu", path,
+				 i);
 			ret = -EINVAL;
 			goto out;
 		}
 	}
 	if (!json_object_is_type(root, json_type_object)) {
-		snprintf(err, errlen, "--config %s: expected one JSON object of settings, not %s", path,
-			 json_type_to_name(json_object_get_type(root)));
+		snprintf(err, errlen, "--config %s: expected one JSON object of settings, not %s",
+			 path, json_type_to_name(json_object_get_type(root)));
 		ret = -EINVAL;
 		goto out;
 	}

@@ -12,7 +12,10 @@ int console_init(struct console *con, struct vm *vm, bool use_stdout, const char
 	int ret;
 
 	*con = (struct console){
-		.vm = vm, .out_fd = use_stdout ? STDOUT_FILENO : -1, .log_fd = -1, .extra_fd = -1,
+		.vm = vm,
+		.out_fd = use_stdout ? STDOUT_FILENO : -1,
+		.log_fd = -1,
+		.extra_fd = -1,
 	};
 	pthread_mutex_init(&con->lock, NULL);
 	ret = expect_init(&con->panic_begin, "Kernel panic - not syncing");

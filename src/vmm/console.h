@@ -18,8 +18,8 @@ typedef void (*console_output_fn)(void *opaque, const char *buf, size_t len);
 struct console {
 	pthread_mutex_t lock;
 	struct vm *vm;
-	int out_fd; /* -1: not shown */
-	int log_fd; /* -1: no log */
+	int out_fd;   /* -1: not shown */
+	int log_fd;   /* -1: no log */
 	int extra_fd; /* an embedder's fd, not owned; -1: none */
 	console_output_fn output;
 	void *output_opaque;

@@ -20,9 +20,9 @@
 struct ctl_client {
 	struct control_socket *cs;
 	uv_poll_t poll;
-	int fd;         /* -1: closed */
-	bool in_use;    /* until libuv is done with the handle */
-	bool waiting;   /* sent "wait": answered when the VM ends */
+	int fd;       /* -1: closed */
+	bool in_use;  /* until libuv is done with the handle */
+	bool waiting; /* sent "wait": answered when the VM ends */
 	struct json_object *wait_id;
 	size_t len;
 	char buf[CTL_LINE_MAX];
@@ -33,7 +33,7 @@ struct control_socket {
 	uv_poll_t listen_poll;
 	int listen_fd;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	dev_t dev;  /* of the socket file, to remove only ours */
+	dev_t dev; /* of the socket file, to remove only ours */
 	ino_t ino;
 	bool handles_open;
 	struct ctl_client clients[CTL_MAX_CLIENTS];
@@ -129,8 +129,8 @@ static void add_state(struct json_object *obj, struct vm *vm)
 	json_object_object_add(obj, "exit-reason",
 			       reason == VM_EXIT_NONE
 				       ? NULL
-				       : json_object_new_string(
-						 kvmkit_exit_reason_name(api_public_reason(reason))));
+				       : json_object_new_string(kvmkit_exit_reason_name(
+						 api_public_reason(reason))));
 }
 
 static void reply_state(struct ctl_client *c, struct json_object *id)
@@ -213,13 +213,14 @@ static void handle_line(struct ctl_client *c, const char *line, size_t len)
 	if (!req || jerr != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
 		snprintf(msg, sizeof(msg), "malformed request: %s",
 			 !req ? (jerr == json_tokener_continue ? "the line ends inside a JSON value"
-							      : json_tokener_error_desc(jerr))
+							       : json_tokener_error_desc(jerr))
 			      : "text after the JSON value");
 		reply_error(c, NULL, EBADMSG, msg);
 		goto out;
 	}
 	if (!json_object_is_type(req, json_type_object)) {
-		reply_error(c, NULL, EINVAL, "a request is a JSON object: {\"command\": \"status\"}");
+		reply_error(c, NULL, EINVAL,
+			    "a request is a JSON object: {\"command\": \"status\"}");
 		goto out;
 	}
 	json_object_object_get_ex(req, "id", &id);
@@ -352,9 +353,10 @@ static int bind_socket(struct control_socket *cs, struct vm *vm)
 	if (ret < 0) {
 		int err = errno;
 
-		return vm_input_error(vm, -err, "--api-socket %s: %s", cs->path,
-				      err == EADDRINUSE ? "in use (another VM serves it, or it is not a socket)"
-							: strerror(err));
+		return vm_input_error(
+			vm, -err, "--api-socket %s: %s", cs->path,
+			err == EADDRINUSE ? "in use (another VM serves it, or it is not a socket)"
+					  : strerror(err));
 	}
 	/* Owner only, and before listen(): until then every connect is refused. */
 	if (chmod(cs->path, 0600) < 0 || lstat(cs->path, &st) < 0) {
@@ -365,7 +367,8 @@ static int bind_socket(struct control_socket *cs, struct vm *vm)
 	cs->dev = st.st_dev;
 	cs->ino = st.st_ino;
 	if (listen(cs->listen_fd, CTL_MAX_CLIENTS) < 0) {
-		ret = vm_error(vm, -errno, "--api-socket %s: listen: %s", cs->path, strerror(errno));
+		ret = vm_error(vm, -errno, "--api-socket %s: listen: %s", cs->path,
+			       strerror(errno));
 		unlink(cs->path);
 		return ret;
 	}

@@ -128,7 +128,8 @@ static bool reply_ok(const char *reply)
 	struct json_object *obj = json_tokener_parse(reply), *ok;
 	bool result = false;
 
-	if (obj && json_object_object_get_ex(obj, "ok", &ok) && json_object_is_type(ok, json_type_boolean))
+	if (obj && json_object_object_get_ex(obj, "ok", &ok) &&
+	    json_object_is_type(ok, json_type_boolean))
 		result = json_object_get_boolean(ok);
 	json_object_put(obj);
 	return result;

@@ -1,7 +1,7 @@
 #include "vmm/device.h"
 
-#include <stddef.h>
 #include <errno.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "arch/arch.h"

@@ -42,7 +42,8 @@ void dirty_bitmap_mark(struct dirty_bitmap *bm, uint64_t gpa, uint64_t len)
 	first = (start - bm->base_gpa) >> DIRTY_PAGE_SHIFT;
 	last = (end - 1 - bm->base_gpa) >> DIRTY_PAGE_SHIFT;
 	for (uint64_t p = first; p <= last; p++)
-		atomic_fetch_or_explicit(&bm->words[p / 64], 1ULL << (p % 64), memory_order_relaxed);
+		atomic_fetch_or_explicit(&bm->words[p / 64], 1ULL << (p % 64),
+					 memory_order_relaxed);
 }
 
 bool dirty_bitmap_test(const struct dirty_bitmap *bm, uint64_t gpa)

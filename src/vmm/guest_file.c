@@ -58,10 +58,11 @@ int guest_file_read(struct vm *vm, struct guest_file *f, uint64_t offset, void *
 			return vm_input_error(vm, -errno, "%s %s: read error: %s", f->what, f->path,
 					      strerror(errno));
 		if (n == 0)
-			return vm_input_error(vm, -EINVAL,
-					      "%s %s: truncated (needs %llu bytes at offset %llu, file has %llu)",
-					      f->what, f->path, (unsigned long long)len,
-					      (unsigned long long)offset, (unsigned long long)f->size);
+			return vm_input_error(
+				vm, -EINVAL,
+				"%s %s: truncated (needs %llu bytes at offset %llu, file has %llu)",
+				f->what, f->path, (unsigned long long)len,
+				(unsigned long long)offset, (unsigned long long)f->size);
 		done += (size_t)n;
 	}
 	return 0;
@@ -72,10 +73,10 @@ int guest_file_load(struct vm *vm, struct guest_file *f, uint64_t gpa)
 	void *dst = guest_mem_ptr(&vm->mem, gpa, f->size);
 
 	if (!dst)
-		return vm_input_error(vm, -EFBIG,
-				      "%s %s: %llu bytes at 0x%llx do not fit in the guest's %llu MiB of RAM",
-				      f->what, f->path, (unsigned long long)f->size,
-				      (unsigned long long)gpa,
-				      (unsigned long long)(vm->cfg.mem_size >> 20));
+		return vm_input_error(
+			vm, -EFBIG,
+			"%s %s: %llu bytes at 0x%llx do not fit in the guest's %llu MiB of RAM",
+			f->what, f->path, (unsigned long long)f->size, (unsigned long long)gpa,
+			(unsigned long long)(vm->cfg.mem_size >> 20));
 	return guest_file_read(vm, f, 0, dst, f->size);
 }

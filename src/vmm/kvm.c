@@ -8,6 +8,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "vmm/vm.h"
+
 int kvm_open(char *err, size_t errlen)
 {
 	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
@@ -17,7 +19,8 @@ int kvm_open(char *err, size_t errlen)
 		int e = errno;
 
 		if (e == ENOENT)
-			snprintf(err, errlen, "/dev/kvm does not exist: is KVM enabled on this host?");
+			snprintf(err, errlen,
+				 "/dev/kvm does not exist: is KVM enabled on this host?");
 		else
 			snprintf(err, errlen, "/dev/kvm: %s", strerror(e));
 		return -e;
@@ -46,4 +49,32 @@ const struct kvm_cap_req *kvm_missing_cap(int fd, const struct kvm_cap_req *caps
 			return &caps[i];
 	}
 	return NULL;
+}
+
+int kvm_ioctl(int fd, unsigned long request, void *arg)
+{
+	int ret;
+
+	do {
+		ret = ioctl(fd, request, arg);
+	} while (ret < 0 && errno == EINTR);
+	return ret < 0 ? -errno : ret;
+}
+
+int kvm_ioctl_checked(struct vm *vm, int fd, unsigned long request, void *arg, const char *name,
+		      const char *fmt, ...)
+{
+	char context[160] = "";
+	int ret = kvm_ioctl(fd, request, arg);
+	va_list ap;
+
+	if (ret >= 0)
+		return ret;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(context, sizeof(context) - 2, fmt, ap);
+		va_end(ap);
+		strcat(context, ": ");
+	}
+	return vm_error(vm, ret, "%s%s: %s", context, name, strerror(-ret));
 }

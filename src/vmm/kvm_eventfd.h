@@ -16,8 +16,6 @@ struct vm;
  * error (a device can fall back to handling the write itself). */
 int vm_ioeventfd_add(struct vm *vm, enum bus_space space, uint64_t addr, unsigned len,
 		     uint64_t datamatch, int fd);
-int vm_ioeventfd_remove(struct vm *vm, enum bus_space space, uint64_t addr, unsigned len,
-			uint64_t datamatch, int fd);
 
 /* Raises platform interrupt @irq (an edge) each time @fd is signalled.
  * -ENOTSUP where the VM has no in-kernel interrupt controller. */
@@ -26,6 +24,5 @@ int vm_irqfd_add(struct vm *vm, unsigned irq, int fd);
 /* Called once the interrupt controller is ready: assigns the irqfds added
  * so far; later ones are assigned at once. */
 int vm_irqfds_activate(struct vm *vm);
-int vm_irqfd_remove(struct vm *vm, unsigned irq, int fd);
 
 #endif

@@ -18,20 +18,14 @@ static int exit_code_for(enum kvmkit_exit_reason reason)
 	switch (reason) {
 	case KVMKIT_EXIT_POWEROFF:
 	case KVMKIT_EXIT_EXPECT_SEEN:
-	case KVMKIT_EXIT_QUIT:
-		return EXIT_CODE_POWEROFF;
-	case KVMKIT_EXIT_RESET:
-		return EXIT_CODE_RESET;
-	case KVMKIT_EXIT_CRASH:
-		return EXIT_CODE_CRASH;
-	case KVMKIT_EXIT_TIMEOUT:
-		return EXIT_CODE_TIMEOUT;
+	case KVMKIT_EXIT_QUIT: return EXIT_CODE_POWEROFF;
+	case KVMKIT_EXIT_RESET: return EXIT_CODE_RESET;
+	case KVMKIT_EXIT_CRASH: return EXIT_CODE_CRASH;
+	case KVMKIT_EXIT_TIMEOUT: return EXIT_CODE_TIMEOUT;
 	case KVMKIT_EXIT_KILLED:
-	case KVMKIT_EXIT_STOP_TIMEOUT:
-		return EXIT_CODE_KILLED;
+	case KVMKIT_EXIT_STOP_TIMEOUT: return EXIT_CODE_KILLED;
 	case KVMKIT_EXIT_NONE:
-	case KVMKIT_EXIT_ERROR:
-		break;
+	case KVMKIT_EXIT_ERROR: break;
 	}
 	return EXIT_CODE_INTERNAL;
 }
@@ -150,9 +144,7 @@ int main(int argc, char **argv)
 		code = ctl_main(opts.socket_path, opts.command, opts.send_text, opts.timeout_ms);
 		break;
 	case CLI_RUN:
-	default:
-		code = run(opts.config);
-		break;
+	default: code = run(opts.config); break;
 	}
 	cli_options_free(&opts);
 	return code;

@@ -7,7 +7,8 @@
 
 #include "arch/arch.h"
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -59,7 +60,8 @@ static int set_memory(struct run_options *o, const char *v, char *err, size_t er
 	uint64_t bytes;
 
 	if (parse_mem_size(v, &bytes) < 0)
-		return fail(err, errlen, "--memory '%s': expected a size such as 256, 512M or 2G", v);
+		return fail(err, errlen, "--memory '%s': expected a size such as 256, 512M or 2G",
+			    v);
 	if (bytes < VM_MIN_MEM)
 		return fail(err, errlen, "--memory '%s': kvmkit needs at least %lluM", v,
 			    (unsigned long long)(VM_MIN_MEM >> 20));
@@ -92,7 +94,8 @@ static int set_timeout(struct run_options *o, const char *v, char *err, size_t e
 	unsigned long n;
 
 	if (parse_uint(v, 1, 31 * 24 * 3600, &n) < 0)
-		return fail(err, errlen, "--timeout '%s': expected whole seconds from 1 to 2678400", v);
+		return fail(err, errlen, "--timeout '%s': expected whole seconds from 1 to 2678400",
+			    v);
 	o->vm.timeout_sec = (unsigned)n;
 	return 0;
 }
@@ -116,7 +119,8 @@ static int set_dump_dtb(struct run_options *o, const char *v, char *err, size_t 
 static int set_log_level(struct run_options *o, const char *v, char *err, size_t errlen)
 {
 	if (log_level_parse(v, &o->log_level) < 0)
-		return fail(err, errlen, "--log-level '%s': expected error, warn, info or debug", v);
+		return fail(err, errlen, "--log-level '%s': expected error, warn, info or debug",
+			    v);
 	return 0;
 }
 
@@ -144,7 +148,8 @@ static int set_api_socket(struct run_options *o, const char *v, char *err, size_
 		return fail(err, errlen, "--api-socket: the path must not be empty");
 	/* sun_path holds 108 bytes with the terminating NUL. */
 	if (strlen(v) >= 108)
-		return fail(err, errlen, "--api-socket '%s': a socket path has at most 107 bytes", v);
+		return fail(err, errlen, "--api-socket '%s': a socket path has at most 107 bytes",
+			    v);
 	o->vm.api_socket_path = v;
 	return 0;
 }
@@ -154,15 +159,15 @@ static int set_stop_timeout(struct run_options *o, const char *v, char *err, siz
 	unsigned long n;
 
 	if (parse_uint(v, 0, VM_MAX_STOP_TIMEOUT_SEC, &n) < 0)
-		return fail(err, errlen, "--stop-timeout '%s': expected whole seconds from 0 to %d", v,
-			    VM_MAX_STOP_TIMEOUT_SEC);
+		return fail(err, errlen, "--stop-timeout '%s': expected whole seconds from 0 to %d",
+			    v, VM_MAX_STOP_TIMEOUT_SEC);
 	o->vm.stop_timeout_sec = (unsigned)n;
 	return 0;
 }
 
 /* One sub-option of --disk, @len bytes at @opt. */
-static int set_disk_suboption(struct vm_disk_config *d, const char *v, const char *opt,
-			      size_t len, char *err, size_t errlen)
+static int set_disk_suboption(struct vm_disk_config *d, const char *v, const char *opt, size_t len,
+			      char *err, size_t errlen)
 {
 	static const char serial[] = "serial=";
 	const size_t serial_len = sizeof(serial) - 1;
@@ -175,15 +180,17 @@ static int set_disk_suboption(struct vm_disk_config *d, const char *v, const cha
 		d->direct = true;
 	} else if (len >= serial_len && memcmp(opt, serial, serial_len) == 0) {
 		if (len - serial_len > VM_DISK_SERIAL_MAX)
-			return fail(err, errlen, "--disk '%s': serial '%.*s' is longer than %d bytes", v,
+			return fail(err, errlen,
+				    "--disk '%s': serial '%.*s' is longer than %d bytes", v,
 				    (int)(len - serial_len), opt + serial_len, VM_DISK_SERIAL_MAX);
 		memset(d->serial, 0, sizeof(d->serial));
 		memcpy(d->serial, opt + serial_len, len - serial_len);
 		d->has_serial = true;
 	} else {
-		return fail(err, errlen,
-			    "--disk '%s': unknown sub-option '%.*s' (expected ro, direct or serial=ID)",
-			    v, (int)len, opt);
+		return fail(
+			err, errlen,
+			"--disk '%s': unknown sub-option '%.*s' (expected ro, direct or serial=ID)",
+			v, (int)len, opt);
 	}
 	return 0;
 }
@@ -257,8 +264,8 @@ static int parse_mac(const char *text, size_t len, uint8_t mac[6])
 }
 
 /* One sub-option of --net, @len bytes at @opt. */
-static int set_net_suboption(struct vm_net_config *net, const char *v, const char *opt,
-			     size_t len, char *err, size_t errlen)
+static int set_net_suboption(struct vm_net_config *net, const char *v, const char *opt, size_t len,
+			     char *err, size_t errlen)
 {
 	if (len >= 4 && memcmp(opt, "tap=", 4) == 0) {
 		const char *name = opt + 4;
@@ -267,8 +274,9 @@ static int set_net_suboption(struct vm_net_config *net, const char *v, const cha
 		if (name_len == 0)
 			return fail(err, errlen, "--net '%s': the tap name must not be empty", v);
 		if (name_len > VM_NET_NAME_MAX)
-			return fail(err, errlen, "--net '%s': tap name '%.*s' is longer than %d bytes",
-				    v, (int)name_len, name, VM_NET_NAME_MAX);
+			return fail(err, errlen,
+				    "--net '%s': tap name '%.*s' is longer than %d bytes", v,
+				    (int)name_len, name, VM_NET_NAME_MAX);
 		if (memchr(name, '/', name_len) || memchr(name, ' ', name_len))
 			return fail(err, errlen, "--net '%s': '%.*s' is not an interface name", v,
 				    (int)name_len, name);
@@ -283,13 +291,13 @@ static int set_net_suboption(struct vm_net_config *net, const char *v, const cha
 				    "02:00:00:00:00:01",
 				    v, (int)(len - 4), opt + 4);
 		if ((m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
-			return fail(err, errlen, "--net '%s': MAC '%.*s' is not a unicast address", v,
-				    (int)(len - 4), opt + 4);
+			return fail(err, errlen, "--net '%s': MAC '%.*s' is not a unicast address",
+				    v, (int)(len - 4), opt + 4);
 		net->has_mac = true;
 	} else {
 		return fail(err, errlen,
-			    "--net '%s': unknown sub-option '%.*s' (expected tap=NAME or mac=MAC)", v,
-			    (int)len, opt);
+			    "--net '%s': unknown sub-option '%.*s' (expected tap=NAME or mac=MAC)",
+			    v, (int)len, opt);
 	}
 	return 0;
 }
@@ -316,32 +324,34 @@ static int set_net(struct run_options *o, const char *v, char *err, size_t errle
 		return fail(err, errlen, "--net '%s': no tap=NAME given", v);
 	for (unsigned i = 0; i < o->vm.nr_nets; i++) {
 		if (strcmp(o->vm.nets[i].tap, net.tap) == 0)
-			return fail(err, errlen, "--net '%s': tap %s is already used by another --net",
-				    v, net.tap);
+			return fail(err, errlen,
+				    "--net '%s': tap %s is already used by another --net", v,
+				    net.tap);
 	}
 	o->vm.nets[o->vm.nr_nets++] = net;
 	return 0;
 }
 
 const struct option_spec option_specs[] = {
-	{"kernel", 'k', OPTION_VALUE, "FILE", "kernel image (arm64 Image; x86_64 ELF64 test kernel)",
-	 set_kernel},
+	{"kernel", 'k', OPTION_VALUE, "FILE",
+	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel},
 	{"initrd", 'i', OPTION_VALUE, "FILE", "initial ramdisk", set_initrd},
 	{"cmdline", 'p', OPTION_VALUE, "TEXT", "kernel command line", set_cmdline},
 	{"cpus", 'c', OPTION_VALUE, "N", "number of vCPUs (default 1)", set_cpus},
-	{"memory", 'm', OPTION_VALUE, "SIZE", "guest RAM; MiB, or with a K/M/G suffix (default 256M)",
-	 set_memory},
+	{"memory", 'm', OPTION_VALUE, "SIZE",
+	 "guest RAM; MiB, or with a K/M/G suffix (default 256M)", set_memory},
 	{"console-log", 0, OPTION_VALUE, "FILE", "also write the guest console to FILE",
 	 set_console_log},
 	{"no-stdio", 0, OPTION_FLAG, NULL, "do not connect the console to stdin/stdout",
 	 set_no_stdio},
 	{"timeout", 0, OPTION_VALUE, "SECONDS", "stop the guest after SECONDS (exit code 124)",
 	 set_timeout},
-	{"expect", 0, OPTION_VALUE, "TEXT", "succeed (exit code 0) as soon as the console shows TEXT",
-	 set_expect},
+	{"expect", 0, OPTION_VALUE, "TEXT",
+	 "succeed (exit code 0) as soon as the console shows TEXT", set_expect},
 	{"dump-dtb", 0, OPTION_VALUE, "FILE", "write the generated device tree to FILE (arm64)",
 	 set_dump_dtb},
-	{"log-level", 0, OPTION_VALUE, "LEVEL", "error, warn (default), info or debug", set_log_level},
+	{"log-level", 0, OPTION_VALUE, "LEVEL", "error, warn (default), info or debug",
+	 set_log_level},
 	{"stats", 0, OPTION_FLAG, NULL, "print memory and exit statistics at exit", set_stats},
 	{"api-socket", 0, OPTION_VALUE, "PATH", "serve the JSON control protocol on a Unix socket",
 	 set_api_socket},

@@ -23,10 +23,10 @@ enum option_kind {
 };
 
 struct option_spec {
-	const char *name;  /* long name without dashes, also the config file key */
-	char short_name;   /* 0 if none */
+	const char *name; /* long name without dashes, also the config file key */
+	char short_name;  /* 0 if none */
 	enum option_kind kind;
-	const char *arg;   /* placeholder in the help text, e.g. "SIZE" */
+	const char *arg; /* placeholder in the help text, e.g. "SIZE" */
 	const char *help;
 	/* Applies @value (NULL for flags). Returns 0, or -EINVAL with a message that
 	 * names the option and the value in @err. */

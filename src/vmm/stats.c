@@ -73,6 +73,7 @@ void vm_print_stats(struct vm *vm, int fd)
 			(unsigned long long)atomic_load(&d->nr_writes),
 			(unsigned long long)atomic_load(&d->nr_rejected));
 	}
-	dprintf(fd, "kvmkit stats: peak_rss_kib=%llu guest_resident_kib=%llu vmm_overhead_kib=%llu\n",
+	dprintf(fd,
+		"kvmkit stats: peak_rss_kib=%llu guest_resident_kib=%llu vmm_overhead_kib=%llu\n",
 		hwm, guest, hwm > guest ? hwm - guest : 0);
 }

@@ -12,6 +12,7 @@
 
 #include "arch/arch.h"
 #include "vmm/device.h"
+#include "vmm/kvm.h"
 #include "vmm/log.h"
 #include "vmm/thread.h"
 #include "vmm/vm.h"
@@ -68,12 +69,13 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out)
 		return vm_error(vm, -ENOMEM, "vcpu%u: out of memory", index);
 	vcpu->vm = vm;
 	vcpu->index = index;
-	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	vcpu->fd = kvm_ioctl_checked(vm, vm->vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)index,
+				     "KVM_CREATE_VCPU", "vcpu%u", index);
 	if (vcpu->fd < 0) {
-		int err = -errno;
+		int err = vcpu->fd;
 
 		free(vcpu);
-		return vm_error(vm, err, "vcpu%u: KVM_CREATE_VCPU: %s", index, strerror(-err));
+		return err;
 	}
 	vcpu->run = mmap(NULL, vm->vcpu_mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
@@ -147,8 +149,8 @@ bool vcpu_handle_exit(struct vcpu *vcpu)
 	case KVM_EXIT_MMIO:
 		atomic_fetch_add_explicit(&vcpu->nr_mmio_exits, 1, memory_order_relaxed);
 		if (run->mmio.len == 0 || run->mmio.len > sizeof(run->mmio.data)) {
-			report_unhandled(vcpu, "malformed exit from KVM", "mmio", run->mmio.phys_addr,
-					 run->mmio.len, run->mmio.is_write);
+			report_unhandled(vcpu, "malformed exit from KVM", "mmio",
+					 run->mmio.phys_addr, run->mmio.len, run->mmio.is_write);
 			return true;
 		}
 		bus_access(vcpu, &vm->mmio_bus, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
@@ -158,8 +160,7 @@ bool vcpu_handle_exit(struct vcpu *vcpu)
 		atomic_fetch_add_explicit(&vcpu->nr_pio_exits, 1, memory_order_relaxed);
 		handle_pio(vcpu);
 		return true;
-	case KVM_EXIT_INTR:
-		return true;
+	case KVM_EXIT_INTR: return true;
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {
 		case KVM_SYSTEM_EVENT_SHUTDOWN:
@@ -196,8 +197,7 @@ bool vcpu_handle_exit(struct vcpu *vcpu)
 			 run->internal.suberror);
 		vm_request_exit(vm, VM_EXIT_ERROR);
 		return false;
-	default:
-		return arch_handle_exit(vcpu) == VCPU_CONTINUE;
+	default: return arch_handle_exit(vcpu) == VCPU_CONTINUE;
 	}
 }
 

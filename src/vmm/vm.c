@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -91,7 +90,9 @@ int vm_watch_fd(struct vm *vm, int fd, vm_fd_ready_fn ready, void *opaque)
 	if (vm->nr_fd_watches == VM_MAX_FD_WATCHES)
 		return vm_error(vm, -ENOSPC, "too many event sources");
 	vm->fd_watches[vm->nr_fd_watches++] = (struct vm_fd_watch){
-		.fd = fd, .ready = ready, .opaque = opaque,
+		.fd = fd,
+		.ready = ready,
+		.opaque = opaque,
 	};
 	return 0;
 }
@@ -101,17 +102,19 @@ static int check_config(struct vm *vm, const struct vm_config *cfg)
 	if (!cfg->kernel_path)
 		return vm_input_error(vm, -EINVAL, "no kernel given");
 	if (cfg->nr_cpus == 0 || cfg->nr_cpus > VM_MAX_CPUS)
-		return vm_input_error(vm, -EINVAL, "--cpus %u: must be from 1 to %d",
-				      cfg->nr_cpus, VM_MAX_CPUS);
+		return vm_input_error(vm, -EINVAL, "--cpus %u: must be from 1 to %d", cfg->nr_cpus,
+				      VM_MAX_CPUS);
 	if (cfg->mem_size < VM_MIN_MEM)
 		return vm_input_error(vm, -EINVAL, "--memory %lluK: kvmkit needs at least 16 MiB",
 				      (unsigned long long)(cfg->mem_size >> 10));
 	if (cfg->mem_size > arch_max_ram())
-		return vm_input_error(vm, -EINVAL, "--memory %lluM: above the %lluM this %s layout allows",
+		return vm_input_error(vm, -EINVAL,
+				      "--memory %lluM: above the %lluM this %s layout allows",
 				      (unsigned long long)(cfg->mem_size >> 20),
 				      (unsigned long long)(arch_max_ram() >> 20), arch_name());
 	if (cfg->mem_size & 0xfff)
-		return vm_input_error(vm, -EINVAL, "--memory: %llu bytes is not a whole number of 4 KiB pages",
+		return vm_input_error(vm, -EINVAL,
+				      "--memory: %llu bytes is not a whole number of 4 KiB pages",
 				      (unsigned long long)cfg->mem_size);
 	return 0;
 }
@@ -143,18 +146,19 @@ static int create_kvm_vm(struct vm *vm)
 	ret = check_vcpu_limit(vm);
 	if (ret < 0)
 		return ret;
-	ret = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	ret = kvm_sys_ioctl(vm, KVM_GET_VCPU_MMAP_SIZE, NULL);
+	if (ret < 0)
+		return ret;
 	if (ret < (int)sizeof(struct kvm_run))
-		return vm_error(vm, -EIO, "KVM_GET_VCPU_MMAP_SIZE: %s", strerror(errno));
+		return vm_error(vm, -EIO, "KVM_GET_VCPU_MMAP_SIZE: %d bytes, too small", ret);
 	vm->vcpu_mmap_size = (size_t)ret;
 	ret = arch_vm_type(vm->kvm_fd, &type);
 	if (ret < 0)
 		return ret;
-	do {
-		vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, type);
-	} while (vm->vm_fd < 0 && errno == EINTR);
-	if (vm->vm_fd < 0)
-		return vm_error(vm, -errno, "KVM_CREATE_VM: %s", strerror(errno));
+	ret = kvm_sys_ioctl(vm, KVM_CREATE_VM, (void *)(uintptr_t)type);
+	if (ret < 0)
+		return ret;
+	vm->vm_fd = ret;
 	return 0;
 }
 
@@ -175,9 +179,8 @@ static int setup_ram(struct vm *vm)
 		.memory_size = r->size,
 		.userspace_addr = (uintptr_t)r->host,
 	};
-	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0)
-		return vm_error(vm, -errno, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
-	return 0;
+	ret = vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region);
+	return ret < 0 ? ret : 0;
 }
 
 static int create_vcpus(struct vm *vm)

@@ -28,7 +28,7 @@ enum vm_exit_reason {
 	VM_EXIT_TIMEOUT,
 	VM_EXIT_KILLED,       /* vm_kill(), or vm_stop() with no power button */
 	VM_EXIT_STOP_TIMEOUT, /* the guest ignored the power button for the grace time */
-	VM_EXIT_QUIT,  /* Ctrl-A x */
+	VM_EXIT_QUIT,         /* Ctrl-A x */
 	VM_EXIT_ERROR,
 };
 
@@ -71,7 +71,10 @@ struct vm {
 	struct vm_fd_watch fd_watches[VM_MAX_FD_WATCHES];
 	unsigned nr_fd_watches;
 	/* irqfds wait for the interrupt controller to be finalized. */
-	struct { unsigned irq; int fd; } irqfds[VM_MAX_DEVICES];
+	struct {
+		unsigned irq;
+		int fd;
+	} irqfds[VM_MAX_DEVICES];
 	unsigned nr_irqfds;
 	bool irqfds_live;
 	struct vcpu **vcpus;
@@ -82,7 +85,7 @@ struct vm {
 	_Atomic int exit_reason; /* enum vm_exit_reason; first one set wins */
 	_Atomic bool stopping;
 	_Atomic unsigned nr_running_vcpus;
-	void *loop_state;        /* owned by vm_loop.c */
+	void *loop_state; /* owned by vm_loop.c */
 
 	struct vm_hooks hooks;
 	/* Pause, resume and stop (vm_control.c): ctl_lock guards run_state and
@@ -95,7 +98,7 @@ struct vm {
 	_Atomic bool paused;
 	_Atomic bool stop_requested;
 
-	bool error_is_input;     /* the first error was bad input, not a failure */
+	bool error_is_input; /* the first error was bad input, not a failure */
 	char error[512];
 };
 

@@ -38,13 +38,13 @@
 #define COMMAND_BYTES 5
 #define DRAIN_ROUNDS 16
 
-#define CHECK(cond)                                                                         \
-	do {                                                                                \
-		if (!(cond)) {                                                              \
+#define CHECK(cond)                                                                           \
+	do {                                                                                  \
+		if (!(cond)) {                                                                \
 			fprintf(stderr, "%s:%d: contract violated: %s\n", __FILE__, __LINE__, \
-				#cond);                                                     \
-			abort();                                                            \
-		}                                                                           \
+				#cond);                                                       \
+			abort();                                                              \
+		}                                                                             \
 	} while (0)
 
 struct input {
@@ -159,9 +159,7 @@ static void run_command(struct fuzz_state *s, uint8_t op, uint16_t a, uint16_t b
 	uint64_t n;
 
 	switch (op % 9) {
-	case 0:
-		do_pop(s);
-		break;
+	case 0: do_pop(s); break;
 	case 1: /* the device reads a request: @b bytes from offset @a */
 		if (!s->have_chain)
 			break;
@@ -194,9 +192,7 @@ static void run_command(struct fuzz_state *s, uint8_t op, uint16_t a, uint16_t b
 		if (virtq_enable_notify(&s->q))
 			CHECK(!s->q.broken);
 		break;
-	case 6:
-		virtq_disable_notify(&s->q);
-		break;
+	case 6: virtq_disable_notify(&s->q); break;
 	case 7: { /* the driver stores anywhere, rings included */
 		uint16_t v = htole16(b);
 

@@ -132,7 +132,8 @@ START_TEST(two_vms_at_once)
 	vm[0] = create_vm("spin");
 	vm[1] = create_vm("hello");
 	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(kvmkit_vm_set_console_callback(vm[i], collect_console, &out[i]), 0);
+		ck_assert_int_eq(kvmkit_vm_set_console_callback(vm[i], collect_console, &out[i]),
+				 0);
 		start_vm(vm[i]);
 	}
 	/* hello powers off by itself while spin keeps running. */

@@ -131,7 +131,8 @@ START_TEST(load)
 	/* The count wraps like the chip's 32-bit counter. */
 	wr(&r, RTC_LR, UINT32_MAX);
 	count = rd(&r, RTC_DR);
-	ck_assert_msg(count == UINT32_MAX || count == 0, "count %u after loading 0xffffffff", count);
+	ck_assert_msg(count == UINT32_MAX || count == 0, "count %u after loading 0xffffffff",
+		      count);
 	stop(&r);
 }
 END_TEST

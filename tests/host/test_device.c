@@ -65,14 +65,9 @@ static int test_device_write(struct device *dev, uint64_t offset, const void *da
 		t->nr_data_writes_by_len[len]++;
 		t->nr_data_writes++;
 		return 0;
-	case TEST_REG_ECHO:
-		log_access(t->echoes, &t->nr_echoes, value, len);
-		return 0;
-	case TEST_REG_DONE:
-		t->done = value;
-		return 0;
-	default:
-		return -EINVAL;
+	case TEST_REG_ECHO: log_access(t->echoes, &t->nr_echoes, value, len); return 0;
+	case TEST_REG_DONE: t->done = value; return 0;
+	default: return -EINVAL;
 	}
 }
 

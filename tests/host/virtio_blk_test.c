@@ -665,14 +665,10 @@ END_TEST
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
-		{"config", config_space, 30},
-		{"rw", read_write_flush_id, 30},
-		{"discard", discard_write_zeroes, 30},
-		{"ro", read_only, 30},
-		{"bad_requests", bad_requests, 30},
-		{"no_status", no_status_byte, 30},
-		{"bad_images", bad_images, 30},
-		{"direct", direct_io, 30},
+		{"config", config_space, 30},          {"rw", read_write_flush_id, 30},
+		{"discard", discard_write_zeroes, 30}, {"ro", read_only, 30},
+		{"bad_requests", bad_requests, 30},    {"no_status", no_status_byte, 30},
+		{"bad_images", bad_images, 30},        {"direct", direct_io, 30},
 		{"lifecycle", worker_lifecycle, 30},
 	};
 	const struct host_suite suite = {

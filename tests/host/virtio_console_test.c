@@ -48,8 +48,7 @@ static void wait_for_uart_marker(void)
 	ck_abort_msg("the test kernel's marker never reached the console log");
 }
 
-static void start_with(struct running_vm *r, struct vdrv *d, const char *expect,
-		       uint64_t refuse)
+static void start_with(struct running_vm *r, struct vdrv *d, const char *expect, uint64_t refuse)
 {
 	struct vm_config cfg;
 	int fd;
@@ -139,7 +138,8 @@ static bool device_wants_kick(struct vdrv *d, uint16_t old, uint16_t new_idx)
 	const uint64_t used = d->q[TXQ].used;
 
 	if (d->features & (1ULL << VIRTIO_RING_EVENT_IDX_BIT)) {
-		uint16_t event = *(volatile uint16_t *)vdrv_gpa(d, used + 4 + 8 * VDRV_QUEUE_SIZE, 2);
+		uint16_t event =
+			*(volatile uint16_t *)vdrv_gpa(d, used + 4 + 8 * VDRV_QUEUE_SIZE, 2);
 
 		return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old);
 	}
@@ -191,16 +191,10 @@ static void tx_one_at_a_time(uint64_t refuse)
 	printf("%u writes, %u kicks (the rest were taken by polling)\n", WRITES, kicks);
 }
 
-START_TEST(tx_kicks_event_idx)
-{
-	tx_one_at_a_time(0);
-}
+START_TEST(tx_kicks_event_idx) { tx_one_at_a_time(0); }
 END_TEST
 
-START_TEST(tx_kicks_no_notify_flag)
-{
-	tx_one_at_a_time(1ULL << VIRTIO_RING_EVENT_IDX_BIT);
-}
+START_TEST(tx_kicks_no_notify_flag) { tx_one_at_a_time(1ULL << VIRTIO_RING_EVENT_IDX_BIT); }
 END_TEST
 
 START_TEST(expect_on_hvc0)
@@ -336,7 +330,7 @@ START_TEST(bad_chain)
 		uint64_t addr;
 		uint32_t len;
 		uint16_t flags, next;
-	} *desc;
+	} * desc;
 
 	start(&r, &d, NULL);
 	put(&d, VDRV_BUF_GPA, "x");

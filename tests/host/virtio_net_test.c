@@ -114,8 +114,7 @@ static int packet_socket(void)
 
 /* An Ethernet frame of @len bytes for the test's EtherType; payload bytes
  * derive from @seq. */
-static void make_frame(uint8_t *f, size_t len, const uint8_t *dst, const uint8_t *src,
-		       unsigned seq)
+static void make_frame(uint8_t *f, size_t len, const uint8_t *dst, const uint8_t *src, unsigned seq)
 {
 	memcpy(f, dst, 6);
 	memcpy(f + 6, src, 6);
@@ -246,8 +245,8 @@ START_TEST(transmit)
 	memcpy(vdrv_gpa(&d, b + 0x100, 100), sent, 100);
 	memcpy(vdrv_gpa(&d, b + 0x200, 200), sent + 100, 200);
 	vdrv_post(&d, TXQ,
-		  (struct vdrv_buf[]){{b, HDR, false}, {b + 0x100, 100, false},
-				      {b + 0x200, 200, false}},
+		  (struct vdrv_buf[]){
+			  {b, HDR, false}, {b + 0x100, 100, false}, {b + 0x200, 200, false}},
 		  3);
 	vdrv_kick(&d, TXQ);
 	ck_assert_msg(vdrv_wait_used(&d, TXQ, 1, NULL), "transmit chain not used");
@@ -260,8 +259,8 @@ START_TEST(transmit)
 END_TEST
 
 /* Checks the bytes of frame @seq (@len bytes) spread over @n buffers. */
-static void assert_frame(struct vdrv *d, const uint64_t *gpas, const uint32_t *lens,
-			 unsigned n, unsigned seq, size_t len)
+static void assert_frame(struct vdrv *d, const uint64_t *gpas, const uint32_t *lens, unsigned n,
+			 unsigned seq, size_t len)
 {
 	uint8_t want[2048 + HDR], got[2048 + HDR];
 	size_t at = 0;

@@ -104,11 +104,12 @@ static void assert_reads_echoed(const struct test_device *t)
 {
 	ck_assert_uint_eq(t->nr_echoes, t->nr_data_reads);
 	for (unsigned i = 0; i < t->nr_echoes && i < TEST_DEVICE_LOG_SIZE; i++) {
-		ck_assert_msg(t->echoes[i].len == t->reads[i].len &&
-				      t->echoes[i].value == t->reads[i].value,
-			      "%s: read %u returned 0x%llx (%u bytes), the guest echoed 0x%llx (%u bytes)",
-			      t->dev.name, i, (unsigned long long)t->reads[i].value, t->reads[i].len,
-			      (unsigned long long)t->echoes[i].value, t->echoes[i].len);
+		ck_assert_msg(
+			t->echoes[i].len == t->reads[i].len &&
+				t->echoes[i].value == t->reads[i].value,
+			"%s: read %u returned 0x%llx (%u bytes), the guest echoed 0x%llx (%u bytes)",
+			t->dev.name, i, (unsigned long long)t->reads[i].value, t->reads[i].len,
+			(unsigned long long)t->echoes[i].value, t->echoes[i].len);
 	}
 }
 
@@ -175,12 +176,12 @@ END_TEST
 START_TEST(unmapped_access_reads_all_ones)
 {
 	static const struct test_access expected[] = {
-		{0xffffffff, 4},         /* MMIO, nothing there */
-		{UINT64_MAX, 8},         /* MMIO, 8 bytes */
-		{0xffffffff, 4},         /* port I/O, nothing there */
-		{0xff, 1},               /* port I/O, 1 byte */
-		{0xffffffff, 4},         /* straddles the end of the MMIO test device */
-		{0xffffffff, 4},         /* a register the device rejects */
+		{0xffffffff, 4}, /* MMIO, nothing there */
+		{UINT64_MAX, 8}, /* MMIO, 8 bytes */
+		{0xffffffff, 4}, /* port I/O, nothing there */
+		{0xff, 1},       /* port I/O, 1 byte */
+		{0xffffffff, 4}, /* straddles the end of the MMIO test device */
+		{0xffffffff, 4}, /* a register the device rejects */
 	};
 	const unsigned n = sizeof(expected) / sizeof(expected[0]);
 	struct vm *vm = create_vm("unmapped", 1, NULL);
@@ -190,11 +191,12 @@ START_TEST(unmapped_access_reads_all_ones)
 	ck_assert_uint_eq(t->done, TEST_DONE_MAGIC);
 	ck_assert_uint_eq(t->nr_echoes, n);
 	for (unsigned i = 0; i < n; i++) {
-		ck_assert_msg(t->echoes[i].value == expected[i].value &&
-				      t->echoes[i].len == expected[i].len,
-			      "access %u: the guest read 0x%llx (%u bytes), expected 0x%llx (%u bytes)",
-			      i + 1, (unsigned long long)t->echoes[i].value, t->echoes[i].len,
-			      (unsigned long long)expected[i].value, expected[i].len);
+		ck_assert_msg(
+			t->echoes[i].value == expected[i].value &&
+				t->echoes[i].len == expected[i].len,
+			"access %u: the guest read 0x%llx (%u bytes), expected 0x%llx (%u bytes)",
+			i + 1, (unsigned long long)t->echoes[i].value, t->echoes[i].len,
+			(unsigned long long)expected[i].value, expected[i].len);
 	}
 	/* Only the rejected register reached the device; the straddling read did not. */
 	ck_assert_uint_eq(t->nr_data_reads, 0);
@@ -290,8 +292,9 @@ START_TEST(every_vcpu_runs_before_poweroff)
 		for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 			uint64_t exits = counter(&vm->vcpus[i]->nr_exits);
 
-			ck_assert_msg(exits == 1, "boot %d: vcpu%u made %llu exits, expected its one HLT",
-				      boot, i, (unsigned long long)exits);
+			ck_assert_msg(exits == 1,
+				      "boot %d: vcpu%u made %llu exits, expected its one HLT", boot,
+				      i, (unsigned long long)exits);
 		}
 		vm_destroy(vm);
 	}

@@ -43,7 +43,7 @@ static void write_guest(uint8_t *ram)
 
 	pml4[0] = PDPT | 3;
 	pdpt[0] = PD | 3;
-	pd[0] = 0x83; /* the first 2 MiB, present, writable, large page */
+	pd[0] = 0x83;                   /* the first 2 MiB, present, writable, large page */
 	gdt[1] = 0x00af9b000000ffffULL; /* 64-bit code */
 	gdt[2] = 0x00cf93000000ffffULL; /* data */
 	memcpy(ram + CODE, code, sizeof(code));
@@ -51,19 +51,29 @@ static void write_guest(uint8_t *ram)
 
 static void long_mode(struct kvm_sregs *s)
 {
-	struct kvm_segment code = {.limit = 0xffffffff, .selector = 8, .type = 0xb, .present = 1,
-				   .s = 1, .l = 1, .g = 1};
-	struct kvm_segment data = {.limit = 0xffffffff, .selector = 16, .type = 0x3, .present = 1,
-				   .db = 1, .s = 1, .g = 1};
+	struct kvm_segment code = {.limit = 0xffffffff,
+				   .selector = 8,
+				   .type = 0xb,
+				   .present = 1,
+				   .s = 1,
+				   .l = 1,
+				   .g = 1};
+	struct kvm_segment data = {.limit = 0xffffffff,
+				   .selector = 16,
+				   .type = 0x3,
+				   .present = 1,
+				   .db = 1,
+				   .s = 1,
+				   .g = 1};
 
 	s->cs = code;
 	s->ds = s->es = s->fs = s->gs = s->ss = data;
 	s->gdt.base = GDT;
 	s->gdt.limit = 3 * 8 - 1;
 	s->cr3 = PML4;
-	s->cr4 = 0x20;		  /* PAE */
-	s->cr0 = 0x80000031;	  /* PG, NE, ET, PE */
-	s->efer = 0x500;	  /* LMA, LME */
+	s->cr4 = 0x20;       /* PAE */
+	s->cr0 = 0x80000031; /* PG, NE, ET, PE */
+	s->efer = 0x500;     /* LMA, LME */
 }
 
 int main(void)
@@ -80,13 +90,15 @@ int main(void)
 	if (vm < 0)
 		return fail("KVM_CREATE_VM");
 
-	uint8_t *ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *ram =
+		mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ram == MAP_FAILED)
 		return fail("mmap guest RAM");
 	write_guest(ram);
-	struct kvm_userspace_memory_region region = {
-		.slot = 0, .guest_phys_addr = 0, .memory_size = RAM_SIZE,
-		.userspace_addr = (uintptr_t)ram};
+	struct kvm_userspace_memory_region region = {.slot = 0,
+						     .guest_phys_addr = 0,
+						     .memory_size = RAM_SIZE,
+						     .userspace_addr = (uintptr_t)ram};
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region) < 0)
 		return fail("KVM_SET_USER_MEMORY_REGION");
 
@@ -96,7 +108,8 @@ int main(void)
 	int run_size = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (run_size < (int)sizeof(struct kvm_run))
 		return fail("KVM_GET_VCPU_MMAP_SIZE");
-	struct kvm_run *run = mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	struct kvm_run *run =
+		mmap(NULL, (size_t)run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
 	if (run == MAP_FAILED)
 		return fail("mmap kvm_run");
 
@@ -124,7 +137,8 @@ int main(void)
 			continue;
 		}
 		if (run->exit_reason == KVM_EXIT_HLT && seen) {
-			printf("usable: a 64-bit vCPU ran, wrote port 0x%x and halted\n", PROBE_PORT);
+			printf("usable: a 64-bit vCPU ran, wrote port 0x%x and halted\n",
+			       PROBE_PORT);
 			return 0;
 		}
 		printf("unusable: the probe guest exited with reason %u (port write %s)\n",

@@ -91,10 +91,7 @@ START_TEST(disabled_never_polls)
 }
 END_TEST
 
-START_TEST(usable_cpus_counts_some)
-{
-	ck_assert_uint_ge(adaptive_poll_usable_cpus(), 1);
-}
+START_TEST(usable_cpus_counts_some) { ck_assert_uint_ge(adaptive_poll_usable_cpus(), 1); }
 END_TEST
 
 Suite *adaptive_poll_suite(void)

@@ -83,10 +83,7 @@ static void typical_guest(void)
 	ck_assert_int_eq(fb_init(&fb, 64 * 1024), 0);
 }
 
-static void free_builder(void)
-{
-	fb_free(&fb);
-}
+static void free_builder(void) { fb_free(&fb); }
 
 static void build(void)
 {
@@ -224,8 +221,7 @@ START_TEST(sixty_four_cpus)
 	for (unsigned i = 0; i < VM_MAX_CPUS; i++)
 		mpidrs[i] = (i % 16) | (uint64_t)(i / 16) << 8;
 	build();
-	fdt_for_each_subnode(child, fb.blob, node("/cpus"))
-		count++;
+	fdt_for_each_subnode(child, fb.blob, node("/cpus")) count++;
 	ck_assert_int_eq(count, VM_MAX_CPUS);
 	snprintf(path, sizeof(path), "/cpus/cpu@%x", 0x30f);
 	ck_assert_uint_eq(cell(path, "reg", 0), 0x30f);

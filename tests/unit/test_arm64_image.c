@@ -148,8 +148,8 @@ END_TEST
 
 START_TEST(too_short_read)
 {
-	ck_assert_int_eq(arm64_image_parse(head, ARM64_IMAGE_HEADER_SIZE - 1, file_size, &info,
-					   err, sizeof(err)),
+	ck_assert_int_eq(arm64_image_parse(head, ARM64_IMAGE_HEADER_SIZE - 1, file_size, &info, err,
+					   sizeof(err)),
 			 -ENOEXEC);
 	ck_assert_str_ne(err, "");
 }

@@ -9,15 +9,9 @@
 static struct device dev_a, dev_b;
 static struct bus bus;
 
-static void new_bus(void)
-{
-	bus_init(&bus, "mmio");
-}
+static void new_bus(void) { bus_init(&bus, "mmio"); }
 
-static void free_bus(void)
-{
-	bus_destroy(&bus);
-}
+static void free_bus(void) { bus_destroy(&bus); }
 
 /* dev_a at [0x1000, 0x2000): the range the overlap cases collide with. */
 static void bus_with_one_range(void)
@@ -166,10 +160,7 @@ START_TEST(find_straddling_adjacent_ranges_fails)
 }
 END_TEST
 
-START_TEST(find_len_zero_fails)
-{
-	ck_assert_ptr_null(bus_find(&bus, 0x1000, 0));
-}
+START_TEST(find_len_zero_fails) { ck_assert_ptr_null(bus_find(&bus, 0x1000, 0)); }
 END_TEST
 
 START_TEST(find_on_empty_bus)

@@ -251,10 +251,7 @@ START_TEST(no_command)
 }
 END_TEST
 
-START_TEST(unknown_command)
-{
-	assert_parse_error(PARSE("start", "-k", "vmlinux"), "'start'");
-}
+START_TEST(unknown_command) { assert_parse_error(PARSE("start", "-k", "vmlinux"), "'start'"); }
 END_TEST
 
 START_TEST(unknown_long_option)
@@ -378,9 +375,9 @@ END_TEST
 START_TEST(usage_lists_every_option)
 {
 	static const char *const names[] = {
-		"--kernel", "--initrd", "--cmdline", "--cpus", "--memory", "--console-log",
-		"--no-stdio", "--timeout", "--expect", "--dump-dtb", "--log-level", "--stats",
-		"--help", "--version",
+		"--kernel",      "--initrd",   "--cmdline", "--cpus",    "--memory",
+		"--console-log", "--no-stdio", "--timeout", "--expect",  "--dump-dtb",
+		"--log-level",   "--stats",    "--help",    "--version",
 	};
 
 	char usage[4096] = "";

@@ -102,7 +102,8 @@ START_TEST(every_table_entry_is_a_key)
 		snprintf(text, sizeof(text), "{\"%s\": %s}", info.name,
 			 info.takes_value ? "\"\"" : "true");
 		ret = load(text);
-		ck_assert_msg(ret == 0 || strstr(kvmkit_config_last_error(cfg), "unknown key") == NULL,
+		ck_assert_msg(ret == 0 ||
+				      strstr(kvmkit_config_last_error(cfg), "unknown key") == NULL,
 			      "%s: %s", info.name, kvmkit_config_last_error(cfg));
 	}
 }
@@ -183,14 +184,19 @@ START_TEST(wrong_type_names_the_key)
 END_TEST
 
 static const char *const malformed[] = {
-	"", "{", "{\"cpus\": }", "{\"cpus\" 2}", "{\"cpus\": 2} {}", "{\"cpus\": 2} x",
-	"[\"cpus\", 2]", "\"cpus\"", "42", "{\"cpus\": 2,}",
+	"",
+	"{",
+	"{\"cpus\": }",
+	"{\"cpus\" 2}",
+	"{\"cpus\": 2} {}",
+	"{\"cpus\": 2} x",
+	"[\"cpus\", 2]",
+	"\"cpus\"",
+	"42",
+	"{\"cpus\": 2,}",
 };
 
-START_TEST(malformed_json)
-{
-	assert_error(load(malformed[_i]), "");
-}
+START_TEST(malformed_json) { assert_error(load(malformed[_i]), ""); }
 END_TEST
 
 START_TEST(missing_file)
@@ -233,8 +239,8 @@ START_TEST(flags_override_the_file)
 	ck_assert_str_eq(api_config_options(o.config)->vm.kernel_path, "from-file");
 	ck_assert(api_config_options(o.config)->vm.console_stdio);
 	cli_options_free(&o);
-	ck_assert_int_eq(parse(&o, (char *[]){"kvmkit", "run", "--config", path, "-k", "flag", NULL}),
-			 0);
+	ck_assert_int_eq(
+		parse(&o, (char *[]){"kvmkit", "run", "--config", path, "-k", "flag", NULL}), 0);
 	ck_assert_str_eq(api_config_options(o.config)->vm.kernel_path, "flag");
 	ck_assert_uint_eq(api_config_options(o.config)->vm.nr_cpus, 2);
 	cli_options_free(&o);

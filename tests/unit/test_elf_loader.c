@@ -34,13 +34,23 @@ static void well_formed_elf(void)
 	eh.e_ehsize = sizeof(Elf64_Ehdr);
 	eh.e_phentsize = sizeof(Elf64_Phdr);
 	eh.e_phnum = 3;
-	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_X, .p_offset = 0x1000,
-			     .p_paddr = 0x100000, .p_vaddr = 0x100000, .p_filesz = 0x800,
-			     .p_memsz = 0x800, .p_align = 0x1000};
+	ph[0] = (Elf64_Phdr){.p_type = PT_LOAD,
+			     .p_flags = PF_R | PF_X,
+			     .p_offset = 0x1000,
+			     .p_paddr = 0x100000,
+			     .p_vaddr = 0x100000,
+			     .p_filesz = 0x800,
+			     .p_memsz = 0x800,
+			     .p_align = 0x1000};
 	ph[1] = (Elf64_Phdr){.p_type = PT_NOTE, .p_offset = 0x200, .p_filesz = 0x20, .p_align = 4};
-	ph[2] = (Elf64_Phdr){.p_type = PT_LOAD, .p_flags = PF_R | PF_W, .p_offset = 0x2000,
-			     .p_paddr = 0x200000, .p_vaddr = 0x200000, .p_filesz = 0x100,
-			     .p_memsz = 0x5000, .p_align = 0x1000};
+	ph[2] = (Elf64_Phdr){.p_type = PT_LOAD,
+			     .p_flags = PF_R | PF_W,
+			     .p_offset = 0x2000,
+			     .p_paddr = 0x200000,
+			     .p_vaddr = 0x200000,
+			     .p_filesz = 0x100,
+			     .p_memsz = 0x5000,
+			     .p_align = 0x1000};
 	file_size = 0x3000;
 	memset(&img, 0, sizeof(img));
 	err[0] = '\0';
@@ -80,8 +90,11 @@ END_TEST
 START_TEST(empty_load_segment_skipped)
 {
 	/* A PT_LOAD with nothing to load: its other fields do not matter. */
-	ph[3] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = UINT64_MAX, .p_filesz = 0,
-			     .p_paddr = UINT64_MAX, .p_memsz = 0};
+	ph[3] = (Elf64_Phdr){.p_type = PT_LOAD,
+			     .p_offset = UINT64_MAX,
+			     .p_filesz = 0,
+			     .p_paddr = UINT64_MAX,
+			     .p_memsz = 0};
 	eh.e_phnum = 4;
 	ck_assert_int_eq(parse(), 0);
 	ck_assert_uint_eq(img.nr_segments, 2);
@@ -245,8 +258,11 @@ END_TEST
 static void fill_load_segments(unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		ph[i] = (Elf64_Phdr){.p_type = PT_LOAD, .p_offset = 0x1000, .p_filesz = 0x10,
-				     .p_paddr = 0x100000 + i * 0x1000ULL, .p_memsz = 0x10};
+		ph[i] = (Elf64_Phdr){.p_type = PT_LOAD,
+				     .p_offset = 0x1000,
+				     .p_filesz = 0x10,
+				     .p_paddr = 0x100000 + i * 0x1000ULL,
+				     .p_memsz = 0x10};
 	eh.e_phnum = n;
 }
 

@@ -16,10 +16,7 @@ static void new_state(void)
 	quit = true; /* escape_filter() must clear it */
 }
 
-static void free_out(void)
-{
-	free(out);
-}
+static void free_out(void) { free(out); }
 
 static size_t filter(const char *in, size_t len)
 {
@@ -80,8 +77,14 @@ END_TEST
 
 START_TEST(ctrl_a_other_key_sends_both)
 {
-	ck_assert_uint_eq(filter("\x01" "c", 2), 2);
-	ck_assert_mem_eq(out, "\x01" "c", 2);
+	ck_assert_uint_eq(filter("\x01"
+				 "c",
+				 2),
+			  2);
+	ck_assert_mem_eq(out,
+			 "\x01"
+			 "c",
+			 2);
 	ck_assert(!quit);
 }
 END_TEST
@@ -129,8 +132,17 @@ START_TEST(worst_case_fills_twice_the_input)
 {
 	/* A pending Ctrl-A and Ctrl-A + key pairs: every byte of the output is used. */
 	ck_assert_uint_eq(filter("\x01", 1), 0);
-	ck_assert_uint_eq(filter("a\x01" "b\x01" "c", 5), 6);
-	ck_assert_mem_eq(out, "\x01" "a\x01" "b\x01" "c", 6);
+	ck_assert_uint_eq(filter("a\x01"
+				 "b\x01"
+				 "c",
+				 5),
+			  6);
+	ck_assert_mem_eq(out,
+			 "\x01"
+			 "a\x01"
+			 "b\x01"
+			 "c",
+			 6);
 }
 END_TEST
 

@@ -6,15 +6,9 @@
 
 static struct expect_matcher m;
 
-static void matcher_teardown(void)
-{
-	expect_destroy(&m);
-}
+static void matcher_teardown(void) { expect_destroy(&m); }
 
-static bool feed_str(const char *text)
-{
-	return expect_feed(&m, text, strlen(text));
-}
+static bool feed_str(const char *text) { return expect_feed(&m, text, strlen(text)); }
 
 START_TEST(found_in_one_feed)
 {
@@ -155,10 +149,7 @@ START_TEST(empty_pattern_is_einval)
 }
 END_TEST
 
-START_TEST(null_pattern_is_einval)
-{
-	ck_assert_int_eq(expect_init(&m, NULL), -EINVAL);
-}
+START_TEST(null_pattern_is_einval) { ck_assert_int_eq(expect_init(&m, NULL), -EINVAL); }
 END_TEST
 
 /* Patterns and output over {a, b} make borders and near misses common. */

@@ -8,10 +8,7 @@
 static struct fdt_builder fb;
 static const struct fdt_builder *encoder_saw;
 
-static void free_builder(void)
-{
-	fb_free(&fb);
-}
+static void free_builder(void) { fb_free(&fb); }
 
 /* Shaped like a GIC's three cells: type, number, trigger. */
 static unsigned encode_spi(const struct fdt_builder *b, unsigned irq, bool edge, uint32_t *cells)
@@ -127,8 +124,7 @@ START_TEST(string_list)
 	ck_assert_int_ge(node, 0);
 	ck_assert_int_eq(fdt_stringlist_count(fb.blob, node, "compatible"), 2);
 	ck_assert_str_eq(fdt_stringlist_get(fb.blob, node, "compatible", 0, NULL), "arm,pl011");
-	ck_assert_str_eq(fdt_stringlist_get(fb.blob, node, "compatible", 1, NULL),
-			 "arm,primecell");
+	ck_assert_str_eq(fdt_stringlist_get(fb.blob, node, "compatible", 1, NULL), "arm,primecell");
 	ck_assert_int_eq(fdt_node_check_compatible(fb.blob, node, "arm,primecell"), 0);
 }
 END_TEST

@@ -23,10 +23,7 @@ static void empty_table(void)
 }
 
 /* Regions own their dirty bitmaps: every test ends by releasing the table. */
-static void release_table(void)
-{
-	guest_mem_release(&mem);
-}
+static void release_table(void) { guest_mem_release(&mem); }
 
 /* RAM at [0x10000, 0x12000) and [0x20000, 0x21000), a hole between them. */
 static void two_regions(void)

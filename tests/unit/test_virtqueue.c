@@ -205,7 +205,8 @@ END_TEST
 
 START_TEST(init_rejects_misaligned_used)
 {
-	assert_init_fails(QSIZE, DESC, AVAIL, USED + 2, "used ring at 0x14002 is not 4-byte aligned");
+	assert_init_fails(QSIZE, DESC, AVAIL, USED + 2,
+			  "used ring at 0x14002 is not 4-byte aligned");
 }
 END_TEST
 

@@ -9,7 +9,6 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "arch/arch.h"
@@ -26,8 +25,8 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
 
-#define CORE_REG(field)                                                                  \
-	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE |                            \
+#define CORE_REG(field)                                        \
+	(KVM_REG_ARM64 | KVM_REG_SIZE_U64 | KVM_REG_ARM_CORE | \
 	 (offsetof(struct kvm_regs, field) / sizeof(uint32_t)))
 #define MPIDR_EL1 ARM64_SYS_REG(3, 0, 0, 0, 5)
 #define MPIDR_AFFINITY_MASK 0xff00ffffffULL
@@ -80,20 +79,20 @@ static int set_one_reg(struct vcpu *vcpu, uint64_t id, uint64_t value)
 {
 	struct kvm_one_reg reg = {.id = id, .addr = (uintptr_t)&value};
 
-	if (ioctl(vcpu->fd, KVM_SET_ONE_REG, &reg) < 0)
-		return vm_error(vcpu->vm, -errno, "vcpu%u: KVM_SET_ONE_REG 0x%llx: %s", vcpu->index,
-				(unsigned long long)id, strerror(errno));
-	return 0;
+	int ret = kvm_ioctl_checked(vcpu->vm, vcpu->fd, KVM_SET_ONE_REG, &reg, "KVM_SET_ONE_REG",
+				    "vcpu%u: register 0x%llx", vcpu->index, (unsigned long long)id);
+
+	return ret < 0 ? ret : 0;
 }
 
 static int get_one_reg(struct vcpu *vcpu, uint64_t id, uint64_t *value)
 {
 	struct kvm_one_reg reg = {.id = id, .addr = (uintptr_t)value};
 
-	if (ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg) < 0)
-		return vm_error(vcpu->vm, -errno, "vcpu%u: KVM_GET_ONE_REG 0x%llx: %s", vcpu->index,
-				(unsigned long long)id, strerror(errno));
-	return 0;
+	int ret = kvm_ioctl_checked(vcpu->vm, vcpu->fd, KVM_GET_ONE_REG, &reg, "KVM_GET_ONE_REG",
+				    "vcpu%u: register 0x%llx", vcpu->index, (unsigned long long)id);
+
+	return ret < 0 ? ret : 0;
 }
 
 int arch_vm_setup(struct vm *vm)
@@ -105,15 +104,15 @@ int arch_vm_setup(struct vm *vm)
 		return vm_error(vm, -ENOMEM, "out of memory");
 	st->gic_fd = -1;
 	vm->arch = st;
-	if (ioctl(vm->vm_fd, KVM_ARM_PREFERRED_TARGET, &st->vcpu_init) < 0)
-		return vm_error(vm, -errno, "KVM_ARM_PREFERRED_TARGET: %s", strerror(errno));
+	ret = vm_ioctl(vm, KVM_ARM_PREFERRED_TARGET, &st->vcpu_init);
+	if (ret < 0)
+		return ret;
 	/* A guest access KVM cannot decode (no syndrome) comes to us instead of
 	 * killing the VM: we report it and inject an external abort. */
 	if (kvm_cap(vm->vm_fd, KVM_CAP_ARM_NISV_TO_USER) > 0) {
 		struct kvm_enable_cap cap = {.cap = KVM_CAP_ARM_NISV_TO_USER};
 
-		if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0)
-			st->nisv_to_user = true;
+		st->nisv_to_user = kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
 	}
 	st->can_inject_abort = kvm_cap(vm->vm_fd, KVM_CAP_ARM_INJECT_EXT_DABT) > 0;
 	ret = uart_16550_create(vm, "uart0", BUS_MMIO, ARM64_UART_BASE, ARM64_UART_SPI,
@@ -138,9 +137,9 @@ int arch_vcpu_setup(struct vm *vm, struct vcpu *vcpu)
 	/* Secondaries wait powered off until the guest starts them with PSCI CPU_ON. */
 	if (vcpu->index > 0)
 		init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;
-	if (ioctl(vcpu->fd, KVM_ARM_VCPU_INIT, &init) < 0)
-		return vm_error(vm, -errno, "vcpu%u: KVM_ARM_VCPU_INIT: %s", vcpu->index,
-				strerror(errno));
+	ret = vcpu_ioctl(vcpu, KVM_ARM_VCPU_INIT, &init);
+	if (ret < 0)
+		return ret;
 	ret = get_one_reg(vcpu, MPIDR_EL1, &mpidr);
 	if (ret < 0)
 		return ret;
@@ -152,10 +151,11 @@ static int gic_set_attr(struct vm *vm, uint32_t group, uint64_t attr, void *valu
 {
 	struct kvm_device_attr a = {.group = group, .attr = attr, .addr = (uintptr_t)value};
 
-	if (ioctl(state_of(vm)->gic_fd, KVM_SET_DEVICE_ATTR, &a) < 0)
-		return vm_error(vm, -errno, "GIC attribute %u/%llu: %s", group,
-				(unsigned long long)attr, strerror(errno));
-	return 0;
+	int ret = kvm_ioctl_checked(vm, state_of(vm)->gic_fd, KVM_SET_DEVICE_ATTR, &a,
+				    "KVM_SET_DEVICE_ATTR", "GIC attribute %u/%llu", group,
+				    (unsigned long long)attr);
+
+	return ret < 0 ? ret : 0;
 }
 
 static int gic_create(struct vm *vm)
@@ -167,19 +167,23 @@ static int gic_create(struct vm *vm)
 	uint32_t nr_irqs = ARM64_GIC_NR_IRQS;
 	int ret;
 
-	if (ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &dev) == 0) {
+	ret = kvm_ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
+	if (ret == 0) {
 		st->gic = ARM64_GIC_V3;
 	} else {
-		int v3_err = errno;
+		int v3_err = -ret;
 
 		dev = (struct kvm_create_device){.type = KVM_DEV_TYPE_ARM_VGIC_V2};
 		if (vm->nr_vcpus > ARM64_GICV2_MAX_CPUS)
-			return vm_input_error(vm, -EINVAL,
-					      "--cpus %u: this host has no GICv3 (%s) and GICv2 serves at most %d",
-					      vm->nr_vcpus, strerror(v3_err), ARM64_GICV2_MAX_CPUS);
-		if (ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &dev) < 0)
-			return vm_error(vm, -errno, "cannot create an in-kernel GIC: v3: %s, v2: %s",
-					strerror(v3_err), strerror(errno));
+			return vm_input_error(
+				vm, -EINVAL,
+				"--cpus %u: this host has no GICv3 (%s) and GICv2 serves at most %d",
+				vm->nr_vcpus, strerror(v3_err), ARM64_GICV2_MAX_CPUS);
+		ret = kvm_ioctl(vm->vm_fd, KVM_CREATE_DEVICE, &dev);
+		if (ret < 0)
+			return vm_error(vm, ret,
+					"KVM_CREATE_DEVICE: no in-kernel GIC: v3: %s, v2: %s",
+					strerror(v3_err), strerror(-ret));
 		st->gic = ARM64_GIC_V2;
 	}
 	st->gic_fd = (int)dev.fd;
@@ -188,12 +192,14 @@ static int gic_create(struct vm *vm)
 	if (ret < 0)
 		return ret;
 	if (st->gic == ARM64_GIC_V3) {
-		ret = gic_set_attr(vm, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST, &dist);
+		ret = gic_set_attr(vm, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V3_ADDR_TYPE_DIST,
+				   &dist);
 		if (ret == 0)
 			ret = gic_set_attr(vm, KVM_DEV_ARM_VGIC_GRP_ADDR,
 					   KVM_VGIC_V3_ADDR_TYPE_REDIST, &redist);
 	} else {
-		ret = gic_set_attr(vm, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_DIST, &dist);
+		ret = gic_set_attr(vm, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_DIST,
+				   &dist);
 		if (ret == 0)
 			ret = gic_set_attr(vm, KVM_DEV_ARM_VGIC_GRP_ADDR, KVM_VGIC_V2_ADDR_TYPE_CPU,
 					   &cpu);
@@ -243,11 +249,12 @@ static int load_kernel(struct vm *vm, struct boot_layout *lay)
 	/* Written so that a huge image_size from the header cannot wrap. */
 	if (info.image_size > vm->cfg.mem_size ||
 	    vm->cfg.mem_size - info.image_size < info.text_offset + ARM64_FDT_MAX_SIZE) {
-		ret = vm_input_error(vm, -EFBIG,
-				     "kernel %s: needs %llu MiB once loaded; the guest has %llu MiB of RAM",
-				     kernel.path,
-				     (unsigned long long)((info.image_size + ARM64_FDT_MAX_SIZE) >> 20) + 1,
-				     (unsigned long long)(vm->cfg.mem_size >> 20));
+		ret = vm_input_error(
+			vm, -EFBIG,
+			"kernel %s: needs %llu MiB once loaded; the guest has %llu MiB of RAM",
+			kernel.path,
+			(unsigned long long)((info.image_size + ARM64_FDT_MAX_SIZE) >> 20) + 1,
+			(unsigned long long)(vm->cfg.mem_size >> 20));
 		goto out;
 	}
 	ret = guest_file_load(vm, &kernel, lay->kernel_gpa);
@@ -269,11 +276,11 @@ static int load_initrd(struct vm *vm, struct boot_layout *lay)
 		return ret;
 	room = lay->fdt_gpa - lay->kernel_end;
 	if (initrd.size > room) {
-		ret = vm_input_error(vm, -EFBIG,
-				     "initrd %s: %llu bytes do not fit beside the kernel in %llu MiB of RAM (room for %llu)",
-				     initrd.path, (unsigned long long)initrd.size,
-				     (unsigned long long)(vm->cfg.mem_size >> 20),
-				     (unsigned long long)room);
+		ret = vm_input_error(
+			vm, -EFBIG,
+			"initrd %s: %llu bytes do not fit beside the kernel in %llu MiB of RAM (room for %llu)",
+			initrd.path, (unsigned long long)initrd.size,
+			(unsigned long long)(vm->cfg.mem_size >> 20), (unsigned long long)room);
 		goto out;
 	}
 	lay->initrd_size = initrd.size;
@@ -381,13 +388,14 @@ int arch_load_guest(struct vm *vm)
 int arch_irq_line(struct vm *vm, unsigned irq, bool level)
 {
 	struct kvm_irq_level line = {
-		.irq = (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) | (ARM64_GIC_SPI_BASE + irq),
+		.irq = (KVM_ARM_IRQ_TYPE_SPI << KVM_ARM_IRQ_TYPE_SHIFT) |
+		       (ARM64_GIC_SPI_BASE + irq),
 		.level = level,
 	};
 
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &line) < 0)
-		return -errno;
-	return 0;
+	int ret = kvm_ioctl(vm->vm_fd, KVM_IRQ_LINE, &line);
+
+	return ret < 0 ? ret : 0;
 }
 
 int arch_irq_gsi(struct vm *vm, unsigned irq, unsigned *gsi)
@@ -429,14 +437,14 @@ static enum vcpu_action handle_nisv(struct vcpu *vcpu)
 		 vcpu->index, (unsigned long long)vcpu->run->arm_nisv.fault_ipa,
 		 state_of(vm)->can_inject_abort ? "; injecting an external abort" : "");
 	if (!state_of(vm)->can_inject_abort) {
-		vm_error(vm, -EIO, "vcpu%u: undecodable access at 0x%llx and no way to inject an abort",
+		vm_error(vm, -EIO,
+			 "vcpu%u: undecodable access at 0x%llx and no way to inject an abort",
 			 vcpu->index, (unsigned long long)vcpu->run->arm_nisv.fault_ipa);
 		vm_request_exit(vm, VM_EXIT_ERROR);
 		return VCPU_STOP;
 	}
 	events.exception.ext_dabt_pending = 1;
-	if (ioctl(vcpu->fd, KVM_SET_VCPU_EVENTS, &events) < 0) {
-		vm_error(vm, -errno, "vcpu%u: KVM_SET_VCPU_EVENTS: %s", vcpu->index, strerror(errno));
+	if (vcpu_ioctl(vcpu, KVM_SET_VCPU_EVENTS, &events) < 0) {
 		vm_request_exit(vm, VM_EXIT_ERROR);
 		return VCPU_STOP;
 	}

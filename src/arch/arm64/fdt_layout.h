@@ -16,9 +16,9 @@ struct arm64_fdt_desc {
 	const uint64_t *mpidrs; /* per vCPU, affinity bits only */
 	uint64_t ram_base;
 	uint64_t ram_size;
-	const char *cmdline;    /* may be NULL */
+	const char *cmdline; /* may be NULL */
 	uint64_t initrd_start;
-	uint64_t initrd_size;   /* 0: no initrd */
+	uint64_t initrd_size; /* 0: no initrd */
 	enum arm64_gic_version gic;
 	struct device *const *devices;
 	unsigned nr_devices;

@@ -66,28 +66,33 @@ int arm64_image_parse(const uint8_t *head, size_t len, uint64_t file_size,
 	if (len < ARM64_IMAGE_HEADER_SIZE || file_size < ARM64_IMAGE_HEADER_SIZE)
 		return bad(err, errlen, "too short to be an arm64 Image (under 64 bytes)");
 	if (le32(head + 0x38) != ARM64_IMAGE_MAGIC)
-		return bad(err, errlen, "not an arm64 Image (no \"ARM\\x64\" magic at offset 0x38; "
-					"a compressed vmlinuz must be decompressed first)");
+		return bad(err, errlen,
+			   "not an arm64 Image (no \"ARM\\x64\" magic at offset 0x38; "
+			   "a compressed vmlinuz must be decompressed first)");
 	info->text_offset = le64(head + 0x08);
 	info->image_size = le64(head + 0x10);
 	flags = le64(head + 0x18);
 	if (flags & FLAG_BIG_ENDIAN)
-		return bad(err, errlen, "big-endian arm64 Image: kvmkit boots little-endian kernels");
+		return bad(err, errlen,
+			   "big-endian arm64 Image: kvmkit boots little-endian kernels");
 	if (info->image_size == 0)
-		return bad(err, errlen, "Image header has no image_size (a kernel older than 3.17)");
+		return bad(err, errlen,
+			   "Image header has no image_size (a kernel older than 3.17)");
 	if (info->image_size > (1ULL << 40))
 		return bad(err, errlen, "corrupt Image: image_size is larger than any guest's RAM");
 	if (info->text_offset >= 0x200000 || (info->text_offset & 0xfff))
 		return bad(err, errlen, "Image text_offset is not a 4 KiB multiple below 2 MiB");
 	if (file_size > info->image_size)
-		return bad(err, errlen, "corrupt Image: the file is larger than its header's image_size");
+		return bad(err, errlen,
+			   "corrupt Image: the file is larger than its header's image_size");
 	if (head[0] == 'M' && head[1] == 'Z') {
 		info->efi_stub = true;
 		ret = pe_min_size(head, len, &info->min_file_size, err, errlen);
 		if (ret < 0)
 			return ret;
 		if (file_size < info->min_file_size) {
-			snprintf(err, errlen, "truncated Image: its sections need %llu bytes, the file has %llu",
+			snprintf(err, errlen,
+				 "truncated Image: its sections need %llu bytes, the file has %llu",
 				 (unsigned long long)info->min_file_size,
 				 (unsigned long long)file_size);
 			return -ENOEXEC;

@@ -44,7 +44,8 @@ int elf_parse(const uint8_t *buf, size_t len, uint64_t file_size, struct elf_ima
 		if (ph.p_filesz > ph.p_memsz)
 			return bad(err, errlen, "ELF segment larger in the file than in memory");
 		if (__builtin_add_overflow(ph.p_offset, ph.p_filesz, &end) || end > file_size)
-			return bad(err, errlen, "ELF segment extends past the end of the file (truncated?)");
+			return bad(err, errlen,
+				   "ELF segment extends past the end of the file (truncated?)");
 		if (__builtin_add_overflow(ph.p_paddr, ph.p_memsz, &end))
 			return bad(err, errlen, "ELF segment address wraps around");
 		if (img->nr_segments == ELF_MAX_SEGMENTS)

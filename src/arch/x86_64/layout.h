@@ -9,8 +9,8 @@
 #define X86_GDT_ADDR 0x500ULL
 #define X86_PML4_ADDR 0x1000ULL
 #define X86_PDPT_ADDR 0x2000ULL
-#define X86_PD_ADDR 0x3000ULL /* four pages: 4 GiB in 2 MiB pages */
-#define X86_HLT_ADDR 0x7000ULL   /* a lone HLT for vCPUs with nothing to run */
+#define X86_PD_ADDR 0x3000ULL  /* four pages: 4 GiB in 2 MiB pages */
+#define X86_HLT_ADDR 0x7000ULL /* a lone HLT for vCPUs with nothing to run */
 #define X86_BOOT_STACK 0x80000ULL
 #define X86_LOW_RESERVED 0x8000ULL /* nothing may be loaded below this */
 

@@ -6,7 +6,6 @@
 #include <linux/kvm.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 
 #include "arch/arch.h"
 #include "arch/x86_64/elf_loader.h"
@@ -15,6 +14,7 @@
 #include "devices/reset_control.h"
 #include "devices/uart_16550.h"
 #include "vmm/guest_file.h"
+#include "vmm/kvm.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -66,26 +66,20 @@ static int set_cpuid(struct vm *vm, struct vcpu *vcpu)
 		if (!cpuid)
 			return vm_error(vm, -ENOMEM, "cpuid: out of memory");
 		cpuid->nent = nent;
-		if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid) == 0)
+		ret = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
+		if (ret == 0)
 			break;
-		ret = -errno;
 		free(cpuid);
 		if (ret != -E2BIG || nent >= 4096)
 			return vm_error(vm, ret, "KVM_GET_SUPPORTED_CPUID: %s", strerror(-ret));
 		nent *= 2;
 	}
-	ret = 0;
-	if (ioctl(vcpu->fd, KVM_SET_CPUID2, cpuid) < 0)
-		ret = vm_error(vm, -errno, "vcpu%u: KVM_SET_CPUID2: %s", vcpu->index,
-			       strerror(errno));
+	ret = vcpu_ioctl(vcpu, KVM_SET_CPUID2, cpuid);
 	free(cpuid);
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
-int arch_vcpu_setup(struct vm *vm, struct vcpu *vcpu)
-{
-	return set_cpuid(vm, vcpu);
-}
+int arch_vcpu_setup(struct vm *vm, struct vcpu *vcpu) { return set_cpuid(vm, vcpu); }
 
 int arch_vm_finalize(struct vm *vm)
 {
@@ -112,12 +106,13 @@ static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry, u
 		uint8_t *dst = guest_mem_ptr(&vm->mem, s->paddr, s->mem_size);
 
 		if (!dst || s->paddr < X86_LOW_RESERVED)
-			return vm_input_error(vm, -EFBIG,
-					      "kernel %s: segment at 0x%llx (%llu bytes) is outside the guest's RAM (0x%llx-0x%llx)",
-					      kernel->path, (unsigned long long)s->paddr,
-					      (unsigned long long)s->mem_size,
-					      (unsigned long long)X86_LOW_RESERVED,
-					      (unsigned long long)vm->cfg.mem_size);
+			return vm_input_error(
+				vm, -EFBIG,
+				"kernel %s: segment at 0x%llx (%llu bytes) is outside the guest's RAM (0x%llx-0x%llx)",
+				kernel->path, (unsigned long long)s->paddr,
+				(unsigned long long)s->mem_size,
+				(unsigned long long)X86_LOW_RESERVED,
+				(unsigned long long)vm->cfg.mem_size);
 		ret = guest_file_read(vm, kernel, s->file_offset, dst, s->file_size);
 		if (ret < 0)
 			return ret;
@@ -128,7 +123,8 @@ static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry, u
 			entry_loaded = true;
 	}
 	if (!entry_loaded)
-		return vm_input_error(vm, -ENOEXEC, "kernel %s: entry point 0x%llx is in no loaded segment",
+		return vm_input_error(vm, -ENOEXEC,
+				      "kernel %s: entry point 0x%llx is in no loaded segment",
 				      kernel->path, (unsigned long long)img.entry);
 	*entry = img.entry;
 	return 0;
@@ -149,11 +145,11 @@ static int load_initrd(struct vm *vm, uint64_t kernel_end, struct kvm_regs *regs
 		return ret;
 	room = ram_end > kernel_end ? (ram_end - kernel_end) & ~0xfffULL : 0;
 	if (initrd.size > room) {
-		ret = vm_input_error(vm, -EFBIG,
-				     "initrd %s: %llu bytes do not fit above the kernel in %llu MiB of RAM (room for %llu)",
-				     initrd.path, (unsigned long long)initrd.size,
-				     (unsigned long long)(vm->cfg.mem_size >> 20),
-				     (unsigned long long)room);
+		ret = vm_input_error(
+			vm, -EFBIG,
+			"initrd %s: %llu bytes do not fit above the kernel in %llu MiB of RAM (room for %llu)",
+			initrd.path, (unsigned long long)initrd.size,
+			(unsigned long long)(vm->cfg.mem_size >> 20), (unsigned long long)room);
 		goto out;
 	}
 	gpa = (ram_end - initrd.size) & ~0xfffULL;
@@ -190,25 +186,29 @@ int arch_load_guest(struct vm *vm)
 	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
 		struct vcpu *v = vm->vcpus[i];
 
-		if (ioctl(v->fd, KVM_GET_SREGS, &sregs) < 0)
-			return vm_error(vm, -errno, "vcpu%u: KVM_GET_SREGS: %s", i, strerror(errno));
+		ret = vcpu_ioctl(v, KVM_GET_SREGS, &sregs);
+		if (ret < 0)
+			return ret;
 		long_mode_sregs(&sregs);
-		if (ioctl(v->fd, KVM_SET_SREGS, &sregs) < 0)
-			return vm_error(vm, -errno, "vcpu%u: KVM_SET_SREGS: %s", i, strerror(errno));
+		ret = vcpu_ioctl(v, KVM_SET_SREGS, &sregs);
+		if (ret < 0)
+			return ret;
 	}
 	regs.rflags = 0x2;
 	regs.rip = entry;
 	regs.rsp = X86_BOOT_STACK;
-	if (ioctl(boot->fd, KVM_SET_REGS, &regs) < 0)
-		return vm_error(vm, -errno, "vcpu0: KVM_SET_REGS: %s", strerror(errno));
+	ret = vcpu_ioctl(boot, KVM_SET_REGS, &regs);
+	if (ret < 0)
+		return ret;
 	/* Secondary vCPUs of test kernels have nothing to run until an irqchip and
 	 * INIT/SIPI exist; they start halted at a HLT instruction placed at the
 	 * bottom of the reserved low page. */
 	for (unsigned i = 1; i < vm->nr_vcpus; i++) {
 		struct kvm_regs r = {.rflags = 0x2, .rip = X86_HLT_ADDR, .rsp = X86_BOOT_STACK};
 
-		if (ioctl(vm->vcpus[i]->fd, KVM_SET_REGS, &r) < 0)
-			return vm_error(vm, -errno, "vcpu%u: KVM_SET_REGS: %s", i, strerror(errno));
+		ret = vcpu_ioctl(vm->vcpus[i], KVM_SET_REGS, &r);
+		if (ret < 0)
+			return ret;
 	}
 	return 0;
 }
