@@ -79,7 +79,8 @@ struct virtio_mmio {
 	uint32_t config_generation;
 	_Atomic uint32_t interrupt_status;
 	_Atomic bool running;     /* DRIVER_OK and not failed */
-	_Atomic bool needs_reset; /* the guest broke a rule; set until reset */
+	_Atomic bool broken;      /* the guest broke a rule; set until reset */
+	_Atomic bool needs_reset; /* what the driver sees: set once the rule was reported */
 	int irq_fd;               /* -1: no interrupt delivery (polled drivers) */
 	struct vq_state queues[VIRTIO_MMIO_MAX_QUEUES];
 };
@@ -130,10 +131,12 @@ void virtio_queue_notify_driver(struct virtio_mmio *t, unsigned index)
 
 static void mark_broken(struct virtio_mmio *t, const char *what, const char *why)
 {
-	if (atomic_exchange(&t->needs_reset, true))
+	if (atomic_exchange(&t->broken, true))
 		return;
 	atomic_store(&t->running, false);
 	log_error("%s: %s: %s; the device stops until the guest resets it", t->name, what, why);
+	/* Only now: whoever sees DEVICE_NEEDS_RESET finds the reason reported. */
+	atomic_store(&t->needs_reset, true);
 	raise_interrupt(t, INT_CONFIG_CHANGE);
 }
 
@@ -175,6 +178,7 @@ static void transport_reset(struct virtio_mmio *t)
 	t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
 	atomic_store(&t->interrupt_status, 0);
 	atomic_store(&t->needs_reset, false);
+	atomic_store(&t->broken, false);
 }
 
 static void queue_set_ready(struct virtio_mmio *t, struct vq_state *vq, uint32_t value)
@@ -222,7 +226,7 @@ static void write_status(struct virtio_mmio *t, uint32_t value)
 			value &= ~(uint32_t)STATUS_FEATURES_OK;
 		}
 	}
-	if ((added & STATUS_DRIVER_OK) && !atomic_load(&t->needs_reset)) {
+	if ((added & STATUS_DRIVER_OK) && !atomic_load(&t->broken)) {
 		int ret = t->ops->activate ? t->ops->activate(t->backend) : 0;
 
 		if (ret < 0)
