@@ -262,7 +262,8 @@ KVMKIT_API int kvmkit_vm_resume(struct kvmkit_vm *vm);
  * grace time (10 s by default) it is stopped hard (KVMKIT_EXIT_STOP_TIMEOUT).
  * Where the machine has no power button (the x86_64 test machine) or the
  * grace time is 0 it is a hard stop at once (KVMKIT_EXIT_KILLED).
- * A second stop is a no-op. Errors: -ESRCH when not started or ENDED. */
+ * A second stop is a no-op (0) until the VM has ENDED, also while the first
+ * one is still ending it. Errors: -ESRCH when not started or ENDED. */
 KVMKIT_API int kvmkit_vm_stop(struct kvmkit_vm *vm);
 
 /* Hard stop: the vCPUs are stopped without the guest's knowledge; the VM

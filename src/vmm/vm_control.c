@@ -104,14 +104,17 @@ int vm_resume(struct vm *vm)
 int vm_stop(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->ctl_lock);
+	/* A second stop is a no-op until the VM has ended, also while the first
+	 * one is already ending it (a hard stop where there is no power button). */
+	if (vm->run_state != VM_STATE_ENDED && atomic_load(&vm->stop_requested)) {
+		pthread_mutex_unlock(&vm->ctl_lock);
+		return 0;
+	}
 	if (ending(vm)) {
 		pthread_mutex_unlock(&vm->ctl_lock);
 		return -ESRCH;
 	}
-	if (atomic_exchange(&vm->stop_requested, true)) {
-		pthread_mutex_unlock(&vm->ctl_lock);
-		return 0;
-	}
+	atomic_store(&vm->stop_requested, true);
 	/* The guest can only shut down if it runs. */
 	atomic_store(&vm->paused, false);
 	pthread_cond_broadcast(&vm->resume_cond);

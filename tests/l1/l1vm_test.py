@@ -99,5 +99,20 @@ class LinesTest(unittest.TestCase):
         self.assertNotIn("SKIP", x86_l1.PASSED)
 
 
+class SymbolizeTest(unittest.TestCase):
+    def test_nearest_text_symbol_below(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "kallsyms")
+            with open(path, "w") as f:
+                f.write("ffffffff81000000 T _stext\n"
+                        "ffffffff81000100 t helper\n"
+                        "ffffffff81000180 D some_data\n"
+                        "ffffffff81000200 T other [mod]\n")
+            self.assertEqual(x86_l1.symbolize(path, 0xffffffff81000104), "helper+0x4")
+            self.assertEqual(x86_l1.symbolize(path, 0xffffffff81000190), "helper+0x90")
+            self.assertEqual(x86_l1.symbolize(path, 0x7f0000001000), "")
+            self.assertEqual(x86_l1.symbolize(os.path.join(tmp, "none"), 1), "")
+
+
 if __name__ == "__main__":
     unittest.main()

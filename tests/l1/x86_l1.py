@@ -149,24 +149,51 @@ def command_script(command):
     ])
 
 
-def hang_report(monitor, path):
-    """Records the vCPUs' registers twice, 2 s apart, and says whether the
-    L1 is halted or spinning (same RIP twice and HLT state, or not)."""
+def symbolize(kallsyms, address):
+    """Kernel address -> "function+0xoff" from the L1's /proc/kallsyms, else ""."""
+    best = None
+    try:
+        with open(kallsyms) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 3 or parts[1] not in "tTwW":
+                    continue
+                value = int(parts[0], 16)
+                if value <= address and (best is None or value > best[0]):
+                    best = (value, parts[2])
+    except (OSError, ValueError):
+        return ""
+    return f"{best[1]}+0x{address - best[0]:x}" if best and best[0] else ""
+
+
+def hang_report(monitor, out):
+    """Records the vCPUs' registers and local APICs twice, 2 s apart, in
+    OUT/hang-registers.txt, and says whether the L1 is halted or spinning,
+    and where (a kernel RIP is named from the L1's kallsyms)."""
+    path = os.path.join(out, "hang-registers.txt")
     try:
         first = l1vm.hmp(monitor, "info registers -a")
+        lapic = l1vm.hmp(monitor, "info lapic")
         time.sleep(2)
         second = l1vm.hmp(monitor, "info registers -a")
+        lapic2 = l1vm.hmp(monitor, "info lapic")
         extra = l1vm.hmp(monitor, "info status")
     except OSError as e:
         return f"the monitor did not answer ({e})"
     with open(path, "w") as f:
-        f.write(f"== info registers -a\n{first}\n\n== 2 s later\n{second}\n\n== {extra}\n")
+        f.write(f"== info registers -a\n{first}\n\n== info lapic\n{lapic}\n\n"
+                f"== 2 s later: info registers -a\n{second}\n\n== info lapic\n{lapic2}\n\n"
+                f"== {extra}\n")
     rips = [re.findall(r"RIP=([0-9a-f]+)", t) for t in (first, second)]
     halted = "HLT=1" in second
     moved = rips[0] != rips[1]
     what = ("halted" if halted else "running") + (", RIP moving" if moved else ", RIP still")
-    return (f"vCPU RIP {','.join(rips[1]) or '?'} ({what}; QEMU: {extra}); "
-            f"registers in {path}")
+    where = []
+    for rip in rips[1]:
+        name = symbolize(os.path.join(out, "kallsyms"), int(rip, 16))
+        where.append(f"{rip} {name}".strip())
+    return (f"vCPU RIP {', '.join(where) or '?'} ({what}; QEMU: {extra}); "
+            f"registers and local APIC in {path}")
 
 
 def boot(args, attempt, text, cpio, on_line=None, echo=True):
@@ -200,7 +227,7 @@ def boot(args, attempt, text, cpio, on_line=None, echo=True):
     try:
         run = l1vm.run_qemu(cmd, args.timeout, heartbeat=hb, on_line=on_line, echo=echo,
                             on_hang=lambda: report.append(
-                                hang_report(monitor, os.path.join(out, "hang-registers.txt"))))
+                                hang_report(monitor, out)))
     finally:
         os.unlink(scratch)
     if run.hang:
