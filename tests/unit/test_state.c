@@ -133,8 +133,8 @@ START_TEST(truncated_and_corrupt_streams_are_refused)
 		state_reader_init(&r, copy, cut);
 		while (ret == 0 && !state_reader_done(&r))
 			ret = state_next(&r, kind, &version, &rec);
-		ck_assert_msg(cut == 0 || cut == first_end || ret == -EINVAL, "prefix %zu read as whole",
-			      cut);
+		ck_assert_msg(cut == 0 || cut == first_end || ret == -EINVAL,
+			      "prefix %zu read as whole", cut);
 		free(copy);
 	}
 	for (size_t at = 0; at < buf.len; at++) {
