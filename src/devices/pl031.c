@@ -12,7 +12,7 @@
 
 #include "fdt/fdt_builder.h"
 #include "vmm/device.h"
-#include "vmm/vm.h"
+#include "vmm/device_host.h"
 
 enum {
 	RTC_DR = 0x00,   /* data: current count */
@@ -175,22 +175,22 @@ static const struct device_ops pl031_ops = {
 	.destroy = rtc_destroy,
 };
 
-int pl031_create(struct vm *vm, uint64_t base, unsigned irq)
+int pl031_create(struct device_host *host, uint64_t base, unsigned irq)
 {
 	struct pl031 *rtc = calloc(1, sizeof(*rtc));
 	int ret;
 
 	if (!rtc)
-		return vm_error(vm, -ENOMEM, "rtc: out of memory");
+		return host_error(host, -ENOMEM, "rtc: out of memory");
 	rtc->timer_fd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (rtc->timer_fd < 0) {
 		ret = -errno;
 		free(rtc);
-		return vm_error(vm, ret, "rtc: timerfd_create: %s", strerror(-ret));
+		return host_error(host, ret, "rtc: timerfd_create: %s", strerror(-ret));
 	}
 	device_init(&rtc->dev, &pl031_ops, "rtc", BUS_MMIO, base, PL031_SIZE, irq);
-	ret = vm_add_device(vm, &rtc->dev);
+	ret = host_add_device(host, &rtc->dev);
 	if (ret < 0)
 		return ret;
-	return vm_watch_fd(vm, rtc->timer_fd, rtc_alarm, rtc);
+	return host_watch_fd(host, rtc->timer_fd, rtc_alarm, rtc);
 }

@@ -4,10 +4,10 @@
 
 #include <stdint.h>
 
-struct vm;
+struct device_host;
 
 #define PL031_SIZE 0x1000
 
-int pl031_create(struct vm *vm, uint64_t base, unsigned irq);
+int pl031_create(struct device_host *host, uint64_t base, unsigned irq);
 
 #endif

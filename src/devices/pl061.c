@@ -9,7 +9,7 @@
 
 #include "fdt/fdt_builder.h"
 #include "vmm/device.h"
-#include "vmm/vm.h"
+#include "vmm/device_host.h"
 
 enum {
 	GPIO_DATA_END = 0x400, /* 0x000-0x3fc: address bits 9:2 mask the access */
@@ -202,16 +202,17 @@ static const struct device_ops pl061_ops = {
 	.destroy = gpio_destroy,
 };
 
-int pl061_create(struct vm *vm, uint64_t base, unsigned irq, uint32_t phandle, struct device **out)
+int pl061_create(struct device_host *host, uint64_t base, unsigned irq, uint32_t phandle,
+		 struct device **out)
 {
 	struct pl061 *g = calloc(1, sizeof(*g));
 	int ret;
 
 	if (!g)
-		return vm_error(vm, -ENOMEM, "gpio: out of memory");
+		return host_error(host, -ENOMEM, "gpio: out of memory");
 	g->phandle = phandle;
 	device_init(&g->dev, &pl061_ops, "gpio", BUS_MMIO, base, PL061_SIZE, irq);
-	ret = vm_add_device(vm, &g->dev);
+	ret = host_add_device(host, &g->dev);
 	if (ret < 0)
 		return ret;
 	if (out)

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct vm;
+struct device_host;
 struct device;
 
 #define PL061_SIZE 0x1000
@@ -20,7 +20,8 @@ struct device;
 /* Creates the controller at @base with interrupt @irq. Its device-tree node
  * gets @phandle, and a /gpio-keys node describes the power key on
  * PL061_POWER_PIN. */
-int pl061_create(struct vm *vm, uint64_t base, unsigned irq, uint32_t phandle, struct device **out);
+int pl061_create(struct device_host *host, uint64_t base, unsigned irq, uint32_t phandle,
+		 struct device **out);
 
 /* Drives input line @pin (from any thread); an edge or level the guest
  * enabled raises the interrupt. -EINVAL for a pin out of range. */

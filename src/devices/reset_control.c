@@ -4,8 +4,8 @@
 #include <stdlib.h>
 
 #include "vmm/device.h"
+#include "vmm/device_host.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 #define RCR_SYS_RST 0x02
 #define RCR_RST_CPU 0x04
@@ -36,7 +36,7 @@ static int rcr_write(struct device *dev, uint64_t offset, const void *data, unsi
 	r->value = value & RCR_SYS_RST;
 	if (value & RCR_RST_CPU) {
 		log_info("guest reset through port 0x%llx", (unsigned long long)dev->base);
-		vm_request_exit(dev->vm, VM_EXIT_RESET);
+		host_request_reset(dev->host);
 	}
 	return 0;
 }
@@ -54,12 +54,12 @@ static const struct device_ops reset_control_ops = {
 	.destroy = rcr_destroy,
 };
 
-int reset_control_create(struct vm *vm, uint64_t port)
+int reset_control_create(struct device_host *host, uint64_t port)
 {
 	struct reset_control *r = calloc(1, sizeof(*r));
 
 	if (!r)
-		return vm_error(vm, -ENOMEM, "reset control: out of memory");
+		return host_error(host, -ENOMEM, "reset control: out of memory");
 	device_init(&r->dev, &reset_control_ops, "reset", BUS_PIO, port, 1, 0);
-	return vm_add_device(vm, &r->dev);
+	return host_add_device(host, &r->dev);
 }

@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-struct vm;
+struct device_host;
 
-int reset_control_create(struct vm *vm, uint64_t port);
+int reset_control_create(struct device_host *host, uint64_t port);
 
 #endif

@@ -8,35 +8,35 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "vmm/vm.h"
+#include "vmm/device_host.h"
 
-static int tap_error(struct vm *vm, const char *name, int err, const char *what)
+static int tap_error(struct device_host *host, const char *name, int err, const char *what)
 {
-	return vm_error(vm, -err, "--net tap=%s: %s: %s", name, what, strerror(err));
+	return host_error(host, -err, "--net tap=%s: %s: %s", name, what, strerror(err));
 }
 
-int tap_open(struct vm *vm, const char *name)
+int tap_open(struct device_host *host, const char *name)
 {
 	struct ifreq ifr = {0};
 	unsigned features = 0;
 	int fd, hdr_len = TAP_VNET_HDR_LEN, err;
 
 	if (name[0] == '\0' || strlen(name) >= IFNAMSIZ)
-		return vm_input_error(vm, -EINVAL, "--net tap=%s: not an interface name", name);
+		return host_input_error(host, -EINVAL, "--net tap=%s: not an interface name", name);
 	/* TUNSETIFF would create a missing interface; kvmkit only attaches to
 	 * one the user set up (addresses, bridge), so a typo is reported. */
 	if (if_nametoindex(name) == 0)
-		return vm_input_error(vm, -ENODEV,
-				      "--net tap=%s: no network interface %s (create it first: "
-				      "ip tuntap add dev %s mode tap)",
-				      name, name, name);
+		return host_input_error(host, -ENODEV,
+					"--net tap=%s: no network interface %s (create it first: "
+					"ip tuntap add dev %s mode tap)",
+					name, name, name);
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return tap_error(vm, name, errno, "/dev/net/tun");
+		return tap_error(host, name, errno, "/dev/net/tun");
 	if (ioctl(fd, TUNGETFEATURES, &features) < 0 || !(features & IFF_VNET_HDR)) {
 		close(fd);
-		return vm_error(vm, -ENOTSUP, "--net tap=%s: this kernel's tap has no vnet header",
-				name);
+		return host_error(host, -ENOTSUP,
+				  "--net tap=%s: this kernel's tap has no vnet header", name);
 	}
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
 	memcpy(ifr.ifr_name, name, strlen(name));
@@ -44,29 +44,30 @@ int tap_open(struct vm *vm, const char *name)
 		err = errno;
 		close(fd);
 		if (err == EINVAL)
-			return vm_input_error(
-				vm, -EINVAL, "--net tap=%s: %s is not a tap interface", name, name);
+			return host_input_error(host, -EINVAL,
+						"--net tap=%s: %s is not a tap interface", name,
+						name);
 		if (err == EBUSY)
-			return vm_input_error(vm, -EBUSY,
-					      "--net tap=%s: %s is in use by another program", name,
-					      name);
+			return host_input_error(host, -EBUSY,
+						"--net tap=%s: %s is in use by another program",
+						name, name);
 		if (err == EPERM)
-			return vm_input_error(vm, -EPERM,
-					      "--net tap=%s: not allowed to attach to %s (owner, "
-					      "CAP_NET_ADMIN)",
-					      name, name);
-		return tap_error(vm, name, err, "TUNSETIFF");
+			return host_input_error(host, -EPERM,
+						"--net tap=%s: not allowed to attach to %s (owner, "
+						"CAP_NET_ADMIN)",
+						name, name);
+		return tap_error(host, name, err, "TUNSETIFF");
 	}
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0) {
 		err = errno;
 		close(fd);
-		return tap_error(vm, name, err, "TUNSETVNETHDRSZ");
+		return tap_error(host, name, err, "TUNSETVNETHDRSZ");
 	}
 	/* Nothing the guest has not accepted: offloads wait for its features. */
 	if (ioctl(fd, TUNSETOFFLOAD, 0UL) < 0) {
 		err = errno;
 		close(fd);
-		return tap_error(vm, name, err, "TUNSETOFFLOAD");
+		return tap_error(host, name, err, "TUNSETOFFLOAD");
 	}
 	return fd;
 }

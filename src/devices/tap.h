@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-struct vm;
+struct device_host;
 
 /* The vnet header both ends use: virtio 1.x always has num_buffers. */
 #define TAP_VNET_HDR_LEN 12
@@ -26,7 +26,7 @@ struct tap_offloads {
  * offload off until tap_set_offloads(). Returns the fd, or -errno with the
  * message in the VM: a missing interface, or one that is not a tap, is the
  * user's input error. */
-int tap_open(struct vm *vm, const char *name);
+int tap_open(struct device_host *host, const char *name);
 
 /* Returns 0 or -errno (unreported: the caller knows its context). */
 int tap_set_offloads(int fd, const struct tap_offloads *off);

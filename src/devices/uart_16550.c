@@ -10,7 +10,7 @@
 
 #include "fdt/fdt_builder.h"
 #include "vmm/console.h"
-#include "vmm/vm.h"
+#include "vmm/device_host.h"
 
 enum {
 	REG_RBR_THR_DLL = 0,
@@ -102,7 +102,7 @@ static void uart_transmit(struct uart_16550 *u, uint8_t c)
 	if (u->mcr & MCR_LOOP)
 		rx_push(u, (const char *)&c, 1);
 	else
-		console_output(&u->dev.vm->console, (const char *)&c, 1);
+		console_output(u->dev.host->console, (const char *)&c, 1);
 	u->thr_interrupt = true;
 }
 
@@ -212,8 +212,8 @@ static void uart_destroy(struct device *dev)
 {
 	struct uart_16550 *u = to_uart(dev);
 
-	if (dev->vm)
-		console_set_input(&dev->vm->console, NULL, NULL);
+	if (dev->host)
+		console_set_input(dev->host->console, NULL, NULL);
 	pthread_mutex_destroy(&dev->lock);
 	free(u);
 }
@@ -238,19 +238,19 @@ static const struct device_ops uart_16550_ops = {
 	.destroy = uart_destroy,
 };
 
-int uart_16550_create(struct vm *vm, const char *name, enum bus_space space, uint64_t base,
-		      unsigned irq, struct device **out)
+int uart_16550_create(struct device_host *host, const char *name, enum bus_space space,
+		      uint64_t base, unsigned irq, struct device **out)
 {
 	struct uart_16550 *u = calloc(1, sizeof(*u));
 	int ret;
 
 	if (!u)
-		return vm_error(vm, -ENOMEM, "%s: out of memory", name);
+		return host_error(host, -ENOMEM, "%s: out of memory", name);
 	device_init(&u->dev, &uart_16550_ops, name, space, base, UART_16550_SIZE, irq);
-	ret = vm_add_device(vm, &u->dev);
+	ret = host_add_device(host, &u->dev);
 	if (ret < 0)
 		return ret;
-	console_set_input(&vm->console, uart_receive, u);
+	console_set_input(host->console, uart_receive, u);
 	if (out)
 		*out = &u->dev;
 	return 0;

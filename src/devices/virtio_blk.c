@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include "devices/disk_image.h"
-#include "devices/virtio_mmio.h"
+#include "devices/virtio_dev.h"
 #include "vmm/config.h"
+#include "vmm/device_host.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
 #include "vmm/thread.h"
-#include "vmm/vm.h"
 
 #define VIRTIO_BLK_F_SEG_MAX 2
 #define VIRTIO_BLK_F_RO 5
@@ -72,7 +72,7 @@ enum {
 };
 
 struct virtio_blk {
-	struct virtio_mmio *transport;
+	struct virtio_dev *vdev;
 	char name[32];
 	char *path;
 	struct disk_image image;
@@ -160,7 +160,7 @@ static int chain_iov(struct virtio_blk *blk, unsigned first, unsigned nr, uint64
 
 /* Host-side failures are the host's problem: said once per disk, and the
  * guest gets an I/O error each time. */
-static uint8_t host_error(struct virtio_blk *blk, const char *what, uint64_t sector, int err)
+static uint8_t disk_io_error(struct virtio_blk *blk, const char *what, uint64_t sector, int err)
 {
 	if (!blk->io_error_reported) {
 		blk->io_error_reported = true;
@@ -205,7 +205,7 @@ static uint8_t do_read_write(struct virtio_blk *blk, bool write, uint32_t type, 
 	if (ret == -EINVAL && blk->image.direct)
 		return guest_error(blk, "not aligned as O_DIRECT needs", type, sector);
 	if (ret < 0)
-		return host_error(blk, write ? "write" : "read", sector, ret);
+		return disk_io_error(blk, write ? "write" : "read", sector, ret);
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -242,7 +242,7 @@ static uint8_t do_discard_zeroes(struct virtio_blk *blk, uint32_t type, uint64_t
 		ret = disk_image_discard(&blk->image, sector * DISK_SECTOR_SIZE,
 					 (uint64_t)count * DISK_SECTOR_SIZE);
 	if (ret < 0)
-		return host_error(blk, zeroes ? "write zeroes" : "discard", sector, ret);
+		return disk_io_error(blk, zeroes ? "write zeroes" : "discard", sector, ret);
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -270,7 +270,7 @@ static uint8_t do_request(struct virtio_blk *blk)
 		if (c->out_len != BLK_HEADER_SIZE || c->in_len != 1)
 			return guest_error(blk, "flush with data", type, sector);
 		ret = disk_image_flush(&blk->image);
-		return ret < 0 ? host_error(blk, "flush", sector, ret) : VIRTIO_BLK_S_OK;
+		return ret < 0 ? disk_io_error(blk, "flush", sector, ret) : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID:
 		if (c->out_len != BLK_HEADER_SIZE || c->in_len < 2)
 			return guest_error(blk, "no buffer for the ID", type, sector);
@@ -294,7 +294,7 @@ static int complete_chain(struct virtio_blk *blk, struct virtq *q)
 	/* The status byte is the last writable byte: without one there is no
 	 * way to answer, which no driver does by mistake. */
 	if (c->in_len == 0) {
-		virtio_queue_fail(blk->transport, 0, "request without a writable status byte");
+		virtio_queue_fail(blk->vdev, 0, "request without a writable status byte");
 		return -EIO;
 	}
 	last = &c->bufs[c->nr_out + c->nr_in - 1];
@@ -305,10 +305,10 @@ static int complete_chain(struct virtio_blk *blk, struct virtq *q)
 	 * read the status byte, not the length). do_request() refused more
 	 * than 4 GiB, so only a broken queue can make this fail. */
 	if (virtq_push(q, c, c->in_len > UINT32_MAX ? 0 : (uint32_t)c->in_len) < 0) {
-		virtio_queue_fail(blk->transport, 0, virtq_error(q));
+		virtio_queue_fail(blk->vdev, 0, virtq_error(q));
 		return -EIO;
 	}
-	virtio_queue_notify_driver(blk->transport, 0);
+	virtio_queue_notify_driver(blk->vdev, 0);
 	return 0;
 }
 
@@ -318,7 +318,7 @@ static int complete_chain(struct virtio_blk *blk, struct virtq *q)
 static void serve_queue(struct virtio_blk *blk)
 {
 	for (;;) {
-		struct virtq *q = virtio_queue_get(blk->transport, 0);
+		struct virtq *q = virtio_queue_get(blk->vdev, 0);
 		int ret;
 
 		if (!q)
@@ -330,8 +330,8 @@ static void serve_queue(struct virtio_blk *blk)
 		else if (ret == 0)
 			ret = virtq_enable_notify(q) ? 1 : -EAGAIN;
 		else
-			virtio_queue_fail(blk->transport, 0, virtq_error(q));
-		virtio_queue_put(blk->transport, 0);
+			virtio_queue_fail(blk->vdev, 0, virtq_error(q));
+		virtio_queue_put(blk->vdev, 0);
 		if (ret < 0)
 			return;
 	}
@@ -344,7 +344,7 @@ static void *worker_main(void *opaque)
 {
 	struct virtio_blk *blk = opaque;
 	struct pollfd fds[2] = {
-		{.fd = virtio_mmio_kick_fd(blk->transport, 0), .events = POLLIN},
+		{.fd = virtio_kick_fd(blk->vdev, 0), .events = POLLIN},
 		{.fd = blk->stop_fd, .events = POLLIN},
 	};
 	eventfd_t count;
@@ -489,26 +489,27 @@ static void fill_id(struct virtio_blk *blk, const struct vm_disk_config *cfg)
 	memcpy(blk->id, id, len);
 }
 
-int virtio_blk_create(struct vm *vm, unsigned index, const struct vm_disk_config *cfg)
+int virtio_blk_create(struct device_host *host, unsigned index, const struct vm_disk_config *cfg,
+		      struct virtio_dev **out)
 {
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));
 	char err[VM_DISK_PATH_MAX + 128];
 	int ret;
 
 	if (!blk)
-		return vm_error(vm, -ENOMEM, "virtio-blk: out of memory");
+		return host_error(host, -ENOMEM, "virtio-blk: out of memory");
 	snprintf(blk->name, sizeof(blk->name), "virtio-blk%u", index);
 	blk->path = strdup(cfg->path);
 	if (!blk->path) {
 		free(blk);
-		return vm_error(vm, -ENOMEM, "virtio-blk: out of memory");
+		return host_error(host, -ENOMEM, "virtio-blk: out of memory");
 	}
 	ret = disk_image_open(&blk->image, cfg->path, cfg->read_only, cfg->direct, err,
 			      sizeof(err));
 	if (ret < 0) {
 		free(blk->path);
 		free(blk);
-		return vm_input_error(vm, ret, "disk %s", err);
+		return host_input_error(host, ret, "disk %s", err);
 	}
 	blk->capacity = blk->image.size / DISK_SECTOR_SIZE;
 	pthread_mutex_init(&blk->lock, NULL);
@@ -516,12 +517,15 @@ int virtio_blk_create(struct vm *vm, unsigned index, const struct vm_disk_config
 	if (blk->stop_fd < 0) {
 		ret = -errno;
 		blk_destroy(blk);
-		return vm_error(vm, ret, "virtio-blk: eventfd: %s", strerror(-ret));
+		return host_error(host, ret, "virtio-blk: eventfd: %s", strerror(-ret));
 	}
 	fill_config(blk);
 	fill_id(blk, cfg);
-	/* On failure the transport destroys the backend. */
-	return virtio_mmio_create(vm, blk->name,
-				  cfg->read_only ? &virtio_blk_ro_ops : &virtio_blk_ops, blk,
-				  &blk->transport);
+	/* On failure the core destroys the backend. */
+	ret = virtio_dev_create(host, blk->name,
+				cfg->read_only ? &virtio_blk_ro_ops : &virtio_blk_ops, blk,
+				&blk->vdev);
+	if (ret == 0)
+		*out = blk->vdev;
+	return ret;
 }

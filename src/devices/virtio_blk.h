@@ -3,7 +3,8 @@
 #ifndef KVMKIT_VIRTIO_BLK_H
 #define KVMKIT_VIRTIO_BLK_H
 
-struct vm;
+struct device_host;
+struct virtio_dev;
 struct vm_disk_config;
 
 /* Opens the image @cfg names and adds a virtio-blk device for it, called
@@ -11,6 +12,7 @@ struct vm_disk_config;
  * a multiple of 512, no O_DIRECT with ",direct") is an input error naming
  * it. The worker thread exists only while the driver has the device running
  * (DRIVER_OK until reset or teardown). */
-int virtio_blk_create(struct vm *vm, unsigned index, const struct vm_disk_config *cfg);
+int virtio_blk_create(struct device_host *host, unsigned index, const struct vm_disk_config *cfg,
+		      struct virtio_dev **out);
 
 #endif

@@ -21,12 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arch/arch.h"
-#include "devices/virtio_mmio.h"
+#include "devices/virtio_dev.h"
 #include "vmm/adaptive_poll.h"
 #include "vmm/console.h"
+#include "vmm/device_host.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 #define CONSOLE_RX_QUEUE 0
 #define CONSOLE_TX_QUEUE 1
@@ -65,7 +64,7 @@
 #define CONSOLE_TX_POLL_MAX_NS (256 * 1000)
 
 struct virtio_console {
-	struct virtio_mmio *transport;
+	struct virtio_dev *vdev;
 	struct console *console;
 	/* Written when a turn ended with work left: the loop comes back. */
 	int more_fd;
@@ -141,7 +140,7 @@ static void tx_hold(struct virtio_console *c)
 		return;
 	}
 	tx_flush(c);
-	virtio_queue_notify_driver(c->transport, CONSOLE_TX_QUEUE);
+	virtio_queue_notify_driver(c->vdev, CONSOLE_TX_QUEUE);
 }
 
 /* On the main loop: the held-back transmit interrupt, if still wanted. */
@@ -154,10 +153,10 @@ static void on_tx_irq(void *opaque)
 		return;
 	c->tx_timer_due = 0;
 	tx_flush(c);
-	if (!virtio_queue_get(c->transport, CONSOLE_TX_QUEUE))
+	if (!virtio_queue_get(c->vdev, CONSOLE_TX_QUEUE))
 		return;
-	virtio_queue_notify_driver(c->transport, CONSOLE_TX_QUEUE);
-	virtio_queue_put(c->transport, CONSOLE_TX_QUEUE);
+	virtio_queue_notify_driver(c->vdev, CONSOLE_TX_QUEUE);
+	virtio_queue_put(c->vdev, CONSOLE_TX_QUEUE);
 }
 
 enum tx_poll_result { TX_POLL_FOUND, TX_POLL_NOTHING, TX_POLL_TURN_OVER };
@@ -174,7 +173,7 @@ static enum tx_poll_result tx_poll(struct virtio_console *c, struct virtq *q, ui
 	while (adaptive_poll_continue(&c->tx_poll, start, now)) {
 		if (virtq_has_avail(q))
 			return TX_POLL_FOUND;
-		arch_cpu_relax();
+		adaptive_poll_relax();
 		now = monotonic_ns();
 	}
 	adaptive_poll_sleep(&c->tx_poll, now);
@@ -184,7 +183,7 @@ static enum tx_poll_result tx_poll(struct virtio_console *c, struct virtq *q, ui
 /* Returns the number of chains taken. */
 static unsigned serve_tx(struct virtio_console *c)
 {
-	struct virtq *q = virtio_queue_get(c->transport, CONSOLE_TX_QUEUE);
+	struct virtq *q = virtio_queue_get(c->vdev, CONSOLE_TX_QUEUE);
 	uint64_t bytes = 0, turn_start = monotonic_ns();
 	unsigned chains = 0;
 	bool more = false;
@@ -220,10 +219,10 @@ static unsigned serve_tx(struct virtio_console *c)
 			break;
 	}
 	if (ret < 0 || q->broken)
-		virtio_queue_fail(c->transport, CONSOLE_TX_QUEUE, virtq_error(q));
+		virtio_queue_fail(c->vdev, CONSOLE_TX_QUEUE, virtq_error(q));
 	else if (chains)
 		tx_hold(c);
-	virtio_queue_put(c->transport, CONSOLE_TX_QUEUE);
+	virtio_queue_put(c->vdev, CONSOLE_TX_QUEUE);
 	if (more)
 		eventfd_write(c->more_fd, 1);
 	return chains;
@@ -260,7 +259,7 @@ static void serve_rx(struct virtio_console *c)
 
 	if (!c->pending_len || !atomic_load(&c->guest_wrote))
 		return;
-	q = virtio_queue_get(c->transport, CONSOLE_RX_QUEUE);
+	q = virtio_queue_get(c->vdev, CONSOLE_RX_QUEUE);
 	if (!q)
 		return; /* not running yet: the input waits for the driver */
 	do {
@@ -276,10 +275,10 @@ static void serve_rx(struct virtio_console *c)
 		}
 	} while (!more && ret == 0 && c->pending_len && virtq_enable_notify(q));
 	if (ret < 0 || q->broken)
-		virtio_queue_fail(c->transport, CONSOLE_RX_QUEUE, virtq_error(q));
+		virtio_queue_fail(c->vdev, CONSOLE_RX_QUEUE, virtq_error(q));
 	else if (chains)
-		virtio_queue_notify_driver(c->transport, CONSOLE_RX_QUEUE);
-	virtio_queue_put(c->transport, CONSOLE_RX_QUEUE);
+		virtio_queue_notify_driver(c->vdev, CONSOLE_RX_QUEUE);
+	virtio_queue_put(c->vdev, CONSOLE_RX_QUEUE);
 	if (!c->pending_len)
 		c->dropping = false;
 	if (more)
@@ -373,13 +372,13 @@ static const struct virtio_device_ops virtio_console_ops = {
 	.destroy = vcon_destroy,
 };
 
-int virtio_console_create(struct vm *vm)
+int virtio_console_create(struct device_host *host, struct virtio_dev **out)
 {
 	struct virtio_console *c = calloc(1, sizeof(*c));
 	int ret;
 
 	if (!c)
-		return vm_error(vm, -ENOMEM, "virtio-console: out of memory");
+		return host_error(host, -ENOMEM, "virtio-console: out of memory");
 	pthread_mutex_init(&c->rx_lock, NULL);
 	adaptive_poll_init(&c->tx_poll, CONSOLE_TX_POLL_MIN_NS, CONSOLE_TX_POLL_MAX_NS,
 			   adaptive_poll_usable_cpus() > 1);
@@ -388,18 +387,21 @@ int virtio_console_create(struct vm *vm)
 	if (c->more_fd < 0 || c->tx_irq_fd < 0) {
 		ret = -errno;
 		vcon_destroy(c);
-		return vm_error(vm, ret, "virtio-console: eventfd: %s", strerror(-ret));
+		return host_error(host, ret, "virtio-console: eventfd: %s", strerror(-ret));
 	}
-	ret = virtio_mmio_create(vm, "virtio-console", &virtio_console_ops, c, &c->transport);
+	ret = virtio_dev_create(host, "virtio-console", &virtio_console_ops, c, &c->vdev);
 	if (ret < 0)
-		return ret; /* the transport destroyed the backend */
-	ret = vm_watch_fd(vm, c->more_fd, on_more, c);
+		return ret; /* the core destroyed the backend */
+	ret = host_watch_fd(host, c->more_fd, on_more, c);
 	if (ret == 0)
-		ret = vm_watch_fd(vm, c->tx_irq_fd, on_tx_irq, c);
-	if (ret < 0)
+		ret = host_watch_fd(host, c->tx_irq_fd, on_tx_irq, c);
+	if (ret < 0) {
+		virtio_dev_destroy(c->vdev);
 		return ret;
+	}
 	/* The UART keeps printing early boot output; typing goes to hvc0. */
-	c->console = &vm->console;
-	console_set_input(&vm->console, vcon_receive, c);
+	c->console = host->console;
+	console_set_input(host->console, vcon_receive, c);
+	*out = c->vdev;
 	return 0;
 }

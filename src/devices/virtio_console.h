@@ -4,8 +4,9 @@
 #ifndef KVMKIT_VIRTIO_CONSOLE_H
 #define KVMKIT_VIRTIO_CONSOLE_H
 
-struct vm;
+struct device_host;
+struct virtio_dev;
 
-int virtio_console_create(struct vm *vm);
+int virtio_console_create(struct device_host *host, struct virtio_dev **out);
 
 #endif

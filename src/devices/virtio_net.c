@@ -28,9 +28,11 @@
 #include <unistd.h>
 
 #include "devices/tap.h"
-#include "devices/virtio_mmio.h"
+#include "devices/virtio_dev.h"
+#include "vmm/config.h"
+#include "vmm/device_host.h"
+#include "vmm/guest_mem.h"
 #include "vmm/log.h"
-#include "vmm/vm.h"
 
 #define NET_RX_QUEUE 0
 #define NET_TX_QUEUE 1
@@ -83,7 +85,7 @@ struct rx_slot {
 };
 
 struct virtio_net {
-	struct virtio_mmio *transport;
+	struct virtio_dev *vdev;
 	char name[40]; /* "virtio-net-TAP", for messages */
 	uint8_t config[NET_CONFIG_SIZE];
 	int tap_fd;
@@ -117,7 +119,7 @@ struct virtio_net {
 
 static bool mergeable(const struct virtio_net *n)
 {
-	return virtio_mmio_features(n->transport) & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
+	return virtio_features(n->vdev) & (1ULL << VIRTIO_NET_F_MRG_RXBUF);
 }
 
 static void gate_set(struct virtio_net *n, bool open)
@@ -363,7 +365,7 @@ static int rx_fill(struct virtio_net *n, struct virtq *q, bool mrg)
 
 static void serve_rx(struct virtio_net *n)
 {
-	struct virtq *q = virtio_queue_get(n->transport, NET_RX_QUEUE);
+	struct virtq *q = virtio_queue_get(n->vdev, NET_RX_QUEUE);
 	unsigned frames = 0;
 	bool mrg;
 	int ret = 0;
@@ -399,11 +401,10 @@ static void serve_rx(struct virtio_net *n)
 		break;
 	}
 	if (ret < 0 || q->broken)
-		virtio_queue_fail(n->transport, NET_RX_QUEUE,
-				  ret == -EPROTO ? n->why : virtq_error(q));
+		virtio_queue_fail(n->vdev, NET_RX_QUEUE, ret == -EPROTO ? n->why : virtq_error(q));
 	else if (frames)
-		virtio_queue_notify_driver(n->transport, NET_RX_QUEUE);
-	virtio_queue_put(n->transport, NET_RX_QUEUE);
+		virtio_queue_notify_driver(n->vdev, NET_RX_QUEUE);
+	virtio_queue_put(n->vdev, NET_RX_QUEUE);
 }
 
 /* One frame to the tap; the vnet header goes with it. */
@@ -432,7 +433,7 @@ static int tx_frame(struct virtio_net *n, const struct virtq_chain *c)
 
 static void serve_tx(struct virtio_net *n)
 {
-	struct virtq *q = virtio_queue_get(n->transport, NET_TX_QUEUE);
+	struct virtq *q = virtio_queue_get(n->vdev, NET_TX_QUEUE);
 	unsigned chains = 0;
 	bool more = false;
 	int ret = 0;
@@ -456,11 +457,10 @@ static void serve_tx(struct virtio_net *n)
 		}
 	} while (!more && ret == 0 && virtq_enable_notify(q));
 	if (ret < 0 || q->broken)
-		virtio_queue_fail(n->transport, NET_TX_QUEUE,
-				  ret == -EPROTO ? n->why : virtq_error(q));
+		virtio_queue_fail(n->vdev, NET_TX_QUEUE, ret == -EPROTO ? n->why : virtq_error(q));
 	else if (chains)
-		virtio_queue_notify_driver(n->transport, NET_TX_QUEUE);
-	virtio_queue_put(n->transport, NET_TX_QUEUE);
+		virtio_queue_notify_driver(n->vdev, NET_TX_QUEUE);
+	virtio_queue_put(n->vdev, NET_TX_QUEUE);
 	if (more)
 		eventfd_write(n->more_fd, 1);
 }
@@ -493,7 +493,7 @@ static void on_more(void *opaque)
 static int net_activate(void *backend)
 {
 	struct virtio_net *n = backend;
-	uint64_t f = virtio_mmio_features(n->transport);
+	uint64_t f = virtio_features(n->vdev);
 	struct tap_offloads off = {
 		.csum = f & (1ULL << VIRTIO_NET_F_GUEST_CSUM),
 		.tso4 = f & (1ULL << VIRTIO_NET_F_GUEST_TSO4),
@@ -567,14 +567,15 @@ static void default_mac(const char *tap, uint8_t mac[6])
 	mac[5] = (uint8_t)h;
 }
 
-int virtio_net_create(struct vm *vm, const struct vm_net_config *cfg)
+int virtio_net_create(struct device_host *host, const struct vm_net_config *cfg,
+		      struct virtio_dev **out)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
 	uint16_t status = htole16(VIRTIO_NET_S_LINK_UP), pairs = htole16(1);
 	int ret;
 
 	if (!n)
-		return vm_error(vm, -ENOMEM, "virtio-net: out of memory");
+		return host_error(host, -ENOMEM, "virtio-net: out of memory");
 	n->gate_fd = n->more_fd = -1;
 	snprintf(n->name, sizeof(n->name), "virtio-net-%s", cfg->tap);
 	if (cfg->has_mac)
@@ -583,7 +584,7 @@ int virtio_net_create(struct vm *vm, const struct vm_net_config *cfg)
 		default_mac(cfg->tap, n->config);
 	memcpy(n->config + 6, &status, 2);
 	memcpy(n->config + 8, &pairs, 2);
-	n->tap_fd = tap_open(vm, cfg->tap);
+	n->tap_fd = tap_open(host, cfg->tap);
 	if (n->tap_fd < 0) {
 		ret = n->tap_fd;
 		n->tap_fd = -1;
@@ -595,13 +596,18 @@ int virtio_net_create(struct vm *vm, const struct vm_net_config *cfg)
 	if (n->gate_fd < 0 || n->more_fd < 0) {
 		ret = -errno;
 		net_destroy(n);
-		return vm_error(vm, ret, "virtio-net %s: %s", cfg->tap, strerror(-ret));
+		return host_error(host, ret, "virtio-net %s: %s", cfg->tap, strerror(-ret));
 	}
-	ret = virtio_mmio_create(vm, n->name, &virtio_net_ops, n, &n->transport);
+	ret = virtio_dev_create(host, n->name, &virtio_net_ops, n, &n->vdev);
 	if (ret < 0)
-		return ret; /* the transport destroyed the backend */
-	ret = vm_watch_fd(vm, n->gate_fd, on_gate, n);
+		return ret; /* the core destroyed the backend */
+	ret = host_watch_fd(host, n->gate_fd, on_gate, n);
 	if (ret == 0)
-		ret = vm_watch_fd(vm, n->more_fd, on_more, n);
-	return ret;
+		ret = host_watch_fd(host, n->more_fd, on_more, n);
+	if (ret < 0) {
+		virtio_dev_destroy(n->vdev);
+		return ret;
+	}
+	*out = n->vdev;
+	return 0;
 }

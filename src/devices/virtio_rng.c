@@ -7,14 +7,14 @@
 #include <stdlib.h>
 #include <sys/random.h>
 
-#include "devices/virtio_mmio.h"
-#include "vmm/vm.h"
+#include "devices/virtio_dev.h"
+#include "vmm/device_host.h"
 
 /* One chain gets at most this much, so a huge buffer cannot stall the loop. */
 #define RNG_MAX_PER_CHAIN (64 * 1024)
 
 struct virtio_rng {
-	struct virtio_mmio *transport;
+	struct virtio_dev *vdev;
 };
 
 static uint32_t fill_chain(struct virtq_chain *chain)
@@ -48,7 +48,7 @@ static void rng_notify(void *backend, unsigned index)
 {
 	struct virtio_rng *rng = backend;
 	struct virtq_chain chain;
-	struct virtq *q = virtio_queue_get(rng->transport, index);
+	struct virtq *q = virtio_queue_get(rng->vdev, index);
 	int ret;
 
 	if (!q)
@@ -62,10 +62,10 @@ static void rng_notify(void *backend, unsigned index)
 		}
 	} while (ret == 0 && virtq_enable_notify(q));
 	if (ret < 0 || q->broken)
-		virtio_queue_fail(rng->transport, index, virtq_error(q));
+		virtio_queue_fail(rng->vdev, index, virtq_error(q));
 	else
-		virtio_queue_notify_driver(rng->transport, index);
-	virtio_queue_put(rng->transport, index);
+		virtio_queue_notify_driver(rng->vdev, index);
+	virtio_queue_put(rng->vdev, index);
 }
 
 static void rng_destroy(void *backend) { free(backend); }
@@ -79,11 +79,15 @@ static const struct virtio_device_ops virtio_rng_ops = {
 	.destroy = rng_destroy,
 };
 
-int virtio_rng_create(struct vm *vm)
+int virtio_rng_create(struct device_host *host, struct virtio_dev **out)
 {
 	struct virtio_rng *rng = calloc(1, sizeof(*rng));
+	int ret;
 
 	if (!rng)
-		return vm_error(vm, -ENOMEM, "virtio-rng: out of memory");
-	return virtio_mmio_create(vm, "virtio-rng", &virtio_rng_ops, rng, &rng->transport);
+		return host_error(host, -ENOMEM, "virtio-rng: out of memory");
+	ret = virtio_dev_create(host, "virtio-rng", &virtio_rng_ops, rng, &rng->vdev);
+	if (ret == 0)
+		*out = rng->vdev;
+	return ret;
 }

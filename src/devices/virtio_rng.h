@@ -2,8 +2,9 @@
 #ifndef KVMKIT_VIRTIO_RNG_H
 #define KVMKIT_VIRTIO_RNG_H
 
-struct vm;
+struct device_host;
+struct virtio_dev;
 
-int virtio_rng_create(struct vm *vm);
+int virtio_rng_create(struct device_host *host, struct virtio_dev **out);
 
 #endif

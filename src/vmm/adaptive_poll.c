@@ -3,6 +3,8 @@
 
 #include <sched.h>
 
+#include "arch/arch.h"
+
 void adaptive_poll_init(struct adaptive_poll *p, uint64_t min_ns, uint64_t max_ns, bool enabled)
 {
 	*p = (struct adaptive_poll){.min_ns = min_ns, .max_ns = max_ns, .enabled = enabled};
@@ -41,3 +43,5 @@ unsigned adaptive_poll_usable_cpus(void)
 		return 1;
 	return (unsigned)CPU_COUNT(&set);
 }
+
+void adaptive_poll_relax(void) { arch_cpu_relax(); }

@@ -39,4 +39,7 @@ static inline bool adaptive_poll_continue(const struct adaptive_poll *p, uint64_
 /* The number of CPUs this process may run on (1 if it cannot tell). */
 unsigned adaptive_poll_usable_cpus(void);
 
+/* The CPU's spin-wait hint (PAUSE, YIELD), between two polls. */
+void adaptive_poll_relax(void);
+
 #endif

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "vmm/api.h"
+#include "vmm/control_socket.h"
 #include "vmm/log.h"
 #include "vmm/thread.h"
 #include "vmm/vcpu.h"
@@ -25,6 +26,7 @@ struct kvmkit_vm {
 	bool ended;
 	bool end_announced; /* the EXIT event's callback returned: wait() may */
 	enum kvmkit_exit_reason reason;
+	struct control_socket *control; /* --api-socket, on the loop thread */
 	pthread_t loop_thread;
 	bool loop_thread_started;
 	kvmkit_console_fn console_fn;
@@ -276,6 +278,8 @@ static void state_hook(void *opaque, enum vm_run_state state, enum vm_exit_reaso
 		mark_ended(h, api_public_reason(reason),
 			   h->vm->error_is_input ? KVMKIT_ERROR_INPUT : KVMKIT_ERROR_HOST,
 			   h->vm->error);
+		if (h->control)
+			control_socket_vm_ended(h->control);
 		return;
 	}
 	pthread_mutex_lock(&h->lock);
@@ -288,12 +292,38 @@ static void state_hook(void *opaque, enum vm_run_state state, enum vm_exit_reaso
 	call_event_fn(h, &ev);
 }
 
+/* The control socket lives on the VM's loop, but above the core. */
+static int loop_opened_hook(void *opaque, struct vm *vm, struct uv_loop_s *loop)
+{
+	struct kvmkit_vm *h = opaque;
+
+	if (!vm->cfg.api_socket_path)
+		return 0;
+	return control_socket_open(vm, loop, vm->cfg.api_socket_path, &h->control);
+}
+
+static void loop_closing_hook(void *opaque)
+{
+	struct kvmkit_vm *h = opaque;
+
+	if (h->control)
+		control_socket_close(h->control);
+}
+
+/* Runs the loop to the end; then the socket's handles are closed. */
+static void run_loop(struct kvmkit_vm *h)
+{
+	vm_run_loop(h->vm);
+	control_socket_free(h->control);
+	h->control = NULL;
+}
+
 static void *loop_thread(void *arg)
 {
 	struct kvmkit_vm *h = arg;
 
 	pthread_setname_np(pthread_self(), "kvmkit-loop");
-	vm_run_loop(h->vm);
+	run_loop(h);
 	return NULL;
 }
 
@@ -334,6 +364,8 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 		.console_output = h->console_fn ? console_hook : NULL,
 		.console_fd = h->console_fd,
 		.state_changed = state_hook,
+		.loop_opened = loop_opened_hook,
+		.loop_closing = loop_closing_hook,
 	};
 	ret = vm_create_hooked(&h->cfg->opts.vm, &hooks, &vm, err, sizeof(err), &input_error);
 	if (ret < 0) {
@@ -351,7 +383,7 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 			vm_error(vm, ret, "cannot start the VM's event loop thread: %s",
 				 strerror(-ret));
 		vm_request_exit(vm, VM_EXIT_ERROR);
-		vm_run_loop(vm);
+		run_loop(h);
 		return ret;
 	}
 	pthread_mutex_lock(&h->lock);

@@ -5,14 +5,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "vmm/vm.h"
-
-int console_init(struct console *con, struct vm *vm, bool use_stdout, const char *expect)
+int console_init(struct console *con, bool use_stdout, console_event_fn event, void *opaque)
 {
 	int ret;
 
 	*con = (struct console){
-		.vm = vm,
+		.event = event,
+		.event_opaque = opaque,
 		.out_fd = use_stdout ? STDOUT_FILENO : -1,
 		.log_fd = -1,
 		.extra_fd = -1,
@@ -21,15 +20,15 @@ int console_init(struct console *con, struct vm *vm, bool use_stdout, const char
 	ret = expect_init(&con->panic_begin, "Kernel panic - not syncing");
 	if (ret == 0)
 		ret = expect_init(&con->panic_end, "---[ end Kernel panic - not syncing");
-	if (ret < 0)
-		return vm_error(vm, ret, "console: %s", strerror(-ret));
-	if (expect) {
-		ret = expect_init(&con->expect, expect);
-		if (ret < 0)
-			return vm_error(vm, ret, "--expect: %s", strerror(-ret));
-		con->has_expect = true;
-	}
-	return 0;
+	return ret;
+}
+
+int console_set_expect(struct console *con, const char *expect)
+{
+	int ret = expect_init(&con->expect, expect);
+
+	con->has_expect = ret == 0;
+	return ret;
 }
 
 void console_set_output(struct console *con, console_output_fn fn, void *opaque, int fd)
@@ -44,10 +43,7 @@ void console_set_output(struct console *con, console_output_fn fn, void *opaque,
 int console_open_log(struct console *con, const char *log_path)
 {
 	con->log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (con->log_fd < 0)
-		return vm_input_error(con->vm, -errno, "--console-log %s: %s", log_path,
-				      strerror(errno));
-	return 0;
+	return con->log_fd < 0 ? -errno : 0;
 }
 
 void console_destroy(struct console *con)
@@ -96,9 +92,9 @@ void console_output(struct console *con, const char *buf, size_t len)
 	panicked = expect_feed(&con->panic_end, buf, len);
 	pthread_mutex_unlock(&con->lock);
 	if (seen)
-		vm_request_exit(con->vm, VM_EXIT_EXPECT_SEEN);
+		con->event(con->event_opaque, CONSOLE_EXPECT_SEEN);
 	if (panicked)
-		vm_request_exit(con->vm, VM_EXIT_CRASH);
+		con->event(con->event_opaque, CONSOLE_PANIC);
 }
 
 bool console_saw_panic(struct console *con)

@@ -10,14 +10,17 @@
 
 #include "vmm/expect.h"
 
-struct vm;
+/* What the console saw: the --expect text, the end of a Linux panic report. */
+enum console_event { CONSOLE_EXPECT_SEEN, CONSOLE_PANIC };
 
+typedef void (*console_event_fn)(void *opaque, enum console_event event);
 typedef void (*console_input_fn)(void *opaque, const char *buf, size_t len);
 typedef void (*console_output_fn)(void *opaque, const char *buf, size_t len);
 
 struct console {
 	pthread_mutex_t lock;
-	struct vm *vm;
+	console_event_fn event; /* on the vCPU thread that printed it */
+	void *event_opaque;
 	int out_fd;   /* -1: not shown */
 	int log_fd;   /* -1: no log */
 	int extra_fd; /* an embedder's fd, not owned; -1: none */
@@ -33,21 +36,24 @@ struct console {
 	void *input_opaque;
 };
 
-/* Prepares the output and the matchers. */
-int console_init(struct console *con, struct vm *vm, bool use_stdout, const char *expect);
+/* Prepares the output and the panic matchers; @event hears what was seen.
+ * Returns 0 or a negative errno. */
+int console_init(struct console *con, bool use_stdout, console_event_fn event, void *opaque);
+/* Watches the output for @expect. */
+int console_set_expect(struct console *con, const char *expect);
 
 /* Where an embedder wants the output too: a callback (called on vCPU threads,
  * in order) and/or an fd it keeps owning. NULL / -1 for none. */
 void console_set_output(struct console *con, console_output_fn fn, void *opaque, int fd);
 
-/* Opens (truncates) the console log. The VM calls it last, once every input
- * was accepted, so that a rejected run leaves no file behind. */
+/* Opens (truncates) the console log; -errno on failure. The VM calls it
+ * last, once every input was accepted, so that a rejected run leaves no
+ * file behind. */
 int console_open_log(struct console *con, const char *log_path);
 void console_destroy(struct console *con);
 
-/* Output from the guest's console device. Seeing --expect's text ends the VM
- * with VM_EXIT_EXPECT_SEEN; the end of a Linux panic report ends it with
- * VM_EXIT_CRASH. */
+/* Output from the guest's console device; reports --expect's text and the
+ * end of a Linux panic report as events. */
 void console_output(struct console *con, const char *buf, size_t len);
 
 /* True once the guest printed the start of a Linux panic: a reset that

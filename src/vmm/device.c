@@ -4,13 +4,11 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "arch/arch.h"
-
 void device_init(struct device *dev, const struct device_ops *ops, const char *name,
 		 enum bus_space space, uint64_t base, uint64_t size, unsigned irq)
 {
 	dev->ops = ops;
-	dev->vm = NULL;
+	dev->host = NULL;
 	dev->name = name;
 	dev->space = space;
 	dev->base = base;
@@ -20,13 +18,6 @@ void device_init(struct device *dev, const struct device_ops *ops, const char *n
 	atomic_init(&dev->nr_reads, 0);
 	atomic_init(&dev->nr_writes, 0);
 	atomic_init(&dev->nr_rejected, 0);
-}
-
-int device_set_irq(struct device *dev, bool level)
-{
-	if (!dev->irq || !dev->vm)
-		return 0;
-	return arch_irq_line(dev->vm, dev->irq, level);
 }
 
 int device_read(struct device *dev, uint64_t offset, void *data, unsigned len)

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct vm;
+struct device_host;
 struct fdt_builder;
 
 enum bus_space { BUS_MMIO, BUS_PIO };
@@ -34,8 +34,8 @@ struct device_ops {
 
 struct device {
 	const struct device_ops *ops;
-	struct vm *vm;
-	const char *name; /* instance name, e.g. "uart0" */
+	struct device_host *host; /* set when it is added to a machine */
+	const char *name;         /* instance name, e.g. "uart0" */
 	enum bus_space space;
 	uint64_t base;
 	uint64_t size;
@@ -48,12 +48,9 @@ struct device {
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
-/* Fills the common fields; the caller then registers it with vm_add_device(). */
+/* Fills the common fields; the caller then adds it with host_add_device(). */
 void device_init(struct device *dev, const struct device_ops *ops, const char *name,
 		 enum bus_space space, uint64_t base, uint64_t size, unsigned irq);
-
-/* Drives the device's interrupt line. Returns 0 or a negative errno from KVM. */
-int device_set_irq(struct device *dev, bool level);
 
 /* Bus dispatch, used by the vCPU loop: takes the lock, counts, calls the op.
  * Returns the op's result. */

@@ -15,6 +15,7 @@
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm_devices.h"
+#include "vmm/vm_host.h"
 
 static int record_error(struct vm *vm, bool input, int err, const char *fmt, va_list ap)
 {
@@ -80,7 +81,7 @@ int vm_add_device(struct vm *vm, struct device *dev)
 		dev->ops->destroy(dev);
 		return ret;
 	}
-	dev->vm = vm;
+	dev->host = &vm->host;
 	vm->devices[vm->nr_devices++] = dev;
 	return 0;
 }
@@ -208,6 +209,12 @@ int vm_create(const struct vm_config *cfg, struct vm **out, char *err, size_t er
 	return vm_create_hooked(cfg, NULL, out, err, errlen, input_error);
 }
 
+/* The console saw --expect's text or a Linux panic: the run ends. */
+static void on_console_event(void *opaque, enum console_event event)
+{
+	vm_request_exit(opaque, event == CONSOLE_EXPECT_SEEN ? VM_EXIT_EXPECT_SEEN : VM_EXIT_CRASH);
+}
+
 int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, struct vm **out,
 		     char *err, size_t errlen, bool *input_error)
 {
@@ -231,13 +238,23 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 	vm->console.log_fd = -1;
 	bus_init(&vm->mmio_bus, "mmio");
 	bus_init(&vm->pio_bus, "pio");
+	vm_host_init(vm);
 
 	ret = check_config(vm, cfg);
 	if (ret < 0)
 		goto fail;
-	ret = console_init(&vm->console, vm, cfg->console_stdio, cfg->expect);
-	if (ret < 0)
+	ret = console_init(&vm->console, cfg->console_stdio, on_console_event, vm);
+	if (ret < 0) {
+		vm_error(vm, ret, "console: %s", strerror(-ret));
 		goto fail;
+	}
+	if (cfg->expect) {
+		ret = console_set_expect(&vm->console, cfg->expect);
+		if (ret < 0) {
+			vm_error(vm, ret, "--expect: %s", strerror(-ret));
+			goto fail;
+		}
+	}
 	console_set_output(&vm->console, vm->hooks.console_output, vm->hooks.opaque,
 			   vm->hooks.console_fd);
 	ret = kvm_open(vm->error, sizeof(vm->error));
@@ -270,8 +287,11 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 		goto fail;
 	if (cfg->console_log_path) {
 		ret = console_open_log(&vm->console, cfg->console_log_path);
-		if (ret < 0)
+		if (ret < 0) {
+			vm_input_error(vm, ret, "--console-log %s: %s", cfg->console_log_path,
+				       strerror(-ret));
 			goto fail;
+		}
 	}
 	*out = vm;
 	return 0;

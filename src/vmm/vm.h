@@ -14,10 +14,13 @@
 #include "vmm/bus.h"
 #include "vmm/config.h"
 #include "vmm/console.h"
+#include "vmm/device_host.h"
 #include "vmm/guest_mem.h"
 
+struct vm;
 struct vcpu;
 struct device;
+struct uv_loop_s;
 
 enum vm_exit_reason {
 	VM_EXIT_NONE = 0,
@@ -44,6 +47,12 @@ struct vm_hooks {
 	/* The run state changed; for VM_STATE_ENDED @reason says why. Called on
 	 * the thread that changed it, with no VM lock held. */
 	void (*state_changed)(void *opaque, enum vm_run_state state, enum vm_exit_reason reason);
+	/* The embedder's own services on the VM's event loop (the API layer's
+	 * control socket): loop_opened once the loop exists, in vm_start() (a
+	 * negative errno fails the start; the message goes into the VM);
+	 * loop_closing before the loop's last run, to close its handles. */
+	int (*loop_opened)(void *opaque, struct vm *vm, struct uv_loop_s *loop);
+	void (*loop_closing)(void *opaque);
 };
 
 #define VM_MAX_DEVICES 32
@@ -80,7 +89,8 @@ struct vm {
 	struct vcpu **vcpus;
 	unsigned nr_vcpus;
 	struct console console;
-	void *arch; /* owned by src/arch */
+	struct device_host host; /* what the devices see of this VM (vm_host.c) */
+	void *arch;              /* owned by src/arch */
 
 	_Atomic int exit_reason; /* enum vm_exit_reason; first one set wins */
 	_Atomic bool stopping;

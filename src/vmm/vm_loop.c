@@ -12,7 +12,6 @@
 #include <uv.h>
 
 #include "arch/arch.h"
-#include "vmm/control_socket.h"
 #include "vmm/escape.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
@@ -34,7 +33,7 @@ struct loop_state {
 	bool timeout_active;
 	bool stdin_active;
 	struct escape_state escape;
-	struct control_socket *control;
+	bool hooks_opened; /* vm->hooks.loop_opened succeeded */
 	struct vm *vm;
 };
 
@@ -212,12 +211,13 @@ static int loop_open(struct vm *vm, struct loop_state *ls)
 		uv_poll_start(&ls->stdin_poll, UV_READABLE, on_stdin);
 		ls->stdin_active = true;
 	}
-	if (vm->cfg.api_socket_path) {
-		ret = control_socket_open(vm, &ls->loop, vm->cfg.api_socket_path, &ls->control);
+	if (vm->hooks.loop_opened) {
+		ret = vm->hooks.loop_opened(vm->hooks.opaque, vm, &ls->loop);
 		if (ret < 0) {
 			loop_close(ls);
 			return ret;
 		}
+		ls->hooks_opened = true;
 	}
 	/* Last: nothing can fail after the terminal goes raw. */
 	if (ls->stdin_active)
@@ -236,12 +236,10 @@ static void loop_close(struct loop_state *ls)
 		uv_close((uv_handle_t *)&ls->stdin_poll, NULL);
 	for (unsigned i = 0; i < ls->nr_watches; i++)
 		uv_close((uv_handle_t *)&ls->watches[i], NULL);
-	if (ls->control)
-		control_socket_close(ls->control);
+	if (ls->hooks_opened && ls->vm->hooks.loop_closing)
+		ls->vm->hooks.loop_closing(ls->vm->hooks.opaque);
 	uv_run(&ls->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&ls->loop);
-	control_socket_free(ls->control);
-	ls->control = NULL;
 	restore_terminal();
 }
 
@@ -294,8 +292,6 @@ enum vm_exit_reason vm_run_loop(struct vm *vm)
 		uv_run(&ls->loop, UV_RUN_DEFAULT);
 	vm_stop_vcpus(vm);
 	vm_set_ended(vm);
-	if (ls && ls->control)
-		control_socket_vm_ended(ls->control);
 	if (ls) {
 		pthread_mutex_lock(&vm->ctl_lock);
 		vm->loop_state = NULL;

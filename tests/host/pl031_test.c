@@ -53,7 +53,8 @@ static void start(struct rtc_vm *r)
 	ck_assert_msg(vm_create(&cfg, &r->vm, err, sizeof(err), &input_error) == 0, "vm_create: %s",
 		      err);
 	/* No interrupt line on the test machine: the status registers say it all. */
-	ck_assert_msg(pl031_create(r->vm, RTC_BASE, 0) == 0, "pl031_create: %s", r->vm->error);
+	ck_assert_msg(pl031_create(&r->vm->host, RTC_BASE, 0) == 0, "pl031_create: %s",
+		      r->vm->error);
 	r->rtc = host_find_device(r->vm, "rtc");
 	ck_assert_int_eq(pthread_create(&r->loop, NULL, run_loop, r->vm), 0);
 }

@@ -115,14 +115,14 @@ int arch_vm_setup(struct vm *vm)
 		st->nisv_to_user = kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
 	}
 	st->can_inject_abort = kvm_cap(vm->vm_fd, KVM_CAP_ARM_INJECT_EXT_DABT) > 0;
-	ret = uart_16550_create(vm, "uart0", BUS_MMIO, ARM64_UART_BASE, ARM64_UART_SPI,
+	ret = uart_16550_create(&vm->host, "uart0", BUS_MMIO, ARM64_UART_BASE, ARM64_UART_SPI,
 				&st->console_uart);
 	if (ret < 0)
 		return ret;
-	ret = pl031_create(vm, ARM64_RTC_BASE, ARM64_RTC_SPI);
+	ret = pl031_create(&vm->host, ARM64_RTC_BASE, ARM64_RTC_SPI);
 	if (ret < 0)
 		return ret;
-	return pl061_create(vm, ARM64_GPIO_BASE, ARM64_GPIO_SPI, ARM64_PHANDLE_GPIO,
+	return pl061_create(&vm->host, ARM64_GPIO_BASE, ARM64_GPIO_SPI, ARM64_PHANDLE_GPIO,
 			    &st->power_gpio);
 }
 

@@ -48,11 +48,11 @@ int arch_vm_type(int kvm_fd, unsigned long *type)
 
 int arch_vm_setup(struct vm *vm)
 {
-	int ret = uart_16550_create(vm, "com1", BUS_PIO, X86_COM1_PORT, 0, NULL);
+	int ret = uart_16550_create(&vm->host, "com1", BUS_PIO, X86_COM1_PORT, 0, NULL);
 
 	if (ret < 0)
 		return ret;
-	return reset_control_create(vm, X86_RESET_PORT);
+	return reset_control_create(&vm->host, X86_RESET_PORT);
 }
 
 static int set_cpuid(struct vm *vm, struct vcpu *vcpu)
