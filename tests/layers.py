@@ -22,7 +22,7 @@ DEVICE_FORBIDDEN = ('src/vmm/vm', 'src/vmm/vcpu', 'src/arch/arch', 'src/vmm/kvm'
 # The VM object: vm.h and the files that implement it, split by concern
 # (its loop, its control, its vCPUs, its KVM plumbing, its devices' view of
 # it). They share struct vm, so they are one module here.
-VM_PARTS = {'src/vmm/' + n for n in ('vm', 'vm_control', 'vm_loop', 'vm_devices', 'vm_host',
+VM_PARTS = {'src/vmm/' + n for n in ('vm', 'vm_control', 'vm_loop', 'vm_devices', 'vm_host', 'vm_state',
                                      'vcpu', 'kvm', 'kvm_eventfd', 'stats')}
 
 

@@ -13,6 +13,7 @@
 #include "fdt/fdt_builder.h"
 #include "vmm/device.h"
 #include "vmm/device_host.h"
+#include "vmm/state.h"
 
 enum {
 	RTC_DR = 0x00,   /* data: current count */
@@ -36,6 +37,8 @@ struct pl031 {
 	uint32_t imsc;
 	uint32_t ris;
 	int timer_fd;
+	bool quiesced;       /* paused: an alarm waits for unquiesce */
+	bool alarm_deferred; /* it fired while quiesced */
 };
 
 static struct pl031 *to_rtc(struct device *dev) { return container_of(dev, struct pl031, dev); }
@@ -86,9 +89,80 @@ static void rtc_alarm(void *opaque)
 	if (read(rtc->timer_fd, &expirations, sizeof(expirations)) != sizeof(expirations))
 		return;
 	pthread_mutex_lock(&rtc->dev.lock);
-	rtc->ris |= 1;
-	rtc_update_irq(rtc);
+	if (rtc->quiesced) {
+		rtc->alarm_deferred = true;
+	} else {
+		rtc->ris |= 1;
+		rtc_update_irq(rtc);
+	}
 	pthread_mutex_unlock(&rtc->dev.lock);
+}
+
+static void rtc_quiesce(struct device *dev)
+{
+	struct pl031 *rtc = to_rtc(dev);
+
+	pthread_mutex_lock(&dev->lock);
+	rtc->quiesced = true;
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static void rtc_unquiesce(struct device *dev)
+{
+	struct pl031 *rtc = to_rtc(dev);
+
+	pthread_mutex_lock(&dev->lock);
+	rtc->quiesced = false;
+	if (rtc->alarm_deferred) {
+		rtc->alarm_deferred = false;
+		rtc->ris |= 1;
+		rtc_update_irq(rtc);
+	}
+	pthread_mutex_unlock(&dev->lock);
+}
+
+#define RTC_STATE_VERSION 1
+
+/* The offset to the host's clock is kept, so the guest's time of day goes
+ * on with the wall clock across a save and load, as a battery-backed RTC
+ * would. */
+static int rtc_save(struct device *dev, struct state_buf *out)
+{
+	struct pl031 *rtc = to_rtc(dev);
+
+	state_begin(out, "pl031", RTC_STATE_VERSION);
+	state_put_u64(out, (uint64_t)rtc->offset);
+	state_put_u32(out, rtc->match);
+	state_put_u32(out, rtc->imsc);
+	state_put_u32(out, rtc->ris | (rtc->alarm_deferred ? 1 : 0));
+	return state_end(out);
+}
+
+static int rtc_load(struct device *dev, struct state_reader *in)
+{
+	struct pl031 *rtc = to_rtc(dev);
+	struct state_reader rec;
+	uint32_t version, match, imsc, ris;
+	int64_t offset;
+
+	if (state_expect(in, "pl031", &version, &rec) < 0 || version != RTC_STATE_VERSION)
+		return -EINVAL;
+	offset = (int64_t)state_get_u64(&rec);
+	match = state_get_u32(&rec);
+	imsc = state_get_u32(&rec);
+	ris = state_get_u32(&rec);
+	if (state_finish(&rec) < 0 || imsc > 1 || ris > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	rtc->offset = offset;
+	rtc->match = match;
+	rtc->imsc = imsc;
+	rtc->ris = ris;
+	rtc->alarm_deferred = false;
+	rtc_arm(rtc);
+	rtc_update_irq(rtc);
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
 }
 
 static int rtc_read(struct device *dev, uint64_t offset, void *data, unsigned len)
@@ -171,6 +245,10 @@ static const struct device_ops pl031_ops = {
 	.kind = "pl031-rtc",
 	.read = rtc_read,
 	.write = rtc_write,
+	.quiesce = rtc_quiesce,
+	.unquiesce = rtc_unquiesce,
+	.save = rtc_save,
+	.load = rtc_load,
 	.describe_fdt = rtc_describe_fdt,
 	.destroy = rtc_destroy,
 };

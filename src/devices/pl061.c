@@ -10,6 +10,7 @@
 #include "fdt/fdt_builder.h"
 #include "vmm/device.h"
 #include "vmm/device_host.h"
+#include "vmm/state.h"
 
 enum {
 	GPIO_DATA_END = 0x400, /* 0x000-0x3fc: address bits 9:2 mask the access */
@@ -193,7 +194,42 @@ static void gpio_destroy(struct device *dev)
 	free(to_gpio(dev));
 }
 
+#define GPIO_STATE_VERSION 1
+
+static int gpio_save(struct device *dev, struct state_buf *out)
+{
+	struct pl061 *g = to_gpio(dev);
+	const uint8_t regs[] = {g->in,  g->out, g->dir, g->is,   g->ibe,
+				g->iev, g->ie,  g->ris, g->afsel};
+
+	state_begin(out, "pl061", GPIO_STATE_VERSION);
+	state_put_bytes(out, regs, sizeof(regs));
+	return state_end(out);
+}
+
+static int gpio_load(struct device *dev, struct state_reader *in)
+{
+	struct pl061 *g = to_gpio(dev);
+	struct state_reader rec;
+	uint32_t version;
+	uint8_t r[9];
+
+	if (state_expect(in, "pl061", &version, &rec) < 0 || version != GPIO_STATE_VERSION)
+		return -EINVAL;
+	state_get_bytes(&rec, r, sizeof(r));
+	if (state_finish(&rec) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	g->in = r[0], g->out = r[1], g->dir = r[2], g->is = r[3], g->ibe = r[4];
+	g->iev = r[5], g->ie = r[6], g->ris = r[7], g->afsel = r[8];
+	gpio_update(g);
+	pthread_mutex_unlock(&dev->lock);
+	return 0;
+}
+
 static const struct device_ops pl061_ops = {
+	.save = gpio_save,
+	.load = gpio_load,
 	.kind = "pl061-gpio",
 	.read = gpio_read,
 	.write = gpio_write,

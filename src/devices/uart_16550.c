@@ -11,6 +11,7 @@
 #include "fdt/fdt_builder.h"
 #include "vmm/console.h"
 #include "vmm/device_host.h"
+#include "vmm/state.h"
 
 enum {
 	REG_RBR_THR_DLL = 0,
@@ -229,7 +230,53 @@ static void uart_receive(void *opaque, const char *buf, size_t len)
 	pthread_mutex_unlock(&u->dev.lock);
 }
 
+#define UART_STATE_VERSION 1
+
+/* Registers and the receive FIFO's contents, oldest byte first. */
+static int uart_save(struct device *dev, struct state_buf *out)
+{
+	struct uart_16550 *u = to_uart(dev);
+	const uint8_t regs[] = {u->ier, u->lcr, u->mcr, u->scr, u->fcr, u->dll, u->dlm};
+
+	state_begin(out, "uart-16550", UART_STATE_VERSION);
+	state_put_bytes(out, regs, sizeof(regs));
+	state_put_bool(out, u->thr_interrupt);
+	state_put_u32(out, u->rx_count);
+	for (unsigned i = 0; i < u->rx_count; i++)
+		state_put_u8(out, u->rx[(u->rx_head + i) % RX_FIFO_SIZE]);
+	return state_end(out);
+}
+
+static int uart_load(struct device *dev, struct state_reader *in)
+{
+	struct uart_16550 *u = to_uart(dev);
+	struct state_reader rec;
+	uint32_t version, count;
+	uint8_t r[7];
+	bool thr;
+
+	if (state_expect(in, "uart-16550", &version, &rec) < 0 || version != UART_STATE_VERSION)
+		return -EINVAL;
+	state_get_bytes(&rec, r, sizeof(r));
+	thr = state_get_bool(&rec);
+	count = state_get_u32(&rec);
+	if (rec.err || count > RX_FIFO_SIZE || count != rec.len - rec.pos)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	u->ier = r[0], u->lcr = r[1], u->mcr = r[2], u->scr = r[3], u->fcr = r[4];
+	u->dll = r[5], u->dlm = r[6];
+	u->thr_interrupt = thr;
+	u->rx_head = 0;
+	u->rx_count = count;
+	state_get_bytes(&rec, u->rx, count);
+	uart_update_irq(u);
+	pthread_mutex_unlock(&dev->lock);
+	return state_finish(&rec);
+}
+
 static const struct device_ops uart_16550_ops = {
+	.save = uart_save,
+	.load = uart_load,
 	.kind = "uart-16550",
 	.read = uart_read,
 	.write = uart_write,

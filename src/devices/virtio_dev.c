@@ -18,6 +18,7 @@
 
 #include "vmm/device_host.h"
 #include "vmm/log.h"
+#include "vmm/state.h"
 
 struct vq_state {
 	struct virtio_dev *vdev;
@@ -43,6 +44,7 @@ struct virtio_dev {
 	_Atomic bool running;     /* DRIVER_OK and not failed */
 	_Atomic bool broken;      /* the guest broke a rule; set until reset */
 	_Atomic bool needs_reset; /* what the driver sees: set once the rule was reported */
+	_Atomic bool quiesced;    /* paused: no queue is served */
 	struct vq_state queues[VIRTIO_MAX_QUEUES];
 };
 
@@ -67,7 +69,8 @@ struct virtq *virtio_queue_get(struct virtio_dev *vdev, unsigned index)
 		return NULL;
 	vq = &vdev->queues[index];
 	pthread_mutex_lock(&vq->lock);
-	if (!atomic_load(&vdev->running) || !vq->ready || vq->q.broken) {
+	if (!atomic_load(&vdev->running) || atomic_load(&vdev->quiesced) || !vq->ready ||
+	    vq->q.broken) {
 		pthread_mutex_unlock(&vq->lock);
 		return NULL;
 	}
@@ -304,8 +307,125 @@ static void on_kick(void *opaque)
 
 	if (eventfd_read(vq->kick_fd, &count) < 0)
 		return;
-	if (atomic_load(&vdev->running) && vdev->ops->queue_notify)
+	if (atomic_load(&vdev->running) && !atomic_load(&vdev->quiesced) && vdev->ops->queue_notify)
 		vdev->ops->queue_notify(vdev->backend, vq->index);
+}
+
+void virtio_dev_quiesce(struct virtio_dev *vdev)
+{
+	if (atomic_exchange(&vdev->quiesced, true))
+		return;
+	/* Whoever serves a queue holds its lock: once we hold each, none is
+	 * served, and none will be (quiesced is set). */
+	for (unsigned i = 0; i < vdev->ops->nr_queues; i++)
+		pthread_mutex_lock(&vdev->queues[i].lock);
+	if (vdev->ops->quiesce)
+		vdev->ops->quiesce(vdev->backend);
+	for (unsigned i = vdev->ops->nr_queues; i-- > 0;)
+		pthread_mutex_unlock(&vdev->queues[i].lock);
+}
+
+struct virtq *virtio_queue_held(struct virtio_dev *vdev, unsigned index)
+{
+	if (index >= vdev->ops->nr_queues || !vdev->queues[index].ready)
+		return NULL;
+	return &vdev->queues[index].q;
+}
+
+void virtio_dev_unquiesce(struct virtio_dev *vdev)
+{
+	if (!atomic_exchange(&vdev->quiesced, false))
+		return;
+	if (vdev->ops->unquiesce)
+		vdev->ops->unquiesce(vdev->backend);
+	for (unsigned i = 0; i < vdev->ops->nr_queues; i++)
+		eventfd_write(vdev->queues[i].kick_fd, 1);
+}
+
+void virtio_dev_save(const struct virtio_dev *vdev, struct state_buf *out)
+{
+	state_put_u32(out, vdev->ops->device_id);
+	state_put_u32(out, vdev->status);
+	state_put_u64(out, vdev->driver_features);
+	state_put_u32(out, vdev->config_generation);
+	state_put_u32(out, atomic_load(&vdev->isr));
+	state_put_bool(out, atomic_load(&vdev->broken));
+	state_put_bool(out, atomic_load(&vdev->needs_reset));
+	state_put_u32(out, vdev->ops->nr_queues);
+	for (unsigned i = 0; i < vdev->ops->nr_queues; i++) {
+		const struct vq_state *vq = &vdev->queues[i];
+
+		state_put_u16(out, vq->num);
+		state_put_bool(out, vq->ready);
+		state_put_u64(out, vq->desc);
+		state_put_u64(out, vq->driver);
+		state_put_u64(out, vq->device);
+		state_put_u16(out, vq->q.last_avail_idx);
+		state_put_u16(out, vq->q.used_idx);
+		state_put_u16(out, vq->q.signalled_used);
+		state_put_bool(out, vq->q.signalled_valid);
+	}
+}
+
+int virtio_dev_load(struct virtio_dev *vdev, struct state_reader *in)
+{
+	uint32_t device_id = state_get_u32(in), status = state_get_u32(in);
+	uint64_t features = state_get_u64(in);
+	uint32_t generation = state_get_u32(in), isr = state_get_u32(in);
+	bool broken = state_get_bool(in), needs_reset = state_get_bool(in);
+	uint32_t nr_queues = state_get_u32(in);
+	int ret;
+
+	if (in->err)
+		return in->err;
+	if (device_id != vdev->ops->device_id || nr_queues != vdev->ops->nr_queues ||
+	    (features & ~virtio_dev_offered_features(vdev)) || status > 0xff ||
+	    (isr & ~(uint32_t)(VIRTIO_INT_USED_BUFFER | VIRTIO_INT_CONFIG_CHANGE)))
+		return -EINVAL;
+	dev_reset(vdev);
+	vdev->driver_features = features;
+	for (unsigned i = 0; i < nr_queues; i++) {
+		struct vq_state *vq = &vdev->queues[i];
+		uint16_t num = state_get_u16(in);
+		bool ready = state_get_bool(in);
+
+		vq->desc = state_get_u64(in);
+		vq->driver = state_get_u64(in);
+		vq->device = state_get_u64(in);
+		vq->num = num <= vdev->ops->queue_max_size ? num : 0;
+		if (in->err || vq->num != num)
+			goto bad;
+		/* Rings outside guest memory refuse the record. */
+		if (ready && virtq_init(&vq->q, vdev->host->mem, num, vq->desc, vq->driver,
+					vq->device, features & (1ULL << VIRTIO_RING_F_EVENT_IDX),
+					features & (1ULL << VIRTIO_RING_F_INDIRECT_DESC)) < 0)
+			goto bad;
+		vq->ready = ready;
+		vq->q.last_avail_idx = state_get_u16(in);
+		vq->q.used_idx = state_get_u16(in);
+		vq->q.signalled_used = state_get_u16(in);
+		vq->q.signalled_valid = state_get_bool(in);
+	}
+	ret = state_finish(in);
+	if (ret < 0)
+		goto bad;
+	vdev->status = status;
+	vdev->config_generation = generation;
+	atomic_store(&vdev->isr, isr);
+	atomic_store(&vdev->broken, broken);
+	atomic_store(&vdev->needs_reset, needs_reset);
+	if ((status & VIRTIO_STATUS_DRIVER_OK) && !broken) {
+		ret = vdev->ops->activate ? vdev->ops->activate(vdev->backend) : 0;
+		if (ret < 0) {
+			dev_reset(vdev);
+			return ret;
+		}
+		atomic_store(&vdev->running, true);
+	}
+	return 0;
+bad:
+	dev_reset(vdev);
+	return -EINVAL;
 }
 
 int virtio_dev_attach(struct virtio_dev *vdev, const struct virtio_transport *transport)

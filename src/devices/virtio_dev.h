@@ -49,6 +49,11 @@ struct virtio_device_ops {
 	/* Stop serving and forget per-driver state; returns once no work is in
 	 * flight. Under the transport's lock (vCPU thread) or at teardown. */
 	void (*reset)(void *backend);
+	/* The device pauses: stop starting work of your own (the core already
+	 * serves no queue); give back what you took from a ring and did not
+	 * use. Under no queue lock. Optional; unquiesce undoes it. */
+	void (*quiesce)(void *backend);
+	void (*unquiesce)(void *backend);
 	void (*destroy)(void *backend);
 };
 
@@ -66,6 +71,10 @@ void virtio_dev_destroy(struct virtio_dev *vdev);
  * held). Pair with virtio_queue_put(). Any thread. */
 struct virtq *virtio_queue_get(struct virtio_dev *vdev, unsigned index);
 void virtio_queue_put(struct virtio_dev *vdev, unsigned index);
+
+/* Inside the backend's quiesce (the core holds every queue): queue @index,
+ * or NULL when it is not ready. */
+struct virtq *virtio_queue_held(struct virtio_dev *vdev, unsigned index);
 
 /* With the queue held: interrupts the driver if the ring asks for it. */
 void virtio_queue_notify_driver(struct virtio_dev *vdev, unsigned index);

@@ -12,6 +12,7 @@
 #include "vmm/device.h"
 #include "vmm/device_host.h"
 #include "vmm/log.h"
+#include "vmm/state.h"
 
 enum {
 	REG_MAGIC = 0x000,
@@ -194,10 +195,60 @@ static void vmmio_destroy(struct device *dev)
 	free(t);
 }
 
+static void vmmio_reset(struct device *dev)
+{
+	struct virtio_mmio *t = to_t(dev);
+
+	t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
+	virtio_dev_set_status(t->vdev, 0);
+}
+
+static void vmmio_quiesce(struct device *dev) { virtio_dev_quiesce(to_t(dev)->vdev); }
+
+static void vmmio_unquiesce(struct device *dev) { virtio_dev_unquiesce(to_t(dev)->vdev); }
+
+#define VMMIO_STATE_VERSION 1
+
+static int vmmio_save(struct device *dev, struct state_buf *out)
+{
+	struct virtio_mmio *t = to_t(dev);
+
+	state_begin(out, "virtio-mmio", VMMIO_STATE_VERSION);
+	state_put_u32(out, t->device_features_sel);
+	state_put_u32(out, t->driver_features_sel);
+	state_put_u32(out, t->queue_sel);
+	virtio_dev_save(t->vdev, out);
+	return state_end(out);
+}
+
+static int vmmio_load(struct device *dev, struct state_reader *in)
+{
+	struct virtio_mmio *t = to_t(dev);
+	struct state_reader rec;
+	uint32_t version;
+	uint32_t sels[3];
+
+	if (state_expect(in, "virtio-mmio", &version, &rec) < 0 || version != VMMIO_STATE_VERSION)
+		return -EINVAL;
+	for (unsigned i = 0; i < 3; i++)
+		sels[i] = state_get_u32(&rec);
+	if (rec.err)
+		return -EINVAL;
+	t->device_features_sel = sels[0];
+	t->driver_features_sel = sels[1];
+	t->queue_sel = sels[2];
+	return virtio_dev_load(t->vdev, &rec);
+}
+
 static const struct device_ops virtio_mmio_ops = {
 	.kind = "virtio-mmio",
 	.read = vmmio_read,
 	.write = vmmio_write,
+	.reset = vmmio_reset,
+	.quiesce = vmmio_quiesce,
+	.unquiesce = vmmio_unquiesce,
+	.save = vmmio_save,
+	.load = vmmio_load,
 	.describe_fdt = vmmio_describe_fdt,
 	.destroy = vmmio_destroy,
 };

@@ -508,6 +508,21 @@ static int net_activate(void *backend)
 	return 0;
 }
 
+/* Pausing: chains taken for frames not yet delivered go back to the ring
+ * (the driver sees nothing: they were never used), and a frame half read
+ * into them is dropped, as a NIC may drop one. The core holds every queue's
+ * lock and serves none until unquiesce. */
+static void net_quiesce(void *backend)
+{
+	struct virtio_net *n = backend;
+	struct virtq *q = virtio_queue_held(n->vdev, NET_RX_QUEUE);
+
+	if (q)
+		q->last_avail_idx = (uint16_t)(q->last_avail_idx - rx_nr_slots(n));
+	rx_cache_clear(n);
+	gate_set(n, false);
+}
+
 /* The queues are gone (the transport holds no queue lock of ours now and no
  * serve_*() can run until the next activation). */
 static void net_reset(void *backend)
@@ -548,6 +563,7 @@ static const struct virtio_device_ops virtio_net_ops = {
 	.activate = net_activate,
 	.queue_notify = net_notify,
 	.reset = net_reset,
+	.quiesce = net_quiesce,
 	.destroy = net_destroy,
 };
 

@@ -78,6 +78,22 @@ void virtio_dev_queue_set(struct virtio_dev *vdev, unsigned index, enum virtio_q
  * the device (NEEDS_RESET) instead of being served. */
 void virtio_dev_queue_set_ready(struct virtio_dev *vdev, unsigned index, bool ready);
 
+/* Pausing: serves no queue from now on and returns once none is being
+ * served (a request in flight completes); unquiesce serves again, every
+ * queue as if kicked, so a kick that came meanwhile is not lost. */
+void virtio_dev_quiesce(struct virtio_dev *vdev);
+void virtio_dev_unquiesce(struct virtio_dev *vdev);
+
+/* The core's state (status, features, interrupt causes, every queue's
+ * layout and ring indices) as fields of the transport's record; load checks
+ * each against the device and guest memory (-EINVAL) and, for a device the
+ * driver had started, activates the backend. */
+struct state_buf;
+struct state_reader;
+void virtio_dev_save(const struct virtio_dev *vdev, struct state_buf *out);
+int virtio_dev_load(struct virtio_dev *vdev,
+		    struct state_reader *in); /* the record's last fields */
+
 /* A kick that reached the transport's notify register instead of the
  * ioeventfd. */
 void virtio_dev_kick(struct virtio_dev *vdev, unsigned index);

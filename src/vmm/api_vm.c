@@ -302,6 +302,14 @@ static int loop_opened_hook(void *opaque, struct vm *vm, struct uv_loop_s *loop)
 	return control_socket_open(vm, loop, vm->cfg.api_socket_path, &h->control);
 }
 
+static void loop_woken_hook(void *opaque)
+{
+	struct kvmkit_vm *h = opaque;
+
+	if (h->control)
+		control_socket_poll(h->control);
+}
+
 static void loop_closing_hook(void *opaque)
 {
 	struct kvmkit_vm *h = opaque;
@@ -366,6 +374,7 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 		.state_changed = state_hook,
 		.loop_opened = loop_opened_hook,
 		.loop_closing = loop_closing_hook,
+		.loop_woken = loop_woken_hook,
 	};
 	ret = vm_create_hooked(&h->cfg->opts.vm, &hooks, &vm, err, sizeof(err), &input_error);
 	if (ret < 0) {

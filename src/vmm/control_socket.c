@@ -24,6 +24,8 @@ struct ctl_client {
 	bool in_use;  /* until libuv is done with the handle */
 	bool waiting; /* sent "wait": answered when the VM ends */
 	struct json_object *wait_id;
+	bool pausing; /* sent "pause": answered once paused (never waits on the loop) */
+	struct json_object *pause_id;
 	size_t len;
 	char buf[CTL_LINE_MAX];
 };
@@ -72,6 +74,9 @@ static void client_close(struct ctl_client *c)
 	c->waiting = false;
 	json_object_put(c->wait_id);
 	c->wait_id = NULL;
+	c->pausing = false;
+	json_object_put(c->pause_id);
+	c->pause_id = NULL;
 }
 
 /* Replies are small and clients read them: one non-blocking send, and a
@@ -159,7 +164,6 @@ static const struct {
 	const char *name;
 	int (*op)(struct vm *vm);
 } control_ops[] = {
-	{"pause", vm_pause},
 	{"resume", vm_resume},
 	{"stop", vm_stop},
 	{"kill", vm_kill},
@@ -171,6 +175,20 @@ static void run_command(struct ctl_client *c, const char *command, struct json_o
 
 	if (strcmp(command, "status") == 0) {
 		reply_status(c, id);
+		return;
+	}
+	if (strcmp(command, "pause") == 0) {
+		int ret = vm_pause_begin(c->cs->vm);
+
+		if (ret < 0) {
+			reply_error(c, id, -ret, vm_control_strerror(ret));
+		} else if (ret == 1 || c->pausing) {
+			reply_state(c, id); /* already paused, or a pause answered below */
+		} else {
+			c->pausing = true;
+			c->pause_id = id ? json_object_get(id) : NULL;
+			control_socket_poll(c->cs);
+		}
 		return;
 	}
 	if (strcmp(command, "wait") == 0) {
@@ -416,8 +434,32 @@ int control_socket_open(struct vm *vm, uv_loop_t *loop, const char *path,
 	return 0;
 }
 
+void control_socket_poll(struct control_socket *cs)
+{
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = &cs->clients[i];
+		struct json_object *id;
+		int ret;
+
+		if (c->fd < 0 || !c->pausing)
+			continue;
+		ret = vm_pause_poll(cs->vm);
+		if (ret == -EINPROGRESS)
+			continue;
+		id = c->pause_id;
+		c->pause_id = NULL;
+		c->pausing = false;
+		if (ret < 0)
+			reply_error(c, id, -ret, vm_control_strerror(ret));
+		else
+			reply_state(c, id);
+		json_object_put(id);
+	}
+}
+
 void control_socket_vm_ended(struct control_socket *cs)
 {
+	control_socket_poll(cs);
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *c = &cs->clients[i];
 

@@ -3,6 +3,10 @@
  *
  *   {"command": "status"}            -> {"ok": true, "state": "running", ...}
  *   pause | resume | stop | kill     -> {"ok": true, "state": ...}
+ *                                       (pause answers once the VM is paused:
+ *                                       vCPUs parked, devices quiesced; the
+ *                                       loop goes on meanwhile, so replies to
+ *                                       later requests may come first)
  *   wait                             -> when the VM ends:
  *                                       {"ok": true, "state": "ended", "exit-reason": ...}
  *   anything wrong                   -> {"ok": false, "error": {"code": "EINVAL",
@@ -26,7 +30,11 @@ struct control_socket;
 int control_socket_open(struct vm *vm, uv_loop_t *loop, const char *path,
 			struct control_socket **out);
 
-/* The VM ended: answers every pending "wait". */
+/* The loop was woken: answers a "pause" once the VM is paused (or the
+ * pause was overtaken by a resume, a stop or the end). */
+void control_socket_poll(struct control_socket *cs);
+
+/* The VM ended: answers every pending "pause" and "wait". */
 void control_socket_vm_ended(struct control_socket *cs);
 
 /* Closes the loop handles (before the loop's last run); then

@@ -12,6 +12,8 @@
 
 struct device_host;
 struct fdt_builder;
+struct state_buf;
+struct state_reader;
 
 enum bus_space { BUS_MMIO, BUS_PIO };
 
@@ -26,6 +28,21 @@ struct device_ops {
 	int (*write)(struct device *dev, uint64_t offset, const void *data, unsigned len);
 	/* Back to power-on state (guest reset). Optional. */
 	void (*reset)(struct device *dev);
+	/* Paused means quiesced (docs/ARCHITECTURE.md): quiesce returns once
+	 * the device's own threads and loop callbacks no longer touch guest
+	 * memory or the device's state (work in flight completes; nothing new
+	 * starts; kicks and timers that come meanwhile are served after
+	 * unquiesce). On the thread that pauses the VM, vCPUs parked. Optional:
+	 * a device with no work of its own has nothing to stop. */
+	void (*quiesce)(struct device *dev);
+	void (*unquiesce)(struct device *dev);
+	/* One versioned record of the device's state (devices/..., vmm/state.h),
+	 * from a quiesced device. Optional: no record means nothing to keep. */
+	int (*save)(struct device *dev, struct state_buf *out);
+	/* Takes a record save() wrote into a device of the same configuration
+	 * that is quiesced or has not run; -EINVAL for a record it cannot take
+	 * (the device is then unchanged or back at power-on state). */
+	int (*load)(struct device *dev, struct state_reader *in);
 	/* Adds the device's node to a device tree. Optional (no node). */
 	int (*describe_fdt)(struct device *dev, struct fdt_builder *fb);
 	/* Frees the containing structure. */

@@ -232,6 +232,7 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 	pthread_mutex_init(&vm->ctl_lock, NULL);
 	pthread_cond_init(&vm->resume_cond, NULL);
 	pthread_cond_init(&vm->parked_cond, NULL);
+	pthread_mutex_init(&vm->transition_lock, NULL);
 	vm->kvm_fd = -1;
 	vm->vm_fd = -1;
 	vm->console.out_fd = -1;
@@ -347,6 +348,7 @@ void vm_destroy(struct vm *vm)
 	guest_mem_release(&vm->mem);
 	console_destroy(&vm->console);
 	pthread_cond_destroy(&vm->parked_cond);
+	pthread_mutex_destroy(&vm->transition_lock);
 	pthread_cond_destroy(&vm->resume_cond);
 	pthread_mutex_destroy(&vm->ctl_lock);
 	free(vm);

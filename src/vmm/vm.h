@@ -53,6 +53,8 @@ struct vm_hooks {
 	 * loop_closing before the loop's last run, to close its handles. */
 	int (*loop_opened)(void *opaque, struct vm *vm, struct uv_loop_s *loop);
 	void (*loop_closing)(void *opaque);
+	/* The loop was woken (a pause settled, the VM resumed, ...), on it. */
+	void (*loop_woken)(void *opaque);
 };
 
 #define VM_MAX_DEVICES 32
@@ -105,6 +107,11 @@ struct vm {
 	pthread_cond_t parked_cond;
 	enum vm_run_state run_state;
 	unsigned nr_parked;
+	bool pause_pending;    /* paused set, devices not yet quiesced */
+	bool devices_quiesced; /* by the pause that completed */
+	/* Serialises quiescing and unquiescing the devices (pause completion
+	 * against resume and stop); taken before ctl_lock. */
+	pthread_mutex_t transition_lock;
 	_Atomic bool paused;
 	_Atomic bool stop_requested;
 
@@ -137,7 +144,8 @@ enum vm_exit_reason vm_run_loop(struct vm *vm);
 
 /* Control of a started VM, from any thread (vm_control.c). All return 0 or a
  * negative errno with a message in the VM:
- * vm_pause() returns once every vCPU is parked outside KVM_RUN (-ESRCH when
+ * vm_pause() returns once every vCPU is parked outside KVM_RUN and every
+ * device is quiesced, so the guest's memory no longer changes (-ESRCH when
  * the VM is ending, -EBUSY while it stops, -EDEADLK from a vCPU thread);
  * vm_resume() lets them run again; both are no-ops when already there.
  * vm_stop() presses the power button (resuming a paused guest) and arms the
@@ -146,6 +154,15 @@ enum vm_exit_reason vm_run_loop(struct vm *vm);
  * 0) it ends the VM at once with VM_EXIT_KILLED. vm_kill() ends it at once. */
 int vm_pause(struct vm *vm);
 int vm_resume(struct vm *vm);
+/* Pausing without waiting, for the loop thread (the control socket):
+ * vm_pause_begin() returns 0 once the request is made, 1 when already
+ * paused, or vm_pause()'s errors; the pause completes on the loop (after
+ * every vCPU parked, vm_pause_settle() quiesces the devices), which then
+ * runs hooks.loop_woken; vm_pause_poll() says 0 (paused), -EINPROGRESS, or
+ * the error vm_pause() would have returned. */
+int vm_pause_begin(struct vm *vm);
+int vm_pause_poll(struct vm *vm);
+void vm_pause_settle(struct vm *vm);
 int vm_stop(struct vm *vm);
 int vm_kill(struct vm *vm);
 enum vm_run_state vm_run_state(struct vm *vm);
@@ -188,6 +205,20 @@ void vm_vcpu_gone(struct vm *vm);
 void vm_set_ended(struct vm *vm);
 /* vm_control.c: a message for an errno vm_pause() and friends returned. */
 const char *vm_control_strerror(int err);
+
+/* Device state (vm_state.c). Quiesce and unquiesce every device (pausing
+ * does it; see vm_pause()); save appends every device's record to @out and
+ * load takes them back, in device order, into a VM built from the same
+ * configuration that is paused or has not started. A bad or foreign record
+ * fails load with -EINVAL and a message; every device is then reset. Reset
+ * puts every device back to power-on state. */
+struct state_buf;
+struct state_reader;
+void vm_quiesce_devices(struct vm *vm);
+void vm_unquiesce_devices(struct vm *vm);
+int vm_save_devices(struct vm *vm, struct state_buf *out);
+int vm_load_devices(struct vm *vm, struct state_reader *in);
+void vm_reset_devices(struct vm *vm);
 
 /* Writes counters, peak memory and the VMM's own overhead to @fd. */
 void vm_print_stats(struct vm *vm, int fd);

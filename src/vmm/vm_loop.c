@@ -124,6 +124,9 @@ static void on_wake(uv_async_t *handle)
 		ls->stop_begun = true;
 		begin_stop(ls);
 	}
+	vm_pause_settle(ls->vm);
+	if (ls->hooks_opened && ls->vm->hooks.loop_woken)
+		ls->vm->hooks.loop_woken(ls->vm->hooks.opaque);
 }
 
 static void on_timeout(uv_timer_t *handle)

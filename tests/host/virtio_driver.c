@@ -96,7 +96,7 @@ void *vdrv_gpa(struct vdrv *d, uint64_t gpa, uint64_t len)
 static void setup_queue(struct vdrv *d, unsigned qi)
 {
 	struct vdrv_queue *q = &d->q[qi];
-	uint64_t base = VDRV_RING_GPA + qi * QUEUE_STRIDE;
+	uint64_t base = d->ring_gpa + qi * QUEUE_STRIDE;
 
 	*q = (struct vdrv_queue){.desc = base, .avail = base + 0x1000, .used = base + 0x2000};
 	memset(vdrv_gpa(d, base, 0x3000), 0, 0x3000);
@@ -115,6 +115,12 @@ static void setup_queue(struct vdrv *d, unsigned qi)
 void vdrv_init(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_id,
 	       unsigned nr_queues, uint64_t refuse)
 {
+	vdrv_init_at(d, vm, name, device_id, nr_queues, refuse, VDRV_RING_GPA);
+}
+
+void vdrv_init_at(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_id,
+		  unsigned nr_queues, uint64_t refuse, uint64_t ring_gpa)
+{
 	const uint32_t ack = VDRV_STATUS_ACK | VDRV_STATUS_DRIVER;
 
 	ck_assert_uint_le(nr_queues, VDRV_MAX_QUEUES);
@@ -122,6 +128,7 @@ void vdrv_init(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_
 	d->vm = vm;
 	d->dev = host_find_device(vm, name);
 	d->nr_queues = nr_queues;
+	d->ring_gpa = ring_gpa;
 	ck_assert_uint_eq(vdrv_reg_read(d, VDRV_REG_DEVICE_ID), device_id);
 	vdrv_reg_write(d, VDRV_REG_STATUS, 0);
 	vdrv_reg_write(d, VDRV_REG_STATUS, VDRV_STATUS_ACK);

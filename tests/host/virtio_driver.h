@@ -93,6 +93,7 @@ struct vdrv {
 	uint64_t offered;
 	uint64_t features;
 	unsigned nr_queues;
+	uint64_t ring_gpa; /* the rings of queue i at ring_gpa + 64 KiB * i */
 	struct vdrv_queue q[VDRV_MAX_QUEUES];
 };
 
@@ -102,6 +103,9 @@ struct vdrv {
 void vdrv_init(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_id,
 	       unsigned nr_queues, uint64_t refuse);
 
+/* The same with the rings at @ring_gpa, for a second device in one VM. */
+void vdrv_init_at(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_id,
+		  unsigned nr_queues, uint64_t refuse, uint64_t ring_gpa);
 uint32_t vdrv_reg_read(struct vdrv *d, uint64_t offset);
 void vdrv_reg_write(struct vdrv *d, uint64_t offset, uint32_t value);
 /* The device status register; a write of 0 resets the device. */
