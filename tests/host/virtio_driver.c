@@ -190,6 +190,18 @@ unsigned vdrv_nr_unseen(struct vdrv *d, unsigned qi)
 	return (uint16_t)(vdrv_used_idx(d, qi) - d->q[qi].used_seen);
 }
 
+bool vdrv_wait_used_within(struct vdrv *d, unsigned qi, unsigned count, unsigned ms)
+{
+	struct timespec delay = {0, 1000 * 1000};
+
+	for (unsigned i = 0; i < ms; i++) {
+		if (vdrv_nr_unseen(d, qi) >= count)
+			return true;
+		nanosleep(&delay, NULL);
+	}
+	return vdrv_nr_unseen(d, qi) >= count;
+}
+
 bool vdrv_wait_used(struct vdrv *d, unsigned qi, unsigned count, struct vdrv_used *out)
 {
 	struct timespec delay = {0, 1000 * 1000};

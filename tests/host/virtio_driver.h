@@ -126,6 +126,9 @@ void vdrv_kick(struct vdrv *d, unsigned qi);
  * returns whether it did within VDRV_WAIT_SEC; the entries go to @out (may
  * be NULL). */
 bool vdrv_wait_used(struct vdrv *d, unsigned qi, unsigned count, struct vdrv_used *out);
+/* Whether @count more chains were used within @ms milliseconds, without
+ * taking them: the bound of a check that something does NOT happen. */
+bool vdrv_wait_used_within(struct vdrv *d, unsigned qi, unsigned count, unsigned ms);
 /* The used ring's index of queue @qi: how many chains the device used since
  * vdrv_init(). */
 uint16_t vdrv_used_idx(struct vdrv *d, unsigned qi);
