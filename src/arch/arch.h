@@ -29,6 +29,19 @@ uint64_t arch_ram_base(void);
 /* The largest RAM the guest layout allows, in bytes. */
 uint64_t arch_max_ram(void);
 
+/* One range of guest-physical RAM: page aligned, non-empty. */
+struct arch_ram_region {
+	uint64_t gpa;
+	uint64_t size;
+};
+
+/* Where @ram_size bytes of RAM (a whole number of 4 KiB pages, at most
+ * arch_max_ram()) live in the guest: fills @out with up to @max regions in
+ * ascending address order, holes between them left to MMIO, and returns how
+ * many. -EINVAL for a size the layout cannot hold, -ENOSPC if @max is too
+ * small. */
+int arch_ram_regions(uint64_t ram_size, struct arch_ram_region *out, unsigned max);
+
 /* Capabilities the architecture cannot work without; the core checks each and
  * names the first one missing. */
 const struct kvm_cap_req *arch_required_caps(unsigned *count);

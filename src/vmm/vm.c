@@ -163,25 +163,39 @@ static int create_kvm_vm(struct vm *vm)
 	return 0;
 }
 
+/* Maps each RAM region the architecture's layout asks for and registers it
+ * with KVM, one memslot per region (slot i for region i). */
 static int setup_ram(struct vm *vm)
 {
-	const struct guest_mem_region *r;
-	struct kvm_userspace_memory_region region;
-	int ret;
+	struct arch_ram_region ram[GUEST_MEM_MAX_REGIONS];
+	int nr, ret;
 
-	ret = guest_mem_alloc(&vm->mem, arch_ram_base(), vm->cfg.mem_size);
-	if (ret < 0)
-		return vm_error(vm, ret, "cannot map %llu MiB of guest RAM: %s",
-				(unsigned long long)(vm->cfg.mem_size >> 20), strerror(-ret));
-	r = &vm->mem.regions[0];
-	region = (struct kvm_userspace_memory_region){
-		.slot = 0,
-		.guest_phys_addr = r->gpa,
-		.memory_size = r->size,
-		.userspace_addr = (uintptr_t)r->host,
-	};
-	ret = vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region);
-	return ret < 0 ? ret : 0;
+	nr = arch_ram_regions(vm->cfg.mem_size, ram, GUEST_MEM_MAX_REGIONS);
+	if (nr < 0)
+		return vm_error(vm, nr, "%llu MiB of guest RAM: no %s layout for it: %s",
+				(unsigned long long)(vm->cfg.mem_size >> 20), arch_name(),
+				strerror(-nr));
+	for (int i = 0; i < nr; i++) {
+		ret = guest_mem_alloc(&vm->mem, ram[i].gpa, ram[i].size);
+		if (ret < 0)
+			return vm_error(vm, ret, "cannot map %llu MiB of guest RAM at 0x%llx: %s",
+					(unsigned long long)(ram[i].size >> 20),
+					(unsigned long long)ram[i].gpa, strerror(-ret));
+	}
+	for (unsigned slot = 0; slot < vm->mem.nr_regions; slot++) {
+		const struct guest_mem_region *r = &vm->mem.regions[slot];
+		struct kvm_userspace_memory_region region = {
+			.slot = slot,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+
+		ret = vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION, &region);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 static int create_vcpus(struct vm *vm)

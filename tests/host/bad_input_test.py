@@ -197,6 +197,8 @@ CASES = [
     # -m / --memory
     Case("memory-zero", ["run", "-k", HELLO, "-m", "0"], ["0"]),
     Case("memory-too-large", ["run", "-k", HELLO, "-m", "99999G"], ["99999G"]),
+    # One MiB past the x86_64 layout's largest RAM (63 GiB: RAM ends at 64 GiB).
+    Case("memory-above-layout", ["run", "-k", HELLO, "-m", "64513M"], ["64513M"]),
     Case("memory-below-minimum", ["run", "-k", HELLO, "-m", "1"], ["1"]),
     Case("memory-not-a-number", ["run", "-k", HELLO, "-m", "abc"], ["abc"]),
     Case("memory-bad-suffix", ["run", "-k", HELLO, "-m", "12X"], ["12X"]),

@@ -47,6 +47,16 @@ def smp(env):
     expect(code == 0 and out == HELLO, describe(code, out, err))
 
 
+@case("high-memory")
+def high_memory(env):
+    """RAM past the 32-bit MMIO hole continues at 4 GiB: 4.5 GiB and the
+    largest RAM the x86_64 layout allows (63 GiB, mapped lazily) boot."""
+    for mem in ("4608M", "63G"):
+        code, out, err, _ = env.run("run", "-k", env.guest("hello"), "-m", mem)
+        expect(code == 0 and out == HELLO and err == UNMAPPED_WARNING,
+               f"-m {mem}: " + describe(code, out, err))
+
+
 @case("poweroff")
 def poweroff(env):
     """HLT on the only vCPU powers off at once, with exit code 0."""

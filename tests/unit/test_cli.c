@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/arch.h"
 #include "unit.h"
 #include "vmm/api.h"
 #include "vmm/cli.h"
@@ -310,6 +311,21 @@ START_TEST(bad_memory)
 }
 END_TEST
 
+/* The layout's largest RAM is accepted, one page more is not (x86_64: RAM
+ * past the MMIO hole continues at 4 GiB, so this is far above 3 GiB). */
+START_TEST(memory_up_to_layout_limit)
+{
+	char at_limit[32], above[32];
+
+	snprintf(at_limit, sizeof(at_limit), "%lluK", (unsigned long long)(arch_max_ram() >> 10));
+	snprintf(above, sizeof(above), "%lluK", (unsigned long long)((arch_max_ram() >> 10) + 4));
+	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "-m", at_limit), 0);
+	ck_assert_uint_eq(RUN.vm.mem_size, arch_max_ram());
+	ck_assert_uint_gt(arch_max_ram(), 4ULL << 30);
+	assert_parse_error(PARSE("run", "-k", "vmlinux", "-m", above), quoted(above));
+}
+END_TEST
+
 static char *const bad_timeout_values[] = {"0", "2678401", "abc", "1.5", "-3", "", "10s"};
 
 START_TEST(bad_timeout)
@@ -443,6 +459,7 @@ Suite *cli_suite(void)
 	tcase_add_test(good, cmdline_option);
 	tcase_add_test(good, cpus_option_bounds);
 	tcase_add_test(good, memory_option);
+	tcase_add_test(good, memory_up_to_layout_limit);
 	tcase_add_test(good, console_log_option);
 	tcase_add_test(good, no_stdio_option);
 	tcase_add_test(good, timeout_option_bounds);

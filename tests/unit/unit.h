@@ -23,6 +23,7 @@ Suite *virtqueue_suite(void);
 Suite *disk_option_suite(void);
 Suite *adaptive_poll_suite(void);
 Suite *state_suite(void);
+Suite *x86_ram_layout_suite(void);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

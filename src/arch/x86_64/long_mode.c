@@ -31,21 +31,40 @@ static const uint64_t gdt[GDT_ENTRIES] = {
 	[GDT_DATA] = 0x00cf93000000ffffULL,   /* present, DPL0, data, 4 GiB */
 };
 
+/* Where the identity map ends: 4 GiB (RAM below the hole and the 32-bit MMIO
+ * above it) or the end of RAM above 4 GiB, whole GiB each (one page directory
+ * of 2 MiB pages). 0 if RAM reaches beyond what the tables can map. */
+static uint64_t map_end(const struct guest_mem *mem)
+{
+	uint64_t end = X86_HIGH_RAM_BASE;
+
+	for (unsigned i = 0; i < mem->nr_regions; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+
+		if (r->gpa + r->size > end)
+			end = r->gpa + r->size;
+	}
+	end = (end + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
+	return end <= X86_PD_PAGES << 30 ? end : 0;
+}
+
 int long_mode_write_tables(const struct guest_mem *mem)
 {
+	uint64_t end = map_end(mem), nr_pd = end >> 30;
 	uint64_t *pml4 = guest_mem_ptr(mem, X86_PML4_ADDR, 4096);
 	uint64_t *pdpt = guest_mem_ptr(mem, X86_PDPT_ADDR, 4096);
-	uint64_t *pd = guest_mem_ptr(mem, X86_PD_ADDR, 4 * 4096);
+	uint64_t *pd = guest_mem_ptr(mem, X86_PD_ADDR, nr_pd * 4096);
 	uint8_t *hlt = guest_mem_ptr(mem, X86_HLT_ADDR, 3);
 
-	if (!pml4 || !pdpt || !pd || !hlt || guest_mem_write(mem, X86_GDT_ADDR, gdt, sizeof(gdt)))
+	if (!end || !pml4 || !pdpt || !pd || !hlt ||
+	    guest_mem_write(mem, X86_GDT_ADDR, gdt, sizeof(gdt)))
 		return -EFAULT;
 	memset(pml4, 0, 4096);
 	memset(pdpt, 0, 4096);
 	pml4[0] = X86_PDPT_ADDR | PTE_PRESENT | PTE_WRITE;
-	for (uint64_t i = 0; i < 4; i++)
+	for (uint64_t i = 0; i < nr_pd; i++)
 		pdpt[i] = (X86_PD_ADDR + i * 4096) | PTE_PRESENT | PTE_WRITE;
-	for (uint64_t i = 0; i < 4 * 512; i++)
+	for (uint64_t i = 0; i < nr_pd * 512; i++)
 		pd[i] = (i << 21) | PTE_PRESENT | PTE_WRITE | PTE_HUGE;
 	hlt[0] = 0xf4; /* hlt */
 	hlt[1] = 0xeb; /* jmp back to the hlt */

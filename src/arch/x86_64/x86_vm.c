@@ -4,6 +4,7 @@
  * ends it, and the UART is polled. */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "arch/x86_64/elf_loader.h"
 #include "arch/x86_64/layout.h"
 #include "arch/x86_64/long_mode.h"
+#include "arch/x86_64/ram_layout.h"
 #include "devices/reset_control.h"
 #include "devices/uart_16550.h"
 #include "vmm/guest_file.h"
@@ -31,7 +33,12 @@ void arch_cpu_relax(void) { __builtin_ia32_pause(); }
 
 uint64_t arch_ram_base(void) { return X86_RAM_BASE; }
 
-uint64_t arch_max_ram(void) { return X86_MMIO_HOLE - X86_RAM_BASE; }
+uint64_t arch_max_ram(void) { return X86_MAX_RAM; }
+
+int arch_ram_regions(uint64_t ram_size, struct arch_ram_region *out, unsigned max)
+{
+	return x86_ram_regions(ram_size, out, max);
+}
 
 const struct kvm_cap_req *arch_required_caps(unsigned *count)
 {
@@ -87,12 +94,33 @@ int arch_vm_finalize(struct vm *vm)
 	return 0;
 }
 
-static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry, uint64_t *end)
+/* Where kernel segments may go, for messages: "0x44000-0xc0000000,
+ * 0x100000000-0x140000000". */
+static void describe_loadable_ram(const struct guest_mem *mem, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < mem->nr_regions && used < len; i++) {
+		const struct guest_mem_region *r = &mem->regions[i];
+		uint64_t start = r->gpa < X86_LOW_RESERVED ? X86_LOW_RESERVED : r->gpa;
+		int n = snprintf(buf + used, len - used, "%s0x%llx-0x%llx", i ? ", " : "",
+				 (unsigned long long)start, (unsigned long long)(r->gpa + r->size));
+
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/* Loads every segment into RAM (each inside one region: the hole splits
+ * none) and returns the entry and where the segments below the hole end. */
+static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry, uint64_t *low_end)
 {
 	uint8_t head[4096];
 	size_t head_len = kernel->size < sizeof(head) ? (size_t)kernel->size : sizeof(head);
 	struct elf_image img;
-	char why[128];
+	char why[128], ram[128];
 	bool entry_loaded = false;
 	int ret;
 
@@ -105,20 +133,20 @@ static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry, u
 		const struct elf_segment *s = &img.segments[i];
 		uint8_t *dst = guest_mem_ptr(&vm->mem, s->paddr, s->mem_size);
 
-		if (!dst || s->paddr < X86_LOW_RESERVED)
+		if (!dst || s->paddr < X86_LOW_RESERVED) {
+			describe_loadable_ram(&vm->mem, ram, sizeof(ram));
 			return vm_input_error(
 				vm, -EFBIG,
-				"kernel %s: segment at 0x%llx (%llu bytes) is outside the guest's RAM (0x%llx-0x%llx)",
+				"kernel %s: segment at 0x%llx (%llu bytes) is outside the guest's RAM (%s)",
 				kernel->path, (unsigned long long)s->paddr,
-				(unsigned long long)s->mem_size,
-				(unsigned long long)X86_LOW_RESERVED,
-				(unsigned long long)vm->cfg.mem_size);
+				(unsigned long long)s->mem_size, ram);
+		}
 		ret = guest_file_read(vm, kernel, s->file_offset, dst, s->file_size);
 		if (ret < 0)
 			return ret;
 		memset(dst + s->file_size, 0, s->mem_size - s->file_size);
-		if (s->paddr + s->mem_size > *end)
-			*end = s->paddr + s->mem_size;
+		if (s->paddr < X86_MMIO_HOLE && s->paddr + s->mem_size > *low_end)
+			*low_end = s->paddr + s->mem_size;
 		if (img.entry >= s->paddr && img.entry - s->paddr < s->mem_size)
 			entry_loaded = true;
 	}
@@ -131,11 +159,13 @@ static int load_elf(struct vm *vm, struct guest_file *kernel, uint64_t *entry, u
 }
 
 /* Test kernels find the initrd through RDI (address) and RSI (size). It goes
- * at the top of RAM and must stay clear of the kernel's segments. */
-static int load_initrd(struct vm *vm, uint64_t kernel_end, struct kvm_regs *regs)
+ * at the top of the RAM below the MMIO hole, where a 32-bit boot protocol can
+ * point at it too, and must stay clear of the kernel's segments there. */
+static int load_initrd(struct vm *vm, uint64_t kernel_low_end, struct kvm_regs *regs)
 {
+	const struct guest_mem_region *low = guest_mem_region_of(&vm->mem, X86_RAM_BASE);
 	struct guest_file initrd;
-	uint64_t ram_end = X86_RAM_BASE + vm->cfg.mem_size, room, gpa;
+	uint64_t ram_end = low->gpa + low->size, room, gpa;
 	int ret;
 
 	if (!vm->cfg.initrd_path)
@@ -143,13 +173,13 @@ static int load_initrd(struct vm *vm, uint64_t kernel_end, struct kvm_regs *regs
 	ret = guest_file_open(vm, "initrd", vm->cfg.initrd_path, &initrd);
 	if (ret < 0)
 		return ret;
-	room = ram_end > kernel_end ? (ram_end - kernel_end) & ~0xfffULL : 0;
+	room = ram_end > kernel_low_end ? (ram_end - kernel_low_end) & ~0xfffULL : 0;
 	if (initrd.size > room) {
 		ret = vm_input_error(
 			vm, -EFBIG,
-			"initrd %s: %llu bytes do not fit above the kernel in %llu MiB of RAM (room for %llu)",
+			"initrd %s: %llu bytes do not fit above the kernel in the %llu MiB of RAM below the MMIO hole (room for %llu)",
 			initrd.path, (unsigned long long)initrd.size,
-			(unsigned long long)(vm->cfg.mem_size >> 20), (unsigned long long)room);
+			(unsigned long long)(low->size >> 20), (unsigned long long)room);
 		goto out;
 	}
 	gpa = (ram_end - initrd.size) & ~0xfffULL;
@@ -167,17 +197,17 @@ int arch_load_guest(struct vm *vm)
 	struct kvm_sregs sregs;
 	struct kvm_regs regs = {0};
 	struct vcpu *boot = vm->vcpus[0];
-	uint64_t entry = 0, kernel_end = 0;
+	uint64_t entry = 0, kernel_low_end = 0;
 	int ret;
 
 	ret = guest_file_open(vm, "kernel", vm->cfg.kernel_path, &kernel);
 	if (ret < 0)
 		return ret;
-	ret = load_elf(vm, &kernel, &entry, &kernel_end);
+	ret = load_elf(vm, &kernel, &entry, &kernel_low_end);
 	guest_file_close(&kernel);
 	if (ret < 0)
 		return ret;
-	ret = load_initrd(vm, kernel_end, &regs);
+	ret = load_initrd(vm, kernel_low_end, &regs);
 	if (ret < 0)
 		return ret;
 	ret = long_mode_write_tables(&vm->mem);

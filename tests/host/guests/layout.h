@@ -32,6 +32,13 @@
 #define TEST_UNMAPPED_MMIO 0xd0000000
 #define TEST_UNMAPPED_PORT 0x600
 
+/* guests/ram_pattern.S: the test puts a table at TEST_RAM_TABLE (a count of
+ * at most TEST_RAM_TABLE_MAX, then guest-physical addresses, 8 bytes each) and
+ * the guest writes TEST_PATTERN_QWORDS values of the sequence at each address. */
+#define TEST_RAM_TABLE 0x200000 /* above the guest's image, inside kvmkit's minimum RAM */
+#define TEST_RAM_TABLE_MAX 8
+#define TEST_PATTERN_QWORDS 8
+
 /* x86_64 platform devices, as src/arch/x86_64/layout.h places them. */
 #define COM1_PORT 0x3f8
 #define COM1_LSR (COM1_PORT + 5)
