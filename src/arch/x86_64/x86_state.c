@@ -181,6 +181,44 @@ static int get_image(struct vcpu *vcpu, const struct x86_layout *lay, struct x86
 	return ret < 0 ? ret : 0;
 }
 
+/* KVM reads some MSRs it does not let the host write back (one whose guest
+ * feature is off, say): one that already holds the saved value is left as
+ * it is; any other refusal is an error. */
+static int set_msrs(struct vcpu *vcpu, const struct kvm_msrs *msrs)
+{
+	uint32_t n = msrs->nmsrs, done = 0;
+	struct kvm_msrs *rest = calloc(1, sizeof(*rest) + n * sizeof(rest->entries[0]));
+	int ret = 0;
+
+	if (!rest)
+		return vm_error(vcpu->vm, -ENOMEM, "vcpu%u: out of memory", vcpu->index);
+	while (done < n) {
+		struct {
+			struct kvm_msrs head;
+			struct kvm_msr_entry entry;
+		} now = {.head.nmsrs = 1};
+
+		rest->nmsrs = n - done;
+		memcpy(rest->entries, msrs->entries + done, rest->nmsrs * sizeof(rest->entries[0]));
+		ret = vcpu_ioctl(vcpu, KVM_SET_MSRS, rest);
+		if (ret < 0)
+			break;
+		done += (uint32_t)ret;
+		if (done == n)
+			break;
+		now.entry.index = msrs->entries[done].index;
+		if (kvm_ioctl(vcpu->fd, KVM_GET_MSRS, &now) != 1 ||
+		    now.entry.data != msrs->entries[done].data) {
+			ret = vm_error(vcpu->vm, -EIO, "vcpu%u: KVM_SET_MSRS: MSR 0x%x refused",
+				       vcpu->index, msrs->entries[done].index);
+			break;
+		}
+		done++;
+	}
+	free(rest);
+	return ret < 0 ? ret : 0;
+}
+
 static int set_image(struct vcpu *vcpu, const struct x86_layout *lay, struct x86_vcpu_image *img)
 {
 	struct kvm_device_attr tsc = {.group = KVM_VCPU_TSC_CTRL,
@@ -196,12 +234,8 @@ static int set_image(struct vcpu *vcpu, const struct x86_layout *lay, struct x86
 		ret = vcpu_ioctl(vcpu, KVM_SET_XCRS, &img->xcrs);
 	if (ret >= 0)
 		ret = vcpu_ioctl(vcpu, KVM_SET_SREGS, &img->sregs);
-	if (ret >= 0 && lay->nr_msrs) {
-		ret = vcpu_ioctl(vcpu, KVM_SET_MSRS, img->msrs);
-		if (ret >= 0 && (uint32_t)ret != lay->nr_msrs)
-			ret = vm_error(vcpu->vm, -EIO, "vcpu%u: KVM_SET_MSRS: MSR 0x%x refused",
-				       vcpu->index, lay->msrs[ret]);
-	}
+	if (ret >= 0)
+		ret = set_msrs(vcpu, img->msrs);
 	if (ret >= 0 && (lay->flags & HAS_TSC_OFFSET))
 		ret = vcpu_ioctl(vcpu, KVM_SET_DEVICE_ATTR, &tsc);
 	if (ret >= 0)
