@@ -135,6 +135,19 @@ static bool has_attr(struct vm *vm, uint32_t group, uint64_t attr)
 	return kvm_ioctl(arm64_state_of(vm)->gic_fd, KVM_HAS_DEVICE_ATTR, &a) == 0;
 }
 
+/* Whether this GIC has CPU interface register @id: KVM_HAS_DEVICE_ATTR says
+ * yes to every ICC_AP0R<n>/AP1R<n>, while only those the priority bits call
+ * for can be read. */
+static bool has_icc(struct vm *vm, uint64_t mpidr, uint64_t id)
+{
+	uint64_t v;
+	struct kvm_device_attr a = {.group = KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS,
+				    .attr = mpidr | id,
+				    .addr = (uintptr_t)&v};
+
+	return kvm_ioctl(arm64_state_of(vm)->gic_fd, KVM_GET_DEVICE_ATTR, &a) == 0;
+}
+
 static uint64_t level_attr(unsigned word)
 {
 	return (uint64_t)VGIC_LEVEL_INFO_LINE_LEVEL << KVM_DEV_ARM_VGIC_LINE_LEVEL_INFO_SHIFT |
@@ -194,13 +207,12 @@ int arch_irqchip_save(struct vm *vm, struct state_buf *out)
 		ret = save_regs(vm, KVM_DEV_ARM_VGIC_GRP_REDIST_REGS, mpidr, regs,
 				redist_layout(regs), out);
 		for (unsigned i = 0; i < NR_ICC_REGS; i++)
-			nr_icc +=
-				has_attr(vm, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, mpidr | icc_regs[i]);
+			nr_icc += has_icc(vm, mpidr, icc_regs[i]);
 		state_put_u32(out, nr_icc);
 		for (unsigned i = 0; ret == 0 && i < NR_ICC_REGS; i++) {
 			uint64_t v;
 
-			if (!has_attr(vm, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS, mpidr | icc_regs[i]))
+			if (!has_icc(vm, mpidr, icc_regs[i]))
 				continue;
 			ret = arm64_gic_get_attr(vm, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS,
 						 mpidr | icc_regs[i], &v);
@@ -281,8 +293,7 @@ static const char *read_image(struct vm *vm, struct state_reader *rec, struct gi
 			img->icc_id[c][i] = state_get_u32(rec);
 			img->icc_val[c][i] = state_get_u64(rec);
 			if (!rec->err && (!known_icc(img->icc_id[c][i]) ||
-					  !has_attr(vm, KVM_DEV_ARM_VGIC_GRP_CPU_SYSREGS,
-						    mpidr | img->icc_id[c][i])))
+					  !has_icc(vm, mpidr, img->icc_id[c][i])))
 				return "a CPU interface register this GIC does not have";
 		}
 	}
