@@ -8,6 +8,8 @@
 
 struct vm;
 struct vcpu;
+struct state_buf;
+struct state_reader;
 
 struct kvm_cap_req {
 	long cap;
@@ -81,6 +83,28 @@ int arch_power_button(struct vm *vm, bool pressed);
 
 /* An exit the core does not handle itself. */
 enum vcpu_action arch_handle_exit(struct vcpu *vcpu);
+
+/* vCPU and interrupt-controller state, as records of src/vmm/state.h (one
+ * record each; the kinds are the architecture's own, e.g. "arm64-vcpu").
+ * Every call needs the vCPUs parked outside KVM_RUN (a paused VM, or one not
+ * started) and a finalized interrupt controller; vm_cpu_state.h saves and
+ * loads a whole VM in the right order.
+ *
+ * arch_vcpu_save() first completes the vCPU's last exit (vcpu_finish_exit()),
+ * so that no half-done MMIO or port access is lost, then appends one record
+ * with every register KVM lists for the vCPU, its MP state and pending
+ * events. arch_vcpu_load() reads one record from @in, checks all of it
+ * (kind, version, vCPU index, counts, register ids and sizes) against this
+ * vCPU before it touches KVM, and returns -EINVAL for a bad record with the
+ * VM untouched; a KVM failure while setting is reported and returned.
+ * arch_irqchip_save()/arch_irqchip_load() do the same for the in-kernel
+ * interrupt controller (an x86 VM without one writes an empty record). A
+ * controller kvmkit cannot save yet returns -ENOTSUP. Failures are reported
+ * once with vm_error(). */
+int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out);
+int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in);
+int arch_irqchip_save(struct vm *vm, struct state_buf *out);
+int arch_irqchip_load(struct vm *vm, struct state_reader *in);
 
 /* Frees what arch_vm_setup() allocated. */
 void arch_vm_teardown(struct vm *vm);

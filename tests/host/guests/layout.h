@@ -28,6 +28,9 @@
 /* The port I/O guest adds one string write (rep outsb) and one string read (rep insb). */
 #define TEST_STRING_LEN 8
 
+/* guests/state_loop.S: how many DATA writes it makes (8 bytes each). */
+#define STATE_LOOP_WRITES 100000
+
 /* Addresses no device claims. */
 #define TEST_UNMAPPED_MMIO 0xd0000000
 #define TEST_UNMAPPED_PORT 0x600
