@@ -26,8 +26,6 @@ const char *arch_name(void);
 /* A spin-wait hint for a thread polling memory (PAUSE, YIELD). */
 void arch_cpu_relax(void);
 
-/* Guest RAM starts here. */
-uint64_t arch_ram_base(void);
 /* The largest RAM the guest layout allows, in bytes. */
 uint64_t arch_max_ram(void);
 

@@ -28,8 +28,6 @@ const char *arch_name(void) { return "arm64"; }
 
 void arch_cpu_relax(void) { __asm__ volatile("yield" ::: "memory"); }
 
-uint64_t arch_ram_base(void) { return ARM64_RAM_BASE; }
-
 uint64_t arch_max_ram(void) { return ARM64_MAX_RAM; }
 
 const struct kvm_cap_req *arch_required_caps(unsigned *count)

@@ -31,8 +31,6 @@ const char *arch_name(void) { return "x86_64"; }
 
 void arch_cpu_relax(void) { __builtin_ia32_pause(); }
 
-uint64_t arch_ram_base(void) { return X86_RAM_BASE; }
-
 uint64_t arch_max_ram(void) { return X86_MAX_RAM; }
 
 int arch_ram_regions(uint64_t ram_size, struct arch_ram_region *out, unsigned max)
