@@ -98,7 +98,8 @@ enum vcpu_action arch_handle_exit(struct vcpu *vcpu);
  * arch_irqchip_save()/arch_irqchip_load() do the same for the in-kernel
  * interrupt controller (an x86 VM without one writes an empty record). A
  * controller kvmkit cannot save yet returns -ENOTSUP. Failures are reported
- * once with vm_error(). */
+ * once with vm_error(); after a failed save @out holds a partial record and
+ * is only fit for state_buf_free(). */
 int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out);
 int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in);
 int arch_irqchip_save(struct vm *vm, struct state_buf *out);

@@ -64,17 +64,15 @@ static int list_regs(struct vcpu *vcpu, uint64_t **out)
 		return vm_error(vcpu->vm, -ENOMEM, "vcpu%u: out of memory", vcpu->index);
 	list->n = probe.n;
 	ret = vcpu_ioctl(vcpu, KVM_GET_REG_LIST, list);
-	if (ret < 0) {
-		free(list);
+	*out = ret < 0 ? NULL : calloc(list->n ? list->n : 1, sizeof(**out));
+	if (ret >= 0 && !*out)
+		ret = vm_error(vcpu->vm, -ENOMEM, "vcpu%u: out of memory", vcpu->index);
+	for (uint64_t i = 0; ret >= 0 && i < list->n; i++)
+		if (reg_in_list(list->reg[i]))
+			(*out)[n++] = list->reg[i];
+	free(list);
+	if (ret < 0)
 		return ret;
-	}
-	*out = (uint64_t *)list; /* reuse the block: ids move to its start */
-	for (uint64_t i = 0; i < list->n; i++) {
-		uint64_t id = list->reg[i];
-
-		if (reg_in_list(id))
-			(*out)[n++] = id;
-	}
 	return (int)n;
 }
 
