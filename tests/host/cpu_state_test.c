@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -118,6 +119,39 @@ static void save_all(struct vm *vm, struct state_buf *b)
 	ck_assert_uint_gt(b->len, 0);
 }
 
+/* Where two saves differ: the record's kind, the offset in its fields and
+ * the bytes around it, so a failure says which register moved. */
+static const char *first_difference(const struct state_buf *a, const struct state_buf *b)
+{
+	static char why[512];
+	struct state_reader r, rec;
+	char kind[STATE_KIND_MAX];
+	uint32_t version;
+	size_t at = 0;
+
+	while (at < a->len && at < b->len && a->data[at] == b->data[at])
+		at++;
+	if (at == a->len && at == b->len)
+		return "identical";
+	state_reader_init(&r, a->data, a->len);
+	while (state_next(&r, kind, &version, &rec) == 0) {
+		size_t start = (size_t)(rec.data - a->data);
+
+		if (at < start + rec.len) {
+			int n = snprintf(why, sizeof(why), "record %s, field byte %zu:", kind,
+					 at - start);
+
+			for (size_t i = at > 24 ? at - 24 : 0;
+			     i < at + 12 && i < a->len && i < b->len && n < 400; i++)
+				n += snprintf(why + n, sizeof(why) - n, " %02x/%02x", a->data[i],
+					      b->data[i]);
+			return why;
+		}
+	}
+	snprintf(why, sizeof(why), "byte %zu of %zu/%zu", at, a->len, b->len);
+	return why;
+}
+
 START_TEST(round_trip)
 {
 	struct running_vm r = {0};
@@ -134,7 +168,8 @@ START_TEST(round_trip)
 	save_all(r.vm, &second);
 	ck_assert_uint_eq(second.len, first.len);
 	ck_assert_msg(memcmp(first.data, second.data, first.len) == 0,
-		      "a save after loading the first differs from it");
+		      "a save after loading the first differs from it: %s",
+		      first_difference(&first, &second));
 	state_buf_free(&first);
 	state_buf_free(&second);
 	resume_and_finish(&r);
@@ -214,7 +249,7 @@ START_TEST(bad_records)
 	save_all(r.vm, &after);
 	ck_assert_uint_eq(after.len, good.len);
 	ck_assert_msg(memcmp(after.data, good.data, good.len) == 0,
-		      "a refused load changed the state");
+		      "a refused load changed the state: %s", first_difference(&good, &after));
 	free(bad);
 	state_buf_free(&vcpu);
 	state_buf_free(&after);

@@ -33,6 +33,12 @@
 #define MAX_MSRS 1024
 #define MAX_XSAVE (1u << 20)
 #define MSR_IA32_TSC 0x10
+/* Hyper-V's synthetic MSRs. kvmkit offers no Hyper-V enlightenments (no
+ * Hyper-V CPUID leaves), so they hold no guest state; some always move (the
+ * reference counter 0x40000020, VP runtime 0x40000010), which the L1 tier's
+ * kvm-amd lists and kvm_pvm does not. */
+#define HV_MSR_FIRST 0x40000000u
+#define HV_MSR_LAST 0x400000ffu
 
 enum {
 	HAS_LAPIC = 1u << 0,
@@ -109,7 +115,7 @@ static int probe_layout(struct vcpu *vcpu, struct x86_layout *lay)
 		uint32_t index = list->indices[i];
 
 		if ((index == MSR_IA32_TSC && (lay->flags & HAS_TSC_OFFSET)) ||
-		    !msr_readable(vcpu, index))
+		    (index >= HV_MSR_FIRST && index <= HV_MSR_LAST) || !msr_readable(vcpu, index))
 			continue;
 		if (lay->nr_msrs == MAX_MSRS) {
 			ret = vm_error(vm, -E2BIG, "vcpu%u: more than %u readable MSRs",
