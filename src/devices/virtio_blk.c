@@ -21,8 +21,8 @@
 
 #include "devices/disk_image.h"
 #include "devices/virtio_dev.h"
-#include "vmm/config.h"
 #include "vmm/device_host.h"
+#include "vmm/device_type.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
 #include "vmm/thread.h"
@@ -529,3 +529,85 @@ int virtio_blk_create(struct device_host *host, unsigned index, const struct vm_
 		*out = blk->vdev;
 	return ret;
 }
+
+/* One sub-option of --disk, @len bytes at @opt. */
+static int set_disk_suboption(struct vm_disk_config *d, const char *v, const char *opt, size_t len,
+			      char *err, size_t errlen)
+{
+	static const char serial[] = "serial=";
+	const size_t serial_len = sizeof(serial) - 1;
+
+	if (len == 0)
+		return option_fail(err, errlen, "--disk '%s': empty sub-option", v);
+	if (len == 2 && memcmp(opt, "ro", 2) == 0) {
+		d->read_only = true;
+	} else if (len == 6 && memcmp(opt, "direct", 6) == 0) {
+		d->direct = true;
+	} else if (len >= serial_len && memcmp(opt, serial, serial_len) == 0) {
+		if (len - serial_len > VM_DISK_SERIAL_MAX)
+			return option_fail(err, errlen,
+					   "--disk '%s': serial '%.*s' is longer than %d bytes", v,
+					   (int)(len - serial_len), opt + serial_len,
+					   VM_DISK_SERIAL_MAX);
+		memset(d->serial, 0, sizeof(d->serial));
+		memcpy(d->serial, opt + serial_len, len - serial_len);
+		d->has_serial = true;
+	} else {
+		return option_fail(
+			err, errlen,
+			"--disk '%s': unknown sub-option '%.*s' (expected ro, direct or serial=ID)",
+			v, (int)len, opt);
+	}
+	return 0;
+}
+
+static const struct device_type virtio_blk_type;
+
+/* --disk PATH[,ro][,serial=ID][,direct]; the path ends at the first comma. */
+static int parse_disk(const struct vm_config *cfg, void *config, const char *v, char *err,
+		      size_t errlen)
+{
+	struct vm_disk_config *d = config;
+	const char *end = strchr(v, ',');
+	size_t path_len = end ? (size_t)(end - v) : strlen(v);
+	int ret;
+
+	if (vm_config_device_count(cfg, &virtio_blk_type) == VM_MAX_DISKS)
+		return option_fail(err, errlen, "--disk '%s': at most %d disks", v, VM_MAX_DISKS);
+	if (path_len == 0)
+		return option_fail(err, errlen, "--disk '%s': the path must not be empty", v);
+	if (path_len >= VM_DISK_PATH_MAX)
+		return option_fail(err, errlen, "--disk: the path is longer than %d bytes",
+				   VM_DISK_PATH_MAX - 1);
+	memcpy(d->path, v, path_len);
+	while (end) {
+		const char *opt = end + 1;
+
+		end = strchr(opt, ',');
+		ret = set_disk_suboption(d, v, opt, end ? (size_t)(end - opt) : strlen(opt), err,
+					 errlen);
+		if (ret < 0)
+			return ret;
+	}
+	return 1;
+}
+
+static int create_disk(struct device_host *host, unsigned index, const void *config,
+		       struct virtio_dev **out)
+{
+	return virtio_blk_create(host, index, config, out);
+}
+
+_Static_assert(sizeof(struct vm_disk_config) <= VM_DEVICE_CONFIG_MAX, "a disk's config fits");
+
+static const struct device_type virtio_blk_type = {
+	.option = {"disk", 0, OPTION_LIST, "PATH[,OPTS]",
+		   "raw disk image as a virtio-blk device (up to 8); OPTS: ro, direct, serial=ID",
+		   NULL, &virtio_blk_type},
+	.max = VM_MAX_DISKS,
+	.config_size = sizeof(struct vm_disk_config),
+	.order = 20,
+	.parse = parse_disk,
+	.create_virtio = create_disk,
+};
+DEVICE_TYPE_REGISTER(virtio_blk_type);

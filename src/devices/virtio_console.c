@@ -25,6 +25,7 @@
 #include "vmm/adaptive_poll.h"
 #include "vmm/console.h"
 #include "vmm/device_host.h"
+#include "vmm/device_type.h"
 #include "vmm/log.h"
 
 #define CONSOLE_RX_QUEUE 0
@@ -405,3 +406,35 @@ int virtio_console_create(struct device_host *host, struct virtio_dev **out)
 	*out = c->vdev;
 	return 0;
 }
+
+/* --console uart|virtio: "uart" (the default) asks for no device here. */
+static int parse_console(const struct vm_config *cfg, void *config, const char *v, char *err,
+			 size_t errlen)
+{
+	(void)cfg;
+	(void)config;
+	if (strcmp(v, "uart") == 0)
+		return 0;
+	if (strcmp(v, "virtio") == 0)
+		return 1;
+	return option_fail(err, errlen, "--console '%s': expected uart or virtio", v);
+}
+
+static int create_console(struct device_host *host, unsigned index, const void *config,
+			  struct virtio_dev **out)
+{
+	(void)index;
+	(void)config;
+	return virtio_console_create(host, out);
+}
+
+static const struct device_type virtio_console_type = {
+	.option = {"console", 0, OPTION_VALUE, "uart|virtio",
+		   "guest console device: the UART (default) or virtio-console (pass console=hvc0)",
+		   NULL, &virtio_console_type},
+	.max = 1,
+	.order = 30,
+	.parse = parse_console,
+	.create_virtio = create_console,
+};
+DEVICE_TYPE_REGISTER(virtio_console_type);

@@ -29,8 +29,8 @@
 
 #include "devices/tap.h"
 #include "devices/virtio_dev.h"
-#include "vmm/config.h"
 #include "vmm/device_host.h"
+#include "vmm/device_type.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
 
@@ -627,3 +627,127 @@ int virtio_net_create(struct device_host *host, const struct vm_net_config *cfg,
 	*out = n->vdev;
 	return 0;
 }
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* "02:ab:cd:ef:01:23": six bytes in hex, colon-separated. */
+static int parse_mac(const char *text, size_t len, uint8_t mac[6])
+{
+	if (len != 17)
+		return -EINVAL;
+	for (unsigned i = 0; i < 6; i++) {
+		int hi = hex_digit(text[3 * i]), lo = hex_digit(text[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && text[3 * i + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* One sub-option of --net, @len bytes at @opt. */
+static int set_net_suboption(struct vm_net_config *net, const char *v, const char *opt, size_t len,
+			     char *err, size_t errlen)
+{
+	if (len >= 4 && memcmp(opt, "tap=", 4) == 0) {
+		const char *name = opt + 4;
+		size_t name_len = len - 4;
+
+		if (name_len == 0)
+			return option_fail(err, errlen,
+					   "--net '%s': the tap name must not be empty", v);
+		if (name_len > VM_NET_NAME_MAX)
+			return option_fail(err, errlen,
+					   "--net '%s': tap name '%.*s' is longer than %d bytes", v,
+					   (int)name_len, name, VM_NET_NAME_MAX);
+		if (memchr(name, '/', name_len) || memchr(name, ' ', name_len))
+			return option_fail(err, errlen,
+					   "--net '%s': '%.*s' is not an interface name", v,
+					   (int)name_len, name);
+		memset(net->tap, 0, sizeof(net->tap));
+		memcpy(net->tap, name, name_len);
+	} else if (len >= 4 && memcmp(opt, "mac=", 4) == 0) {
+		uint8_t *m = net->mac;
+
+		if (parse_mac(opt + 4, len - 4, m) < 0)
+			return option_fail(err, errlen,
+					   "--net '%s': MAC '%.*s': expected six hex bytes such as "
+					   "02:00:00:00:00:01",
+					   v, (int)(len - 4), opt + 4);
+		if ((m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+			return option_fail(err, errlen,
+					   "--net '%s': MAC '%.*s' is not a unicast address", v,
+					   (int)(len - 4), opt + 4);
+		net->has_mac = true;
+	} else {
+		return option_fail(
+			err, errlen,
+			"--net '%s': unknown sub-option '%.*s' (expected tap=NAME or mac=MAC)", v,
+			(int)len, opt);
+	}
+	return 0;
+}
+
+static const struct device_type virtio_net_type;
+
+/* --net tap=NAME[,mac=MAC] */
+static int parse_net(const struct vm_config *cfg, void *config, const char *v, char *err,
+		     size_t errlen)
+{
+	struct vm_net_config *net = config;
+	unsigned nr_nets = vm_config_device_count(cfg, &virtio_net_type);
+	const char *opt = v;
+	int ret;
+
+	if (nr_nets == VM_MAX_NETS)
+		return option_fail(err, errlen, "--net '%s': at most %d network devices", v,
+				   VM_MAX_NETS);
+	while (opt) {
+		const char *end = strchr(opt, ',');
+
+		ret = set_net_suboption(net, v, opt, end ? (size_t)(end - opt) : strlen(opt), err,
+					errlen);
+		if (ret < 0)
+			return ret;
+		opt = end ? end + 1 : NULL;
+	}
+	if (net->tap[0] == '\0')
+		return option_fail(err, errlen, "--net '%s': no tap=NAME given", v);
+	for (unsigned i = 0; i < nr_nets; i++) {
+		const struct vm_net_config *other = vm_config_device(cfg, &virtio_net_type, i);
+
+		if (strcmp(other->tap, net->tap) == 0)
+			return option_fail(err, errlen,
+					   "--net '%s': tap %s is already used by another --net", v,
+					   net->tap);
+	}
+	return 1;
+}
+
+static int create_net(struct device_host *host, unsigned index, const void *config,
+		      struct virtio_dev **out)
+{
+	(void)index; /* named after its tap */
+	return virtio_net_create(host, config, out);
+}
+
+static const struct device_type virtio_net_type = {
+	.option = {"net", 0, OPTION_LIST, "tap=NAME[,mac=MAC]",
+		   "virtio-net device on an existing tap interface (up to 4)", NULL,
+		   &virtio_net_type},
+	.max = VM_MAX_NETS,
+	.config_size = sizeof(struct vm_net_config),
+	.order = 40,
+	.parse = parse_net,
+	.create_virtio = create_net,
+};
+DEVICE_TYPE_REGISTER(virtio_net_type);

@@ -3,9 +3,22 @@
 #ifndef KVMKIT_VIRTIO_NET_H
 #define KVMKIT_VIRTIO_NET_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 struct device_host;
 struct virtio_dev;
-struct vm_net_config;
+
+/* The "net" setting (--net, up to VM_MAX_NETS), registered in virtio_net.c. */
+#define VM_MAX_NETS 4
+#define VM_NET_NAME_MAX 15 /* IFNAMSIZ - 1 */
+
+/* One --net tap=NAME[,mac=MAC]: a virtio-net device on an existing tap. */
+struct vm_net_config {
+	char tap[VM_NET_NAME_MAX + 1];
+	bool has_mac; /* else derived from the tap's name */
+	uint8_t mac[6];
+};
 
 /* Opens the tap @cfg names (it must exist) and adds the device. */
 int virtio_net_create(struct device_host *host, const struct vm_net_config *cfg,

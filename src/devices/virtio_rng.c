@@ -9,6 +9,7 @@
 
 #include "devices/virtio_dev.h"
 #include "vmm/device_host.h"
+#include "vmm/device_type.h"
 
 /* One chain gets at most this much, so a huge buffer cannot stall the loop. */
 #define RNG_MAX_PER_CHAIN (64 * 1024)
@@ -91,3 +92,33 @@ int virtio_rng_create(struct device_host *host, struct virtio_dev **out)
 		*out = rng->vdev;
 	return ret;
 }
+
+/* --rng: a flag; the device has nothing to configure. */
+static int parse_rng(const struct vm_config *cfg, void *config, const char *value, char *err,
+		     size_t errlen)
+{
+	(void)cfg;
+	(void)config;
+	(void)value;
+	(void)err;
+	(void)errlen;
+	return 1;
+}
+
+static int create_rng(struct device_host *host, unsigned index, const void *config,
+		      struct virtio_dev **out)
+{
+	(void)index;
+	(void)config;
+	return virtio_rng_create(host, out);
+}
+
+static const struct device_type virtio_rng_type = {
+	.option = {"rng", 0, OPTION_FLAG, NULL, "give the guest a virtio-rng entropy device", NULL,
+		   &virtio_rng_type},
+	.max = 1,
+	.order = 10,
+	.parse = parse_rng,
+	.create_virtio = create_rng,
+};
+DEVICE_TYPE_REGISTER(virtio_rng_type);

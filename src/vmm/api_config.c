@@ -22,7 +22,7 @@ static int config_fail(struct kvmkit_config *cfg, int err, const char *fmt, ...)
 	return err;
 }
 
-unsigned kvmkit_option_count(void) { return nr_option_specs; }
+unsigned kvmkit_option_count(void) { return option_count(); }
 
 int kvmkit_option_get(unsigned index, struct kvmkit_option_info *info)
 {
@@ -30,9 +30,9 @@ int kvmkit_option_get(unsigned index, struct kvmkit_option_info *info)
 
 	if (!info)
 		return -EINVAL;
-	if (index >= nr_option_specs)
+	spec = option_at(index);
+	if (!spec)
 		return -ENOENT;
-	spec = &option_specs[index];
 	*info = (struct kvmkit_option_info){
 		.name = spec->name,
 		.short_name = spec->short_name,

@@ -13,28 +13,18 @@
 #define VM_MAX_CPUS 64
 #define VM_DEFAULT_STOP_TIMEOUT_SEC 10
 #define VM_MAX_STOP_TIMEOUT_SEC 3600
-#define VM_MAX_DISKS 8
-#define VM_DISK_PATH_MAX 4096
-#define VM_DISK_SERIAL_MAX 20 /* VIRTIO_BLK_T_GET_ID answers 20 bytes */
+/* The devices asked for (vmm/device_type.h): each keeps its parsed setting
+ * here, in a form only its own file reads, so a config stays one plain value
+ * that can be copied. */
+#define VM_MAX_CONFIG_DEVICES 16
+#define VM_DEVICE_CONFIG_MAX 4608
+#define VM_DEVICE_CONFIG_ALIGN 16
 
-/* One --disk PATH[,ro][,serial=ID][,direct]: a raw image. Copied out of the
- * option's value, which holds sub-options after the path. */
-struct vm_disk_config {
-	char path[VM_DISK_PATH_MAX];
-	bool read_only;  /* O_RDONLY, and VIRTIO_BLK_F_RO for the guest */
-	bool direct;     /* O_DIRECT: bypass the host page cache */
-	bool has_serial; /* else the ID is derived from the path */
-	char serial[VM_DISK_SERIAL_MAX + 1];
-};
+struct device_type;
 
-#define VM_MAX_NETS 4
-#define VM_NET_NAME_MAX 15 /* IFNAMSIZ - 1 */
-
-/* One --net tap=NAME[,mac=MAC]: a virtio-net device on an existing tap. */
-struct vm_net_config {
-	char tap[VM_NET_NAME_MAX + 1];
-	bool has_mac; /* else derived from the tap's name */
-	uint8_t mac[6];
+struct vm_device_config {
+	const struct device_type *type;
+	_Alignas(VM_DEVICE_CONFIG_ALIGN) unsigned char data[VM_DEVICE_CONFIG_MAX];
 };
 
 struct vm_config {
@@ -51,12 +41,8 @@ struct vm_config {
 	bool print_stats;             /* memory and exit statistics on stderr at exit */
 	const char *api_socket_path;  /* NULL: no control socket */
 	unsigned stop_timeout_sec;    /* grace time after the power button; 0: stop hard */
-	bool rng;                     /* a virtio-rng device */
-	bool console_virtio;          /* guest console on virtio-console (hvc0), not the UART */
-	struct vm_net_config nets[VM_MAX_NETS]; /* virtio-net devices, in this order */
-	unsigned nr_nets;
-	struct vm_disk_config disks[VM_MAX_DISKS]; /* virtio-blk devices, in this order */
-	unsigned nr_disks;
+	struct vm_device_config devices[VM_MAX_CONFIG_DEVICES]; /* in the order they were asked for */
+	unsigned nr_devices;
 };
 
 void vm_config_defaults(struct vm_config *cfg);

@@ -10,31 +10,17 @@
 
 #include "vmm/config.h"
 #include "vmm/log.h"
+#include "vmm/option_spec.h"
 
 struct run_options {
 	struct vm_config vm;
 	enum log_level log_level;
 };
 
-enum option_kind {
-	OPTION_VALUE, /* takes a value: --memory 512M */
-	OPTION_FLAG,  /* takes none: --stats */
-	OPTION_LIST,  /* takes a value, each use adds one more: --disk; a list in JSON */
-};
-
-struct option_spec {
-	const char *name; /* long name without dashes, also the config file key */
-	char short_name;  /* 0 if none */
-	enum option_kind kind;
-	const char *arg; /* placeholder in the help text, e.g. "SIZE" */
-	const char *help;
-	/* Applies @value (NULL for flags). Returns 0, or -EINVAL with a message that
-	 * names the option and the value in @err. */
-	int (*apply)(struct run_options *opts, const char *value, char *err, size_t errlen);
-};
-
-extern const struct option_spec option_specs[];
-extern const unsigned nr_option_specs;
+/* Every setting: the machine's own (options.c) and the device types'
+ * (vmm/device_type.h). option_at() is NULL past the last. */
+unsigned option_count(void);
+const struct option_spec *option_at(unsigned index);
 
 void run_options_defaults(struct run_options *opts);
 

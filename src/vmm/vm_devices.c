@@ -3,25 +3,18 @@
 #include <errno.h>
 
 #include "arch/arch.h"
-#include "devices/virtio_blk.h"
-#include "devices/virtio_console.h"
 #include "devices/virtio_mmio.h"
-#include "devices/virtio_net.h"
-#include "devices/virtio_rng.h"
+#include "vmm/device_type.h"
 #include "vmm/vm.h"
 
 /* Puts a virtio device behind the transport at the platform's next
  * virtio-mmio slot; the VM owns it from here on, also on failure. */
-/* @created is the constructor's result; *@vdevp is read after it ran. */
-static int place_virtio(struct vm *vm, unsigned *slot, int created, struct virtio_dev **vdevp)
+static int place_virtio(struct vm *vm, unsigned *slot, struct virtio_dev *vdev)
 {
-	struct virtio_dev *vdev = *vdevp;
 	uint64_t base;
 	unsigned irq;
 	int ret;
 
-	if (created < 0)
-		return created;
 	ret = arch_virtio_mmio_slot(vm, (*slot)++, &base, &irq);
 	if (ret < 0) {
 		vm_input_error(vm, ret, "%s: no virtio-mmio slot left", virtio_dev_name(vdev));
@@ -31,26 +24,36 @@ static int place_virtio(struct vm *vm, unsigned *slot, int created, struct virti
 	return virtio_mmio_create(&vm->host, vdev, base, irq);
 }
 
+/* Every device type in its order, and its instances in the order they were
+ * asked for, so the guest sees the same machine for the same settings. */
 int vm_create_config_devices(struct vm *vm)
 {
-	struct device_host *host = &vm->host;
-	struct virtio_dev *vdev = NULL;
-	unsigned slot = 0;
-	int ret = 0;
+	const struct device_type *type;
+	unsigned slot = 0, placed = 0;
+	int ret;
 
-	if (vm->cfg.rng)
-		ret = place_virtio(vm, &slot, virtio_rng_create(host, &vdev), &vdev);
-	if (ret == 0 && vm->cfg.nr_disks > VM_MAX_DISKS)
-		ret = vm_input_error(vm, -EINVAL, "at most %d disks", VM_MAX_DISKS);
-	for (unsigned i = 0; ret == 0 && i < vm->cfg.nr_disks; i++)
-		ret = place_virtio(vm, &slot, virtio_blk_create(host, i, &vm->cfg.disks[i], &vdev),
-				   &vdev);
-	if (ret == 0 && vm->cfg.console_virtio)
-		ret = place_virtio(vm, &slot, virtio_console_create(host, &vdev), &vdev);
-	if (ret == 0 && vm->cfg.nr_nets > VM_MAX_NETS)
-		ret = vm_input_error(vm, -EINVAL, "at most %d network devices", VM_MAX_NETS);
-	for (unsigned i = 0; ret == 0 && i < vm->cfg.nr_nets; i++)
-		ret = place_virtio(vm, &slot, virtio_net_create(host, &vm->cfg.nets[i], &vdev),
-				   &vdev);
-	return ret;
+	if (vm->cfg.nr_devices > VM_MAX_CONFIG_DEVICES)
+		return vm_input_error(vm, -EINVAL, "at most %d devices", VM_MAX_CONFIG_DEVICES);
+	for (unsigned t = 0; (type = device_type_at(t)); t++) {
+		unsigned count = vm_config_device_count(&vm->cfg, type);
+
+		if (count > type->max)
+			return vm_input_error(vm, -EINVAL, "--%s: at most %u", type->option.name,
+					      type->max);
+		for (unsigned i = 0; i < count; i++) {
+			struct virtio_dev *vdev = NULL;
+
+			ret = type->create_virtio(&vm->host, i, vm_config_device(&vm->cfg, type, i),
+						  &vdev);
+			if (ret == 0)
+				ret = place_virtio(vm, &slot, vdev);
+			if (ret < 0)
+				return ret;
+		}
+		placed += count;
+	}
+	if (placed != vm->cfg.nr_devices)
+		return vm_input_error(vm, -EINVAL, "%u devices of a type kvmkit does not know",
+				      vm->cfg.nr_devices - placed);
+	return 0;
 }

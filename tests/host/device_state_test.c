@@ -13,10 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/virtio_blk.h"
 #include "host_util.h"
 #include "virtio_driver.h"
 #include "vm_util.h"
 #include "vmm/device.h"
+#include "vmm/device_type.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
 
@@ -58,11 +60,12 @@ static void make_image(void)
 
 static void config(struct vm_config *cfg)
 {
+	struct vm_disk_config *disk;
+
 	vdrv_config_init(cfg);
-	cfg->rng = true;
-	cfg->nr_disks = 1;
-	memset(&cfg->disks[0], 0, sizeof(cfg->disks[0]));
-	snprintf(cfg->disks[0].path, sizeof(cfg->disks[0].path), "%s", image_path);
+	vm_config_add_device(cfg, device_type_find("rng"));
+	disk = vm_config_add_device(cfg, device_type_find("disk"));
+	snprintf(disk->path, sizeof(disk->path), "%s", image_path);
 }
 
 /* Read request @k: sector 3 * k + 1 into slot k. */
@@ -294,7 +297,7 @@ START_TEST(bad_records_refused)
 
 	/* Without the rng, the records do not fit. */
 	other = cfg;
-	other.rng = false;
+	vm_config_remove_devices(&other, device_type_find("rng"));
 	vdrv_start_vm(&b, &other);
 	pause_ok(b.vm);
 	state_reader_init(&in, saved.data, saved.len);

@@ -16,10 +16,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/virtio_blk.h"
 #include "host_util.h"
 #include "virtio_driver.h"
 #include "vm_util.h"
 #include "vmm/device.h"
+#include "vmm/device_type.h"
 #include "vmm/vm.h"
 
 #define DISK_SIZE (1u << 20)
@@ -119,9 +121,9 @@ static void assert_image_zero(const struct image *img, uint64_t offset, size_t l
 static void add_disk(struct vm_config *cfg, const char *path, bool ro, bool direct,
 		     const char *serial)
 {
-	struct vm_disk_config *d = &cfg->disks[cfg->nr_disks++];
+	struct vm_disk_config *d = vm_config_add_device(cfg, device_type_find("disk"));
 
-	memset(d, 0, sizeof(*d));
+	ck_assert_ptr_nonnull(d);
 	snprintf(d->path, sizeof(d->path), "%s", path);
 	d->read_only = ro;
 	d->direct = direct;
@@ -254,8 +256,8 @@ START_TEST(config_space)
 		ck_assert(input_error);
 		ck_assert_msg(strstr(err, img.path) && strstr(err, "in use"), "message: %s", err);
 	}
-	cfg.disks[1].read_only = false;
-	cfg.nr_disks = 1;
+	vm_config_remove_devices(&cfg, device_type_find("disk"));
+	add_disk(&cfg, img.path, false, false, NULL);
 	vdrv_start_vm(&r, &cfg);
 	driver_init(&d, r.vm, "virtio-blk0");
 	ck_assert(d.features & F_SEG_MAX);

@@ -15,6 +15,7 @@
 #include "host_util.h"
 #include "virtio_driver.h"
 #include "vm_util.h"
+#include "vmm/device_type.h"
 #include "vmm/vm.h"
 
 #define CONSOLE_ID 3
@@ -58,7 +59,7 @@ static void start_with(struct running_vm *r, struct vdrv *d, const char *expect,
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	vdrv_config_init(&cfg);
-	cfg.console_virtio = true;
+	vm_config_add_device(&cfg, device_type_find("console"));
 	cfg.console_log_path = log_path;
 	cfg.expect = expect;
 	vdrv_start_vm(r, &cfg);

@@ -21,9 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "devices/virtio_net.h"
 #include "host_util.h"
 #include "virtio_driver.h"
 #include "vm_util.h"
+#include "vmm/device_type.h"
 #include "vmm/vm.h"
 
 #define NET_ID 1
@@ -184,12 +186,13 @@ static void wait_link_up(void)
 static void start(struct running_vm *r, struct vdrv *d, uint64_t refuse)
 {
 	struct vm_config cfg;
+	struct vm_net_config *net;
 
 	vdrv_config_init(&cfg);
-	snprintf(cfg.nets[0].tap, sizeof(cfg.nets[0].tap), "%s", tap_name);
-	memcpy(cfg.nets[0].mac, guest_mac, 6);
-	cfg.nets[0].has_mac = true;
-	cfg.nr_nets = 1;
+	net = vm_config_add_device(&cfg, device_type_find("net"));
+	snprintf(net->tap, sizeof(net->tap), "%s", tap_name);
+	memcpy(net->mac, guest_mac, 6);
+	net->has_mac = true;
 	vdrv_start_vm(r, &cfg);
 	vdrv_init(d, r->vm, device_name(), NET_ID, 2, refuse);
 	wait_link_up();
@@ -460,10 +463,11 @@ static void assert_create_fails(const char *tap, const char *text)
 	struct vm *vm = NULL;
 	char err[512] = "";
 	bool input_error = false;
+	struct vm_net_config *net;
 
 	vdrv_config_init(&cfg);
-	snprintf(cfg.nets[0].tap, sizeof(cfg.nets[0].tap), "%s", tap);
-	cfg.nr_nets = 1;
+	net = vm_config_add_device(&cfg, device_type_find("net"));
+	snprintf(net->tap, sizeof(net->tap), "%s", tap);
 	ck_assert_int_lt(vm_create(&cfg, &vm, err, sizeof(err), &input_error), 0);
 	ck_assert(input_error);
 	ck_assert_msg(strstr(err, tap) && strstr(err, text), "message: %s", err);

@@ -7,9 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "devices/virtio_blk.h"
 #include "unit.h"
 #include "vmm/api.h"
 #include "vmm/cli.h"
+#include "vmm/device_type.h"
 
 static char path[64];
 static struct kvmkit_config *cfg;
@@ -46,6 +48,15 @@ static int load(const char *text)
 }
 
 static const struct run_options *opts(void) { return api_config_options(cfg); }
+
+static const struct vm_disk_config *disk_at(unsigned index)
+{
+	const struct vm_disk_config *d =
+		vm_config_device(&opts()->vm, device_type_find("disk"), index);
+
+	ck_assert_ptr_nonnull(d);
+	return d;
+}
 
 static void assert_error(int ret, const char *needle)
 {
@@ -136,11 +147,11 @@ END_TEST
 START_TEST(list_repeats_a_repeatable_setting)
 {
 	ck_assert_int_eq(load("{\"disk\": [\"a.img\", \"b.img,ro\"], \"net\": [\"tap=t0\"]}"), 0);
-	ck_assert_uint_eq(opts()->vm.nr_disks, 2);
-	ck_assert_str_eq(opts()->vm.disks[0].path, "a.img");
-	ck_assert_str_eq(opts()->vm.disks[1].path, "b.img");
-	ck_assert(opts()->vm.disks[1].read_only);
-	ck_assert_uint_eq(opts()->vm.nr_nets, 1);
+	ck_assert_uint_eq(vm_config_device_count(&opts()->vm, device_type_find("disk")), 2);
+	ck_assert_str_eq(disk_at(0)->path, "a.img");
+	ck_assert_str_eq(disk_at(1)->path, "b.img");
+	ck_assert(disk_at(1)->read_only);
+	ck_assert_uint_eq(vm_config_device_count(&opts()->vm, device_type_find("net")), 1);
 }
 END_TEST
 
