@@ -5,6 +5,9 @@ A module is a .c file and its .h (src/vmm/vm.c and src/vmm/vm.h are one).
 Fails, naming the files, on:
 - an include cycle between modules;
 - a device (src/devices) that includes the VM, a vCPU or the arch door;
+- neutral code (src/vmm, src/devices) that includes the device-tree builder
+  (src/fdt): a device says what it is in vmm/device_desc.h, and the platform
+  renders that (arm64: arch/arm64/fdt_layout.c);
 - core code (src/vmm, API layer aside) that includes the API layer;
 - an architecture #if in neutral code (src/vmm, src/devices).
 Usage: layers.py SOURCE_ROOT"""
@@ -17,6 +20,7 @@ ARCH_IF = re.compile(r'^\s*#\s*(if|ifdef|ifndef|elif).*(__aarch64__|__x86_64__)'
 # The API layer (libkvmkit and its control socket) and the command above it.
 API = re.compile(r'^src/vmm/(api\w*|config_file|control_socket|cli|ctl|main)$')
 DEVICE_FORBIDDEN = ('src/vmm/vm', 'src/vmm/vcpu', 'src/arch/arch', 'src/vmm/kvm')
+NEUTRAL = ('src/vmm/', 'src/devices/')
 
 
 # The VM object: vm.h and the files that implement it, split by concern
@@ -45,7 +49,7 @@ def scan(root):
                 target = 'src/' + inc
                 if os.path.exists(os.path.join(root, target)):
                     edges.setdefault(module(path), set()).add((module(target), path))
-            if path.startswith(('src/vmm/', 'src/devices/')) and ARCH_IF.search(text):
+            if path.startswith(NEUTRAL) and ARCH_IF.search(text):
                 arch_ifs.append(path)
     return edges, arch_ifs
 
@@ -95,6 +99,9 @@ def main():
             if mod.startswith('src/devices/') and target.startswith(DEVICE_FORBIDDEN):
                 problems.append('%s: a device includes %s.h (use vmm/device_host.h)'
                                 % (path, target[4:]))
+            if mod.startswith(NEUTRAL) and target.startswith('src/fdt/'):
+                problems.append('%s: neutral code includes %s.h (describe the device with '
+                                'vmm/device_desc.h; the platform renders it)' % (path, target[4:]))
             if (mod.startswith('src/vmm/') and not API.match(mod) and API.match(target)):
                 problems.append('%s: the core includes the API layer (%s.h)' % (path, target[4:]))
     for path in arch_ifs:

@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fdt/fdt_builder.h"
 #include "vmm/device.h"
+#include "vmm/device_desc.h"
 #include "vmm/device_host.h"
 #include "vmm/state.h"
 
@@ -216,21 +216,14 @@ static int rtc_write(struct device *dev, uint64_t offset, const void *data, unsi
 	return 0;
 }
 
-static int rtc_describe_fdt(struct device *dev, struct fdt_builder *fb)
-{
-	static const char *const compat[] = {"arm,pl031", "arm,primecell", NULL};
+static const char *const rtc_compatible[] = {"arm,pl031", "arm,primecell", NULL};
 
-	fb_begin_node_at(fb, "rtc", dev->base);
-	fb_prop_strings(fb, "compatible", compat);
-	fb_prop_reg(fb, dev->base, dev->size);
-	fb_prop_irq(fb, dev->irq);
-	if (fb->bus_clock_phandle) {
-		fb_prop_u32(fb, "clocks", fb->bus_clock_phandle);
-		fb_prop_string(fb, "clock-names", "apb_pclk");
-	}
-	fb_end_node(fb);
-	return fb->err;
-}
+static const struct device_desc rtc_desc = {
+	.class_name = "rtc",
+	.compatible = rtc_compatible,
+	.irq_trigger = DEVICE_IRQ_LEVEL,
+	.flags = DEVICE_BUS_CLOCK,
+};
 
 static void rtc_destroy(struct device *dev)
 {
@@ -249,7 +242,7 @@ static const struct device_ops pl031_ops = {
 	.unquiesce = rtc_unquiesce,
 	.save = rtc_save,
 	.load = rtc_load,
-	.describe_fdt = rtc_describe_fdt,
+	.desc = &rtc_desc,
 	.destroy = rtc_destroy,
 };
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fdt/fdt_builder.h"
 #include "vmm/device.h"
+#include "vmm/device_desc.h"
 #include "vmm/device_host.h"
 #include "vmm/state.h"
 
@@ -31,7 +31,6 @@ static const uint8_t pl061_id[8] = {0x61, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0x
 
 struct pl061 {
 	struct device dev;
-	uint32_t phandle;
 	uint8_t in;  /* levels driven on the input lines */
 	uint8_t out; /* the guest's output latch */
 	uint8_t dir, is, ibe, iev, ie, ris, afsel;
@@ -158,35 +157,16 @@ int pl061_set_input(struct device *dev, unsigned pin, bool level)
 	return 0;
 }
 
-static int gpio_describe_fdt(struct device *dev, struct fdt_builder *fb)
-{
-	static const char *const compat[] = {"arm,pl061", "arm,primecell", NULL};
-	struct pl061 *g = to_gpio(dev);
-	uint32_t gpios[3] = {g->phandle, PL061_POWER_PIN, 0 /* active high */};
+static const char *const gpio_compatible[] = {"arm,pl061", "arm,primecell", NULL};
 
-	fb_begin_node_at(fb, "gpio", dev->base);
-	fb_prop_strings(fb, "compatible", compat);
-	fb_prop_reg(fb, dev->base, dev->size);
-	fb_prop_irq(fb, dev->irq);
-	fb_prop_empty(fb, "gpio-controller");
-	fb_prop_u32(fb, "#gpio-cells", 2);
-	if (fb->bus_clock_phandle) {
-		fb_prop_u32(fb, "clocks", fb->bus_clock_phandle);
-		fb_prop_string(fb, "clock-names", "apb_pclk");
-	}
-	fb_prop_u32(fb, "phandle", g->phandle);
-	fb_end_node(fb);
-
-	fb_begin_node(fb, "gpio-keys");
-	fb_prop_string(fb, "compatible", "gpio-keys");
-	fb_begin_node(fb, "power");
-	fb_prop_string(fb, "label", "Power");
-	fb_prop_u32(fb, "linux,code", PL061_KEY_POWER);
-	fb_prop_cells(fb, "gpios", gpios, 3);
-	fb_end_node(fb);
-	fb_end_node(fb);
-	return fb->err;
-}
+/* A reference to a line is <controller line flags>. */
+static const struct device_desc gpio_desc = {
+	.class_name = "gpio",
+	.compatible = gpio_compatible,
+	.irq_trigger = DEVICE_IRQ_LEVEL,
+	.flags = DEVICE_BUS_CLOCK,
+	.gpio_cells = 2,
+};
 
 static void gpio_destroy(struct device *dev)
 {
@@ -234,19 +214,17 @@ static const struct device_ops pl061_ops = {
 	.read = gpio_read,
 	.write = gpio_write,
 	.reset = gpio_reset,
-	.describe_fdt = gpio_describe_fdt,
+	.desc = &gpio_desc,
 	.destroy = gpio_destroy,
 };
 
-int pl061_create(struct device_host *host, uint64_t base, unsigned irq, uint32_t phandle,
-		 struct device **out)
+int pl061_create(struct device_host *host, uint64_t base, unsigned irq, struct device **out)
 {
 	struct pl061 *g = calloc(1, sizeof(*g));
 	int ret;
 
 	if (!g)
 		return host_error(host, -ENOMEM, "gpio: out of memory");
-	g->phandle = phandle;
 	device_init(&g->dev, &pl061_ops, "gpio", BUS_MMIO, base, PL061_SIZE, irq);
 	ret = host_add_device(host, &g->dev);
 	if (ret < 0)

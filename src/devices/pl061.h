@@ -1,6 +1,6 @@
-/* ARM PrimeCell PL061 GPIO controller, with one input line wired to a
- * gpio-keys power key: the guest's own power-key handling turns a press into
- * its shutdown (the graceful stop). */
+/* ARM PrimeCell PL061 GPIO controller: eight lines, each an input the VMM
+ * drives (pl061_set_input) or an output the guest drives. What a line is
+ * wired to (arm64: the power key) is the platform's business. */
 #ifndef KVMKIT_PL061_H
 #define KVMKIT_PL061_H
 
@@ -12,16 +12,10 @@ struct device;
 
 #define PL061_SIZE 0x1000
 #define PL061_NR_PINS 8
-/* The line the power key is on, as on QEMU's virt machine. */
-#define PL061_POWER_PIN 3
-/* input-event-codes.h KEY_POWER */
-#define PL061_KEY_POWER 116
 
-/* Creates the controller at @base with interrupt @irq. Its device-tree node
- * gets @phandle, and a /gpio-keys node describes the power key on
- * PL061_POWER_PIN. */
-int pl061_create(struct device_host *host, uint64_t base, unsigned irq, uint32_t phandle,
-		 struct device **out);
+/* Creates the controller at @base with interrupt @irq; *@out (if not NULL)
+ * is the device, for pl061_set_input(). */
+int pl061_create(struct device_host *host, uint64_t base, unsigned irq, struct device **out);
 
 /* Drives input line @pin (from any thread); an edge or level the guest
  * enabled raises the interrupt. -EINVAL for a pin out of range. */

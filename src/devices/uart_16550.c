@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fdt/fdt_builder.h"
 #include "vmm/console.h"
+#include "vmm/device_desc.h"
 #include "vmm/device_host.h"
 #include "vmm/state.h"
 
@@ -195,19 +195,21 @@ static void uart_reset(struct device *dev)
 	uart_update_irq(u);
 }
 
-static int uart_describe_fdt(struct device *dev, struct fdt_builder *fb)
-{
-	fb_begin_node_at(fb, "serial", dev->base);
-	fb_prop_string(fb, "compatible", "ns16550a");
-	fb_prop_reg(fb, dev->base, dev->size);
-	if (dev->irq)
-		fb_prop_irq(fb, dev->irq);
-	fb_prop_u32(fb, "clock-frequency", UART_16550_CLOCK_HZ);
-	fb_prop_u32(fb, "reg-io-width", 1);
-	fb_prop_u32(fb, "reg-shift", 0);
-	fb_end_node(fb);
-	return fb->err;
-}
+static const char *const uart_compatible[] = {"ns16550a", NULL};
+
+static const struct device_prop uart_props[] = {
+	{.name = "clock-frequency", .type = DEVICE_PROP_U32, .u32 = UART_16550_CLOCK_HZ},
+	{.name = "reg-io-width", .type = DEVICE_PROP_U32, .u32 = 1},
+	{.name = "reg-shift", .type = DEVICE_PROP_U32, .u32 = 0},
+	{.name = NULL},
+};
+
+static const struct device_desc uart_desc = {
+	.class_name = "serial",
+	.compatible = uart_compatible,
+	.irq_trigger = DEVICE_IRQ_LEVEL,
+	.props = uart_props,
+};
 
 static void uart_destroy(struct device *dev)
 {
@@ -281,7 +283,7 @@ static const struct device_ops uart_16550_ops = {
 	.read = uart_read,
 	.write = uart_write,
 	.reset = uart_reset,
-	.describe_fdt = uart_describe_fdt,
+	.desc = &uart_desc,
 	.destroy = uart_destroy,
 };
 

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "devices/virtio_transport.h"
-#include "fdt/fdt_builder.h"
 #include "vmm/device.h"
+#include "vmm/device_desc.h"
 #include "vmm/device_host.h"
 #include "vmm/log.h"
 #include "vmm/state.h"
@@ -171,18 +171,15 @@ static int vmmio_write(struct device *dev, uint64_t offset, const void *data, un
 	return 0;
 }
 
-static int vmmio_describe_fdt(struct device *dev, struct fdt_builder *fb)
-{
-	fb_begin_node_at(fb, "virtio_mmio", dev->base);
-	fb_prop_string(fb, "compatible", "virtio,mmio");
-	fb_prop_reg(fb, dev->base, dev->size);
+static const char *const vmmio_compatible[] = {"virtio,mmio", NULL};
+
+static const struct device_desc vmmio_desc = {
+	.class_name = "virtio_mmio",
+	.compatible = vmmio_compatible,
 	/* The irqfd delivers pulses, so the line is described as an edge. */
-	if (dev->irq)
-		fb_prop_irq_edge(fb, dev->irq);
-	fb_prop_empty(fb, "dma-coherent");
-	fb_end_node(fb);
-	return fb->err;
-}
+	.irq_trigger = DEVICE_IRQ_EDGE,
+	.flags = DEVICE_DMA_COHERENT,
+};
 
 static void vmmio_destroy(struct device *dev)
 {
@@ -249,7 +246,7 @@ static const struct device_ops virtio_mmio_ops = {
 	.unquiesce = vmmio_unquiesce,
 	.save = vmmio_save,
 	.load = vmmio_load,
-	.describe_fdt = vmmio_describe_fdt,
+	.desc = &vmmio_desc,
 	.destroy = vmmio_destroy,
 };
 

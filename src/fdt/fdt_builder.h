@@ -1,7 +1,8 @@
-/* A small layer over libfdt's sequential-write API. Errors are sticky: callers
- * emit a whole node and check fb->err (or fb_finish()) once. Interrupt and
- * clock references are encoded by hooks the architecture installs, so devices
- * can describe themselves without knowing the interrupt controller. */
+/* A small layer over libfdt's sequential-write API, the tool of a platform
+ * that renders its machine as a device tree (arch/arm64/fdt_layout.c). Errors
+ * are sticky: callers emit a whole node and check fb->err (or fb_finish())
+ * once. Interrupts are encoded by a hook the platform installs for its
+ * interrupt controller. */
 #ifndef KVMKIT_FDT_BUILDER_H
 #define KVMKIT_FDT_BUILDER_H
 
@@ -21,7 +22,6 @@ struct fdt_builder {
 	size_t size;
 	int err; /* first libfdt error (negative FDT_ERR_*), 0 if none */
 	fdt_irq_encoder encode_irq;
-	uint32_t bus_clock_phandle; /* the APB clock primecell devices name, 0 if none */
 };
 
 /* Starts a tree in a new buffer of @size bytes. Returns 0 or -ENOMEM. */

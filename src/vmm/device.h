@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct device_desc;
 struct device_host;
-struct fdt_builder;
 struct state_buf;
 struct state_reader;
 
@@ -43,8 +43,9 @@ struct device_ops {
 	 * that is quiesced or has not run; -EINVAL for a record it cannot take
 	 * (the device is then unchanged or back at power-on state). */
 	int (*load)(struct device *dev, struct state_reader *in);
-	/* Adds the device's node to a device tree. Optional (no node). */
-	int (*describe_fdt)(struct device *dev, struct fdt_builder *fb);
+	/* What the device is, for the platform's description of the machine
+	 * (vmm/device_desc.h). Optional: NULL keeps it out of that description. */
+	const struct device_desc *desc;
 	/* Frees the containing structure. */
 	void (*destroy)(struct device *dev);
 };

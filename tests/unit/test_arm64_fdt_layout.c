@@ -8,64 +8,106 @@
 #include "unit.h"
 #include "vmm/config.h"
 #include "vmm/device.h"
+#include "vmm/device_desc.h"
 
 #define RAM_SIZE (256ULL << 20)
 #define INITRD_START 0x4f000000ULL
 #define INITRD_SIZE 0x123000ULL
+#define IRQ_TYPE_EDGE_RISING 1
 #define IRQ_TYPE_LEVEL_HIGH 4
 #define IRQ_TYPE_LEVEL_LOW 8
 
 static struct fdt_builder fb;
 static uint64_t mpidrs[VM_MAX_CPUS];
 static struct arm64_fdt_desc desc;
-static uint32_t clock_phandle_seen;
 
-/* Describes itself as a PL011 does, so the tree's hooks are exercised. */
-static int fake_uart_describe(struct device *dev, struct fdt_builder *b)
-{
-	static const char *const compat[] = {"arm,pl011", "arm,primecell", NULL};
+/* Described as a PL011 is: a PrimeCell on the bus clock, plus properties of
+ * each type. */
+static const char *const fake_uart_compatible[] = {"arm,pl011", "arm,primecell", NULL};
 
-	clock_phandle_seen = b->bus_clock_phandle;
-	fb_begin_node_at(b, "serial", dev->base);
-	fb_prop_strings(b, "compatible", compat);
-	fb_prop_reg(b, dev->base, dev->size);
-	fb_prop_irq(b, dev->irq);
-	fb_prop_u32(b, "clocks", b->bus_clock_phandle);
-	fb_end_node(b);
-	return b->err;
-}
+static const struct device_prop fake_uart_props[] = {
+	{.name = "current-speed", .type = DEVICE_PROP_U32, .u32 = 115200},
+	{.name = "label", .type = DEVICE_PROP_STRING, .str = "console"},
+	{.name = "wakeup-source", .type = DEVICE_PROP_EMPTY},
+	{.name = NULL},
+};
+
+static const struct device_desc fake_uart_desc = {
+	.class_name = "serial",
+	.compatible = fake_uart_compatible,
+	.irq_trigger = DEVICE_IRQ_LEVEL,
+	.flags = DEVICE_BUS_CLOCK,
+	.props = fake_uart_props,
+};
 
 static const struct device_ops fake_uart_ops = {
 	.kind = "fake-uart",
-	.describe_fdt = fake_uart_describe,
+	.desc = &fake_uart_desc,
+};
+
+/* Signals by pulses and does coherent DMA, as virtio-mmio does. */
+static const char *const fake_virtio_compatible[] = {"virtio,mmio", NULL};
+
+static const struct device_desc fake_virtio_desc = {
+	.class_name = "virtio_mmio",
+	.compatible = fake_virtio_compatible,
+	.irq_trigger = DEVICE_IRQ_EDGE,
+	.flags = DEVICE_DMA_COHERENT,
+};
+
+static const struct device_ops fake_virtio_ops = {
+	.kind = "fake-virtio",
+	.desc = &fake_virtio_desc,
+};
+
+/* A GPIO controller, as the PL061 is. */
+static const char *const fake_gpio_compatible[] = {"arm,pl061", "arm,primecell", NULL};
+
+static const struct device_desc fake_gpio_desc = {
+	.class_name = "gpio",
+	.compatible = fake_gpio_compatible,
+	.irq_trigger = DEVICE_IRQ_LEVEL,
+	.flags = DEVICE_BUS_CLOCK,
+	.gpio_cells = 2,
+};
+
+static const struct device_ops fake_gpio_ops = {
+	.kind = "fake-gpio",
+	.desc = &fake_gpio_desc,
 };
 
 static const struct device_ops hidden_ops = {
 	.kind = "hidden",
 };
 
-static struct device uart = {
-	.ops = &fake_uart_ops,
-	.name = "uart0",
-	.base = ARM64_UART_BASE,
-	.size = 0x1000,
-	.irq = ARM64_UART_SPI,
-};
+static struct device uart, gpio, virtio, hidden;
 
-static struct device hidden = {
-	.ops = &hidden_ops,
-	.name = "hidden0",
-	.base = 0x0a000000,
-	.size = 0x200,
-};
+static struct device *const devices[] = {&uart, &gpio, &hidden, &virtio};
 
-static struct device *const devices[] = {&uart, &hidden};
-
-/* Two CPUs, GICv3, a command line, an initrd and a console UART. */
+/* Two CPUs, GICv3, a command line, an initrd, a console UART, a GPIO
+ * controller with the power key, a device without a description and a
+ * virtio-mmio one. */
 static void typical_guest(void)
 {
 	memset(mpidrs, 0, sizeof(mpidrs));
 	mpidrs[1] = 1;
+	uart = (struct device){.ops = &fake_uart_ops,
+			       .name = "uart0",
+			       .base = ARM64_UART_BASE,
+			       .size = 0x1000,
+			       .irq = ARM64_UART_SPI};
+	gpio = (struct device){.ops = &fake_gpio_ops,
+			       .name = "gpio",
+			       .base = ARM64_GPIO_BASE,
+			       .size = 0x1000,
+			       .irq = ARM64_GPIO_SPI};
+	hidden = (struct device){
+		.ops = &hidden_ops, .name = "hidden0", .base = 0x0a000000, .size = 0x200};
+	virtio = (struct device){.ops = &fake_virtio_ops,
+				 .name = "virtio-rng",
+				 .base = 0x0a000200,
+				 .size = 0x200,
+				 .irq = ARM64_VIRTIO_SPI_BASE + 1};
 	desc = (struct arm64_fdt_desc){
 		.nr_cpus = 2,
 		.mpidrs = mpidrs,
@@ -78,8 +120,8 @@ static void typical_guest(void)
 		.devices = devices,
 		.nr_devices = ARRAY_SIZE(devices),
 		.stdout_device = &uart,
+		.power_gpio = &gpio,
 	};
-	clock_phandle_seen = 0;
 	ck_assert_int_eq(fb_init(&fb, 64 * 1024), 0);
 }
 
@@ -128,6 +170,23 @@ static const char *string(const char *path, const char *name)
 static bool has_prop(const char *path, const char *name)
 {
 	return fdt_getprop(fb.blob, node(path), name, NULL) != NULL;
+}
+
+/* The node's properties are @names (NULL-terminated), in this order. */
+static void assert_prop_order(const char *path, const char *const *names)
+{
+	int offset, i = 0;
+
+	fdt_for_each_property_offset(offset, fb.blob, node(path))
+	{
+		const char *name;
+
+		ck_assert_ptr_nonnull(fdt_getprop_by_offset(fb.blob, offset, &name, NULL));
+		ck_assert_msg(names[i] != NULL, "%s: unexpected %s", path, name);
+		ck_assert_str_eq(name, names[i]);
+		i++;
+	}
+	ck_assert_msg(names[i] == NULL, "%s lacks %s", path, names[i]);
 }
 
 START_TEST(tree_is_valid)
@@ -315,7 +374,7 @@ END_TEST
 START_TEST(device_describes_itself)
 {
 	build();
-	ck_assert_uint_eq(clock_phandle_seen, ARM64_PHANDLE_APB_CLOCK);
+	ck_assert_uint_eq(cell("/serial@9000000", "clocks", 0), ARM64_PHANDLE_APB_CLOCK);
 	ck_assert_int_eq(fdt_node_check_compatible(fb.blob, node("/serial@9000000"), "arm,pl011"),
 			 0);
 	ck_assert_uint_eq(cell("/serial@9000000", "reg", 1), ARM64_UART_BASE);
@@ -328,12 +387,120 @@ START_TEST(device_describes_itself)
 }
 END_TEST
 
-START_TEST(device_without_describe_has_no_node)
+START_TEST(device_without_desc_has_no_node)
 {
 	build();
 	ck_assert_int_lt(fdt_path_offset(fb.blob, "/serial@a000000"), 0);
 	ck_assert_int_lt(fdt_node_offset_by_compatible(fb.blob, -1, "hidden"), 0);
 	ck_assert_int_lt(fdt_path_offset(fb.blob, "/hidden@a000000"), 0);
+}
+END_TEST
+
+START_TEST(device_flags)
+{
+	build();
+	ck_assert_str_eq(string("/serial@9000000", "clock-names"), "apb_pclk");
+	ck_assert(!has_prop("/serial@9000000", "dma-coherent"));
+	ck_assert(!has_prop("/serial@9000000", "gpio-controller"));
+	ck_assert(!has_prop("/serial@9000000", "phandle"));
+	ck_assert(has_prop("/virtio_mmio@a000200", "dma-coherent"));
+	ck_assert(!has_prop("/virtio_mmio@a000200", "clocks"));
+	ck_assert(!has_prop("/virtio_mmio@a000200", "clock-names"));
+}
+END_TEST
+
+START_TEST(device_edge_interrupt)
+{
+	build();
+	ck_assert_int_eq(
+		fdt_node_check_compatible(fb.blob, node("/virtio_mmio@a000200"), "virtio,mmio"), 0);
+	ck_assert_uint_eq(cell("/virtio_mmio@a000200", "reg", 1), 0x0a000200);
+	ck_assert_uint_eq(cell("/virtio_mmio@a000200", "reg", 3), 0x200);
+	/* The GIC's three cells: SPI, number, rising edge. */
+	ck_assert_uint_eq(cell("/virtio_mmio@a000200", "interrupts", 0), 0);
+	ck_assert_uint_eq(cell("/virtio_mmio@a000200", "interrupts", 1), ARM64_VIRTIO_SPI_BASE + 1);
+	ck_assert_uint_eq(cell("/virtio_mmio@a000200", "interrupts", 2), IRQ_TYPE_EDGE_RISING);
+}
+END_TEST
+
+START_TEST(device_without_irq_has_no_interrupts)
+{
+	virtio.irq = 0;
+	build();
+	ck_assert(!has_prop("/virtio_mmio@a000200", "interrupts"));
+	ck_assert(has_prop("/virtio_mmio@a000200", "dma-coherent"));
+}
+END_TEST
+
+START_TEST(device_extra_props)
+{
+	static const char *const order[] = {
+		"compatible",    "reg",   "interrupts",    "clocks", "clock-names",
+		"current-speed", "label", "wakeup-source", NULL,
+	};
+	int len;
+
+	build();
+	ck_assert_uint_eq(cell("/serial@9000000", "current-speed", 0), 115200);
+	ck_assert_str_eq(string("/serial@9000000", "label"), "console");
+	ck_assert_ptr_nonnull(prop("/serial@9000000", "wakeup-source", &len));
+	ck_assert_int_eq(len, 0);
+	assert_prop_order("/serial@9000000", order);
+}
+END_TEST
+
+START_TEST(gpio_controller_node)
+{
+	static const char *const order[] = {
+		"compatible",  "reg",     "interrupts", "gpio-controller", "#gpio-cells", "clocks",
+		"clock-names", "phandle", NULL,
+	};
+	int len;
+
+	build();
+	ck_assert_ptr_nonnull(prop("/gpio@9030000", "gpio-controller", &len));
+	ck_assert_int_eq(len, 0);
+	ck_assert_uint_eq(cell("/gpio@9030000", "#gpio-cells", 0), 2);
+	ck_assert_uint_eq(cell("/gpio@9030000", "interrupts", 1), ARM64_GPIO_SPI);
+	ck_assert_uint_eq(cell("/gpio@9030000", "interrupts", 2), IRQ_TYPE_LEVEL_HIGH);
+	ck_assert_uint_eq(cell("/gpio@9030000", "phandle", 0), ARM64_PHANDLE_GPIO);
+	assert_prop_order("/gpio@9030000", order);
+}
+END_TEST
+
+START_TEST(power_key_node)
+{
+	build();
+	ck_assert_str_eq(string("/gpio-keys", "compatible"), "gpio-keys");
+	ck_assert_str_eq(string("/gpio-keys/power", "label"), "Power");
+	ck_assert_uint_eq(cell("/gpio-keys/power", "linux,code", 0), 116); /* KEY_POWER */
+	ck_assert_uint_eq(cell("/gpio-keys/power", "gpios", 0), ARM64_PHANDLE_GPIO);
+	ck_assert_uint_eq(cell("/gpio-keys/power", "gpios", 1), ARM64_POWER_KEY_PIN);
+	ck_assert_uint_eq(cell("/gpio-keys/power", "gpios", 2), 0); /* active high */
+	ck_assert_int_eq(fdt_node_offset_by_phandle(fb.blob, cell("/gpio-keys/power", "gpios", 0)),
+			 node("/gpio@9030000"));
+	/* Right after its controller, as the PL061 wrote it when it was its own. */
+	ck_assert_int_eq(fdt_next_subnode(fb.blob, node("/gpio@9030000")), node("/gpio-keys"));
+}
+END_TEST
+
+START_TEST(no_power_key)
+{
+	desc.power_gpio = NULL;
+	build();
+	ck_assert_int_lt(fdt_path_offset(fb.blob, "/gpio-keys"), 0);
+	ck_assert(has_prop("/gpio@9030000", "gpio-controller"));
+	ck_assert(!has_prop("/gpio@9030000", "phandle"));
+}
+END_TEST
+
+START_TEST(power_key_needs_its_controller_node)
+{
+	desc.nr_devices = 1; /* the UART only: the GPIO controller has no node */
+	build();
+	ck_assert_int_lt(fdt_path_offset(fb.blob, "/gpio@9030000"), 0);
+	ck_assert_int_lt(fdt_path_offset(fb.blob, "/gpio-keys"), 0);
+	ck_assert_int_lt(fdt_node_offset_by_phandle(fb.blob, ARM64_PHANDLE_GPIO), 0);
 }
 END_TEST
 
@@ -421,7 +588,15 @@ Suite *arm64_fdt_layout_suite(void)
 	tcase_add_test(platform, timer_cpu_mask_gic_v2_eight_cpus);
 	tcase_add_test(platform, apb_clock_node);
 	tcase_add_test(platform, device_describes_itself);
-	tcase_add_test(platform, device_without_describe_has_no_node);
+	tcase_add_test(platform, device_without_desc_has_no_node);
+	tcase_add_test(platform, device_flags);
+	tcase_add_test(platform, device_edge_interrupt);
+	tcase_add_test(platform, device_without_irq_has_no_interrupts);
+	tcase_add_test(platform, device_extra_props);
+	tcase_add_test(platform, gpio_controller_node);
+	tcase_add_test(platform, power_key_node);
+	tcase_add_test(platform, no_power_key);
+	tcase_add_test(platform, power_key_needs_its_controller_node);
 	tcase_add_test(platform, no_devices);
 	tcase_add_test(platform, small_buffer_is_nospace);
 	suite_add_tcase(s, platform);

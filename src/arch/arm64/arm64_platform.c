@@ -70,8 +70,7 @@ int arch_vm_setup(struct vm *vm)
 	ret = pl031_create(&vm->host, ARM64_RTC_BASE, ARM64_RTC_SPI);
 	if (ret < 0)
 		return ret;
-	return pl061_create(&vm->host, ARM64_GPIO_BASE, ARM64_GPIO_SPI, ARM64_PHANDLE_GPIO,
-			    &st->power_gpio);
+	return pl061_create(&vm->host, ARM64_GPIO_BASE, ARM64_GPIO_SPI, &st->power_gpio);
 }
 
 int arch_virtio_mmio_slot(struct vm *vm, unsigned index, uint64_t *base, unsigned *irq)
@@ -91,7 +90,7 @@ int arch_power_button(struct vm *vm, bool pressed)
 
 	if (!st || !st->power_gpio)
 		return -ENOTSUP;
-	return pl061_set_input(st->power_gpio, PL061_POWER_PIN, pressed);
+	return pl061_set_input(st->power_gpio, ARM64_POWER_KEY_PIN, pressed);
 }
 
 void arch_vm_teardown(struct vm *vm)

@@ -5,12 +5,14 @@
 #include "arch/arm64/layout.h"
 #include "fdt/fdt_builder.h"
 #include "vmm/device.h"
+#include "vmm/device_desc.h"
 
 #define GIC_FDT_SPI 0
 #define GIC_FDT_PPI 1
 #define IRQ_TYPE_EDGE_RISING 1
 #define IRQ_TYPE_LEVEL_HIGH 4
 #define IRQ_TYPE_LEVEL_LOW 8
+#define LINUX_KEY_POWER 116 /* input-event-codes.h */
 
 /* Architected timer PPIs: secure, non-secure physical, virtual, hypervisor. */
 static const uint32_t timer_ppis[] = {13, 14, 11, 10};
@@ -104,15 +106,76 @@ static void write_timer(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 	fb_end_node(fb);
 }
 
+static void write_prop(struct fdt_builder *fb, const struct device_prop *p)
+{
+	switch (p->type) {
+	case DEVICE_PROP_EMPTY: fb_prop_empty(fb, p->name); break;
+	case DEVICE_PROP_U32: fb_prop_u32(fb, p->name, p->u32); break;
+	case DEVICE_PROP_STRING: fb_prop_string(fb, p->name, p->str); break;
+	}
+}
+
+/* A device's node, from its description: class@base, compatible, reg,
+ * interrupts (a GIC SPI with the device's trigger), then what its flags and
+ * properties add. The power key's GPIO controller gets the phandle the
+ * gpio-keys node names. */
+static void write_device(const struct arm64_fdt_desc *d, struct fdt_builder *fb,
+			 const struct device *dev)
+{
+	const struct device_desc *desc = dev->ops->desc;
+
+	fb_begin_node_at(fb, desc->class_name, dev->base);
+	fb_prop_strings(fb, "compatible", desc->compatible);
+	fb_prop_reg(fb, dev->base, dev->size);
+	if (dev->irq) {
+		if (desc->irq_trigger == DEVICE_IRQ_EDGE)
+			fb_prop_irq_edge(fb, dev->irq);
+		else
+			fb_prop_irq(fb, dev->irq);
+	}
+	if (desc->gpio_cells) {
+		fb_prop_empty(fb, "gpio-controller");
+		fb_prop_u32(fb, "#gpio-cells", desc->gpio_cells);
+	}
+	if (desc->flags & DEVICE_BUS_CLOCK) {
+		fb_prop_u32(fb, "clocks", ARM64_PHANDLE_APB_CLOCK);
+		fb_prop_string(fb, "clock-names", "apb_pclk");
+	}
+	if (dev == d->power_gpio)
+		fb_prop_u32(fb, "phandle", ARM64_PHANDLE_GPIO);
+	if (desc->flags & DEVICE_DMA_COHERENT)
+		fb_prop_empty(fb, "dma-coherent");
+	for (const struct device_prop *p = desc->props; p && p->name; p++)
+		write_prop(fb, p);
+	fb_end_node(fb);
+}
+
+/* The power key: KEY_POWER on line ARM64_POWER_KEY_PIN of the power GPIO
+ * controller (whose #gpio-cells is 2: line, flags), active high. */
+static void write_power_key(struct fdt_builder *fb)
+{
+	static const uint32_t gpios[3] = {ARM64_PHANDLE_GPIO, ARM64_POWER_KEY_PIN, 0};
+
+	fb_begin_node(fb, "gpio-keys");
+	fb_prop_string(fb, "compatible", "gpio-keys");
+	fb_begin_node(fb, "power");
+	fb_prop_string(fb, "label", "Power");
+	fb_prop_u32(fb, "linux,code", LINUX_KEY_POWER);
+	fb_prop_cells(fb, "gpios", gpios, 3);
+	fb_end_node(fb);
+	fb_end_node(fb);
+}
+
 static void write_chosen(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 {
+	const struct device *out = d->stdout_device;
 	char path[64];
 
 	fb_begin_node(fb, "chosen");
 	fb_prop_string(fb, "bootargs", d->cmdline ? d->cmdline : "");
-	if (d->stdout_device) {
-		snprintf(path, sizeof(path), "/serial@%llx",
-			 (unsigned long long)d->stdout_device->base);
+	if (out && out->ops->desc) {
+		snprintf(path, sizeof(path), "/%s@%llx", out->ops->desc->class_name,
+			 (unsigned long long)out->base);
 		fb_prop_string(fb, "stdout-path", path);
 	}
 	if (d->initrd_size) {
@@ -127,7 +190,6 @@ int arm64_fdt_build(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 	static const char *const psci_compat[] = {"arm,psci-0.2", "arm,psci", NULL};
 
 	fb->encode_irq = encode_spi;
-	fb->bus_clock_phandle = ARM64_PHANDLE_APB_CLOCK;
 
 	fb_begin_node(fb, "");
 	fb_prop_string(fb, "compatible", "linux,dummy-virt");
@@ -159,11 +221,15 @@ int arm64_fdt_build(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 	fb_prop_u32(fb, "phandle", ARM64_PHANDLE_APB_CLOCK);
 	fb_end_node(fb);
 
+	/* The power key's node follows its controller's. */
 	for (unsigned i = 0; i < d->nr_devices; i++) {
-		struct device *dev = d->devices[i];
+		const struct device *dev = d->devices[i];
 
-		if (dev->ops->describe_fdt)
-			dev->ops->describe_fdt(dev, fb);
+		if (!dev->ops->desc)
+			continue;
+		write_device(d, fb, dev);
+		if (dev == d->power_gpio)
+			write_power_key(fb);
 	}
 
 	write_chosen(d, fb);

@@ -1,5 +1,6 @@
 /* The device tree an arm64 guest boots with: memory, CPUs (PSCI), PSCI, the
- * GIC, the architected timer, an APB clock, every device's own node and
+ * GIC, the architected timer, an APB clock, a node per device rendered from
+ * its description (vmm/device_desc.h), the power key as gpio-keys, and
  * /chosen. Pure: it only writes a blob, so it is unit-tested on any host. */
 #ifndef KVMKIT_ARM64_FDT_LAYOUT_H
 #define KVMKIT_ARM64_FDT_LAYOUT_H
@@ -23,12 +24,15 @@ struct arm64_fdt_desc {
 	struct device *const *devices;
 	unsigned nr_devices;
 	const struct device *stdout_device; /* the console UART, or NULL */
+	/* The GPIO controller whose line ARM64_POWER_KEY_PIN is the power key,
+	 * or NULL for no power key. */
+	const struct device *power_gpio;
 };
 
 /* Phandles the tree uses. */
 #define ARM64_PHANDLE_GIC 1
 #define ARM64_PHANDLE_APB_CLOCK 2
-#define ARM64_PHANDLE_GPIO 3
+#define ARM64_PHANDLE_GPIO 3 /* the power key's GPIO controller */
 
 /* Builds the tree into @fb (initialised by the caller with fb_init()).
  * Returns 0 or a negative FDT_ERR_* code. */

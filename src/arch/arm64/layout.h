@@ -17,6 +17,8 @@
 #define ARM64_RTC_SPI 2
 #define ARM64_GPIO_BASE 0x09030000ULL /* PL061 with the power key */
 #define ARM64_GPIO_SPI 7
+/* The GPIO line the power key is on, as on QEMU's virt machine. */
+#define ARM64_POWER_KEY_PIN 3
 
 #define ARM64_VIRTIO_MMIO_BASE 0x0a000000ULL
 #define ARM64_VIRTIO_MMIO_SIZE 0x200ULL
