@@ -26,6 +26,7 @@
 #include "vmm/console.h"
 #include "vmm/device_host.h"
 #include "vmm/log.h"
+#include "vmm/state.h"
 
 #define CONSOLE_RX_QUEUE 0
 #define CONSOLE_TX_QUEUE 1
@@ -338,6 +339,54 @@ static void on_more(void *opaque)
 	vcon_notify(opaque, CONSOLE_RX_QUEUE);
 }
 
+#define CONSOLE_STATE_VERSION 1
+
+/* What a loaded device needs to go on as the saved one: the pending input,
+ * oldest byte first, and whether the guest has written (which lets input
+ * in). Output held back is the host's and leaves with the timer. */
+static void vcon_save(void *backend, struct state_buf *out)
+{
+	struct virtio_console *c = backend;
+	size_t first;
+
+	pthread_mutex_lock(&c->rx_lock); /* vcon_receive() still adds input */
+	first = CONSOLE_PENDING_SIZE - c->pending_head;
+	if (first > c->pending_len)
+		first = c->pending_len;
+	state_begin(out, "virtio-console", CONSOLE_STATE_VERSION);
+	state_put_bool(out, atomic_load(&c->guest_wrote));
+	state_put_u32(out, (uint32_t)c->pending_len);
+	state_put_bytes(out, c->pending + c->pending_head, first);
+	state_put_bytes(out, c->pending, c->pending_len - first);
+	state_end(out);
+	pthread_mutex_unlock(&c->rx_lock);
+}
+
+static int vcon_load(void *backend, struct state_reader *in)
+{
+	struct virtio_console *c = backend;
+	struct state_reader rec;
+	uint32_t version, len;
+	bool wrote;
+
+	if (state_expect(in, "virtio-console", &version, &rec) < 0 ||
+	    version != CONSOLE_STATE_VERSION)
+		return -EINVAL;
+	wrote = state_get_bool(&rec);
+	len = state_get_u32(&rec);
+	/* Exactly @len bytes follow, and no more than the device holds. */
+	if (rec.err || len > CONSOLE_PENDING_SIZE || len != rec.len - rec.pos)
+		return -EINVAL;
+	pthread_mutex_lock(&c->rx_lock);
+	state_get_bytes(&rec, c->pending, len);
+	c->pending_head = 0;
+	c->pending_len = len;
+	c->dropping = false;
+	atomic_store(&c->guest_wrote, wrote);
+	pthread_mutex_unlock(&c->rx_lock);
+	return state_finish(&rec);
+}
+
 /* A new driver starts over: it has not written yet. */
 static void vcon_reset(void *backend)
 {
@@ -369,6 +418,8 @@ static const struct virtio_device_ops virtio_console_ops = {
 	.config_size = CONSOLE_CONFIG_SIZE,
 	.queue_notify = vcon_notify,
 	.reset = vcon_reset,
+	.save = vcon_save,
+	.load = vcon_load,
 	.destroy = vcon_destroy,
 };
 
