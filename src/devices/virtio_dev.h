@@ -53,7 +53,8 @@ struct virtio_device_ops {
 	void (*reset)(void *backend);
 	/* The device pauses: stop starting work of your own (the core already
 	 * serves no queue); give back what you took from a ring and did not
-	 * use. Under no queue lock. Optional; unquiesce undoes it. */
+	 * use; send an interrupt you held back. The core holds every queue
+	 * (virtio_queue_held()). Optional; unquiesce undoes it. */
 	void (*quiesce)(void *backend);
 	void (*unquiesce)(void *backend);
 	/* State of the backend's own that the queues do not hold (virtio-
