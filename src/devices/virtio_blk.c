@@ -421,6 +421,10 @@ static void blk_destroy(void *backend)
 	((1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) | \
 	 (1ULL << VIRTIO_BLK_F_FLUSH))
 
+/* No save/load of its own: a quiesced device has completed every request
+ * it took (the worker holds the queue from taking a request to completing
+ * it) and keeps nothing beyond its queue; the image and config come from
+ * the configuration. */
 static const struct virtio_device_ops virtio_blk_ops = {
 	.kind = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,

@@ -27,6 +27,7 @@
 #include "vmm/device_host.h"
 #include "vmm/device_type.h"
 #include "vmm/log.h"
+#include "vmm/state.h"
 
 #define CONSOLE_RX_QUEUE 0
 #define CONSOLE_TX_QUEUE 1
@@ -72,6 +73,7 @@ struct virtio_console {
 	int tx_irq_fd;                /* timerfd: the held-back output and transmit interrupt */
 	uint64_t tx_held_since;       /* when the batch's first byte came, loop thread only */
 	uint64_t tx_timer_due;        /* when tx_irq_fd fires (monotonic ns), loop thread only */
+	bool tx_irq_held;             /* the transmit interrupt waits; under the transmit queue */
 	struct adaptive_poll tx_poll; /* loop thread only */
 	pthread_mutex_t rx_lock;      /* the pending input, filled by console_input() */
 	size_t pending_head, pending_len;
@@ -132,6 +134,7 @@ static void tx_hold(struct virtio_console *c)
 	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(due / 1000000000u),
 					      .tv_nsec = (long)(due % 1000000000u)}};
 
+	c->tx_irq_held = true;
 	if (c->tx_len && now - c->tx_held_since >= CONSOLE_TX_HOLD_NS)
 		tx_flush(c);
 	if (c->tx_timer_due > now && c->tx_timer_due - now > CONSOLE_TX_HOLD_NS / 2)
@@ -141,10 +144,12 @@ static void tx_hold(struct virtio_console *c)
 		return;
 	}
 	tx_flush(c);
+	c->tx_irq_held = false;
 	virtio_queue_notify_driver(c->vdev, CONSOLE_TX_QUEUE);
 }
 
-/* On the main loop: the held-back transmit interrupt, if still wanted. */
+/* On the main loop: the held-back transmit interrupt, if still wanted and
+ * not already sent by a pause (vcon_quiesce()). */
 static void on_tx_irq(void *opaque)
 {
 	struct virtio_console *c = opaque;
@@ -156,7 +161,9 @@ static void on_tx_irq(void *opaque)
 	tx_flush(c);
 	if (!virtio_queue_get(c->vdev, CONSOLE_TX_QUEUE))
 		return;
-	virtio_queue_notify_driver(c->vdev, CONSOLE_TX_QUEUE);
+	if (c->tx_irq_held)
+		virtio_queue_notify_driver(c->vdev, CONSOLE_TX_QUEUE);
+	c->tx_irq_held = false;
 	virtio_queue_put(c->vdev, CONSOLE_TX_QUEUE);
 }
 
@@ -339,10 +346,75 @@ static void on_more(void *opaque)
 	vcon_notify(opaque, CONSOLE_RX_QUEUE);
 }
 
-/* A new driver starts over: it has not written yet. */
+#define CONSOLE_STATE_VERSION 1
+
+/* What a loaded device needs to go on as the saved one: the pending input,
+ * oldest byte first, and whether the guest has written (which lets input
+ * in). Output held back is the host's and leaves with the timer. */
+static void vcon_save(void *backend, struct state_buf *out)
+{
+	struct virtio_console *c = backend;
+	size_t first;
+
+	pthread_mutex_lock(&c->rx_lock); /* vcon_receive() still adds input */
+	first = CONSOLE_PENDING_SIZE - c->pending_head;
+	if (first > c->pending_len)
+		first = c->pending_len;
+	state_begin(out, "virtio-console", CONSOLE_STATE_VERSION);
+	state_put_bool(out, atomic_load(&c->guest_wrote));
+	state_put_u32(out, (uint32_t)c->pending_len);
+	state_put_bytes(out, c->pending + c->pending_head, first);
+	state_put_bytes(out, c->pending, c->pending_len - first);
+	state_end(out);
+	pthread_mutex_unlock(&c->rx_lock);
+}
+
+static int vcon_load(void *backend, struct state_reader *in)
+{
+	struct virtio_console *c = backend;
+	struct state_reader rec;
+	uint32_t version, len;
+	bool wrote;
+
+	if (state_expect(in, "virtio-console", &version, &rec) < 0 ||
+	    version != CONSOLE_STATE_VERSION)
+		return -EINVAL;
+	wrote = state_get_bool(&rec);
+	len = state_get_u32(&rec);
+	/* Exactly @len bytes follow, and no more than the device holds. */
+	if (rec.err || len > CONSOLE_PENDING_SIZE || len != rec.len - rec.pos)
+		return -EINVAL;
+	pthread_mutex_lock(&c->rx_lock);
+	state_get_bytes(&rec, c->pending, len);
+	c->pending_head = 0;
+	c->pending_len = len;
+	c->dropping = false;
+	atomic_store(&c->guest_wrote, wrote);
+	pthread_mutex_unlock(&c->rx_lock);
+	return state_finish(&rec);
+}
+
+/* Pausing, the core holding the queues: a transmit interrupt still held
+ * back is sent now. The timer would find the device paused and send
+ * nothing, and a saved device would go without it. The held-back output is
+ * the host's: the timer still writes it. */
+static void vcon_quiesce(void *backend)
+{
+	struct virtio_console *c = backend;
+
+	if (c->tx_irq_held && virtio_queue_held(c->vdev, CONSOLE_TX_QUEUE))
+		virtio_queue_notify_driver(c->vdev, CONSOLE_TX_QUEUE);
+	c->tx_irq_held = false;
+}
+
+/* A new driver starts over: it has not written yet. The core has stopped
+ * the queues, so nothing serves them meanwhile. */
 static void vcon_reset(void *backend)
 {
-	atomic_store(&((struct virtio_console *)backend)->guest_wrote, false);
+	struct virtio_console *c = backend;
+
+	atomic_store(&c->guest_wrote, false);
+	c->tx_irq_held = false;
 }
 
 static void vcon_destroy(void *backend)
@@ -370,6 +442,9 @@ static const struct virtio_device_ops virtio_console_ops = {
 	.config_size = CONSOLE_CONFIG_SIZE,
 	.queue_notify = vcon_notify,
 	.reset = vcon_reset,
+	.quiesce = vcon_quiesce,
+	.save = vcon_save,
+	.load = vcon_load,
 	.destroy = vcon_destroy,
 };
 

@@ -365,6 +365,22 @@ void virtio_dev_save(const struct virtio_dev *vdev, struct state_buf *out)
 		state_put_u16(out, vq->q.signalled_used);
 		state_put_bool(out, vq->q.signalled_valid);
 	}
+	if (vdev->ops->save)
+		vdev->ops->save(vdev->backend, out);
+}
+
+/* The backend's record is the last of @in's fields: checked before the
+ * backend takes it, so that a record with more after it leaves the backend
+ * unchanged. */
+static int load_backend(struct virtio_dev *vdev, struct state_reader *in)
+{
+	struct state_reader after = *in, rec;
+	char kind[STATE_KIND_MAX];
+	uint32_t version;
+
+	if (state_next(&after, kind, &version, &rec) < 0 || state_finish(&after) < 0)
+		return -EINVAL;
+	return vdev->ops->load(vdev->backend, in);
 }
 
 int virtio_dev_load(struct virtio_dev *vdev, struct state_reader *in)
@@ -406,6 +422,8 @@ int virtio_dev_load(struct virtio_dev *vdev, struct state_reader *in)
 		vq->q.signalled_used = state_get_u16(in);
 		vq->q.signalled_valid = state_get_bool(in);
 	}
+	if (in->err || (vdev->ops->load && load_backend(vdev, in) < 0))
+		goto bad;
 	ret = state_finish(in);
 	if (ret < 0)
 		goto bad;

@@ -13,6 +13,8 @@
 #include "devices/virtqueue.h"
 
 struct device_host;
+struct state_buf;
+struct state_reader;
 struct virtio_dev;
 
 #define VIRTIO_MAX_QUEUES 8
@@ -51,9 +53,21 @@ struct virtio_device_ops {
 	void (*reset)(void *backend);
 	/* The device pauses: stop starting work of your own (the core already
 	 * serves no queue); give back what you took from a ring and did not
-	 * use. Under no queue lock. Optional; unquiesce undoes it. */
+	 * use; send an interrupt you held back. The core holds every queue
+	 * (virtio_queue_held()). Optional; unquiesce undoes it. */
 	void (*quiesce)(void *backend);
 	void (*unquiesce)(void *backend);
+	/* State of the backend's own that the queues do not hold (virtio-
+	 * console's pending input), for the transport's record. save writes
+	 * one versioned record of its own kind (vmm/state.h) from a quiesced
+	 * device; it is nested in the transport's record after the core's
+	 * fields, and errors stick in out->err. load takes that record from @in
+	 * once the core's fields are loaded, before the device is activated;
+	 * it checks every field before it sets any and returns -EINVAL for a
+	 * record it cannot take, the backend unchanged. Optional, both or
+	 * neither: a backend without them keeps nothing beyond its queues. */
+	void (*save)(void *backend, struct state_buf *out);
+	int (*load)(void *backend, struct state_reader *in);
 	void (*destroy)(void *backend);
 };
 

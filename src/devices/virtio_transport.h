@@ -85,9 +85,10 @@ void virtio_dev_quiesce(struct virtio_dev *vdev);
 void virtio_dev_unquiesce(struct virtio_dev *vdev);
 
 /* The core's state (status, features, interrupt causes, every queue's
- * layout and ring indices) as fields of the transport's record; load checks
- * each against the device and guest memory (-EINVAL) and, for a device the
- * driver had started, activates the backend. */
+ * layout and ring indices) as fields of the transport's record, followed by
+ * the backend's own record when it has one (virtio_device_ops.save); load
+ * checks each against the device and guest memory (-EINVAL) and, for a
+ * device the driver had started, activates the backend. */
 struct state_buf;
 struct state_reader;
 void virtio_dev_save(const struct virtio_dev *vdev, struct state_buf *out);

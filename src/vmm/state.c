@@ -77,32 +77,32 @@ void state_begin(struct state_buf *b, const char *kind, uint32_t version)
 
 	if (b->err)
 		return;
-	if (b->record_start || n == 0 || n >= STATE_KIND_MAX) {
+	if (b->depth == STATE_NEST_MAX || n == 0 || n >= STATE_KIND_MAX) {
 		b->err = -EINVAL;
 		return;
 	}
 	state_put_u8(b, (uint8_t)n);
 	state_put_bytes(b, kind, n);
 	state_put_u32(b, version);
-	b->record_start = b->len;
+	b->open[b->depth++] = b->len;
 	state_put_u32(b, 0);
 }
 
 int state_end(struct state_buf *b)
 {
-	size_t fields;
+	size_t start, fields;
 	uint32_t len;
 
 	if (b->err)
 		return b->err;
-	if (!b->record_start)
+	if (!b->depth)
 		return b->err = -EINVAL;
-	fields = b->len - b->record_start - sizeof(uint32_t);
+	start = b->open[--b->depth];
+	fields = b->len - start - sizeof(uint32_t);
 	if (fields > UINT32_MAX)
 		return b->err = -E2BIG;
 	len = htole32((uint32_t)fields);
-	memcpy(b->data + b->record_start, &len, sizeof(len));
-	b->record_start = 0;
+	memcpy(b->data + start, &len, sizeof(len));
 	return 0;
 }
 

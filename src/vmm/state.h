@@ -2,8 +2,11 @@
  * its fields, all little-endian. A device, a vCPU or an interrupt controller
  * writes one record; the reader checks the kind, hands the version to the
  * owner and never reads past the record, so a truncated or corrupt record is
- * an error (-EINVAL), never a crash. The snapshot file format (issue #11)
- * wraps these records; nothing here is a file. */
+ * an error (-EINVAL), never a crash. A record may hold records among its
+ * fields (a part of a device that has a format of its own, such as a virtio
+ * backend inside its transport's record): they are read with state_next() on
+ * the outer record's reader and are bounded by it. The snapshot file format
+ * (issue #11) wraps these records; nothing here is a file. */
 #ifndef KVMKIT_STATE_H
 #define KVMKIT_STATE_H
 
@@ -12,6 +15,8 @@
 #include <stdint.h>
 
 #define STATE_KIND_MAX 32
+/* How deep records nest when written. */
+#define STATE_NEST_MAX 4
 
 /* Growable output. The first failure (-ENOMEM, a bad record nesting) sticks
  * in err and every later put is ignored, so a writer checks once at the end. */
@@ -19,7 +24,8 @@ struct state_buf {
 	uint8_t *data;
 	size_t len;
 	size_t cap;
-	size_t record_start; /* offset of the open record's length field; 0: none */
+	size_t open[STATE_NEST_MAX]; /* the open records' length fields, outermost first */
+	unsigned depth;              /* how many records are open */
 	int err;
 };
 
@@ -27,9 +33,10 @@ void state_buf_init(struct state_buf *b);
 void state_buf_free(struct state_buf *b);
 
 /* Opens a record of @kind (at most STATE_KIND_MAX - 1 characters) and
- * @version; records do not nest. */
+ * @version; inside an open record, the new one is among its fields (at most
+ * STATE_NEST_MAX deep). */
 void state_begin(struct state_buf *b, const char *kind, uint32_t version);
-/* Closes it; returns b->err. */
+/* Closes the innermost open record; returns b->err. */
 int state_end(struct state_buf *b);
 
 void state_put_u8(struct state_buf *b, uint8_t v);

@@ -38,6 +38,7 @@ int vm_save_devices(struct vm *vm, struct state_buf *out)
 {
 	for (unsigned i = 0; i < vm->nr_devices; i++) {
 		struct device *dev = vm->devices[i];
+		unsigned depth = out->depth;
 		int ret;
 
 		if (!dev->ops->save)
@@ -47,6 +48,9 @@ int vm_save_devices(struct vm *vm, struct state_buf *out)
 		state_put_bytes(out, dev->name, strlen(dev->name));
 		state_end(out);
 		ret = dev->ops->save(dev, out);
+		/* A record left open would swallow the next device's. */
+		if (ret == 0 && !out->err && out->depth != depth)
+			ret = -EINVAL;
 		if (ret < 0)
 			return vm_error(vm, ret, "%s: cannot save its state: %s", dev->name,
 					strerror(-ret));

@@ -138,21 +138,6 @@ static void load_ram(struct vm *to, struct ram_copy *c)
 	}
 }
 
-/* The driver of @from's device, now talking to the same device of @vm. */
-static void move_driver(struct vdrv *d, struct vm *vm, const char *name)
-{
-	d->vm = vm;
-	d->dev = host_find_device(vm, name);
-}
-
-static void pause_ok(struct vm *vm)
-{
-	int ret = vm_pause(vm);
-
-	ck_assert_msg(ret == 0, "vm_pause: %d %s", ret, vm->error);
-	ck_assert_int_eq(vm_run_state(vm), VM_STATE_PAUSED);
-}
-
 /* Guest RAM of a paused VM does not change, though the driver kicks: a
  * kick is served only after the resume. */
 START_TEST(pause_quiesces)
@@ -172,7 +157,7 @@ START_TEST(pause_quiesces)
 	ck_assert(vdrv_wait_used(&blk, 0, 1, NULL));
 	check_read(&blk, 0);
 
-	pause_ok(a.vm);
+	host_pause(a.vm);
 	size = a.vm->mem.regions[0].size;
 	copy = malloc(size);
 	ck_assert_ptr_nonnull(copy);
@@ -222,7 +207,7 @@ START_TEST(save_load_mid_traffic)
 		post_read(&blk, k);
 	for (unsigned k = NR_RNG / 2; k < NR_RNG; k++)
 		post_rng(&rng, k);
-	pause_ok(a.vm);
+	host_pause(a.vm);
 	done_in_a = vdrv_used_idx(&blk, 0);
 	ck_assert_uint_le(done_in_a, NR_READS);
 
@@ -234,12 +219,12 @@ START_TEST(save_load_mid_traffic)
 	vdrv_stop_vm(&a);
 
 	vdrv_start_vm(&b, &cfg);
-	pause_ok(b.vm);
+	host_pause(b.vm);
 	load_ram(b.vm, &ram);
 	state_reader_init(&in, saved.data, saved.len);
 	ck_assert_msg(vm_load_devices(b.vm, &in) == 0, "load: %s", b.vm->error);
-	move_driver(&blk, b.vm, "virtio-blk0");
-	move_driver(&rng, b.vm, "virtio-rng");
+	vdrv_move(&blk, b.vm, "virtio-blk0");
+	vdrv_move(&rng, b.vm, "virtio-rng");
 	ck_assert(vdrv_status(&blk) & VDRV_STATUS_DRIVER_OK);
 	ck_assert_int_eq(vm_resume(b.vm), 0);
 	vdrv_kick(&blk, 0);
@@ -278,20 +263,20 @@ START_TEST(bad_records_refused)
 	config(&cfg);
 	vdrv_start_vm(&a, &cfg);
 	vdrv_init(&blk, a.vm, "virtio-blk0", BLK_ID, 1, 0);
-	pause_ok(a.vm);
+	host_pause(a.vm);
 	state_buf_init(&saved);
 	ck_assert_int_eq(vm_save_devices(a.vm, &saved), 0);
 	vdrv_stop_vm(&a);
 
 	vdrv_start_vm(&b, &cfg);
-	pause_ok(b.vm);
+	host_pause(b.vm);
 	for (size_t cut = 0; cut < saved.len; cut += 7) {
 		b.vm->error[0] = '\0';
 		state_reader_init(&in, saved.data, cut);
 		ck_assert_int_eq(vm_load_devices(b.vm, &in), -EINVAL);
 		ck_assert_msg(strstr(b.vm->error, "device state"), "message: %s", b.vm->error);
 	}
-	move_driver(&blk, b.vm, "virtio-blk0");
+	vdrv_move(&blk, b.vm, "virtio-blk0");
 	ck_assert_uint_eq(vdrv_status(&blk), 0);
 	vdrv_stop_vm(&b);
 
@@ -299,7 +284,7 @@ START_TEST(bad_records_refused)
 	other = cfg;
 	vm_config_remove_devices(&other, device_type_find("rng"));
 	vdrv_start_vm(&b, &other);
-	pause_ok(b.vm);
+	host_pause(b.vm);
 	state_reader_init(&in, saved.data, saved.len);
 	ck_assert_int_eq(vm_load_devices(b.vm, &in), -EINVAL);
 	ck_assert_msg(strstr(b.vm->error, "virtio-rng"), "message: %s", b.vm->error);

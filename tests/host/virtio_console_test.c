@@ -1,10 +1,12 @@
 /* Host tests of virtio-console with the test as its driver (virtio_driver.h):
  * output reaches the console sink (log file, --expect), keyboard input waits
- * for receive buffers and is never lost below the pending bound, a guest that
+ * for receive buffers and is never lost below the pending bound, input still
+ * waiting is part of the saved device state (vm_save_devices()), a guest that
  * breaks the queue rules stops the device and not the VMM.
  *
  *     host-virtio-console-test [CASE] */
 #include <check.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +18,7 @@
 #include "virtio_driver.h"
 #include "vm_util.h"
 #include "vmm/device_type.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 
 #define CONSOLE_ID 3
@@ -25,6 +28,8 @@
 #define VIRTIO_RING_EVENT_IDX_BIT 29
 
 static char log_path[64];
+/* The console log of a second VM, the one a saved state is loaded into. */
+static char second_log_path[64];
 
 /* The test kernel prints its marker through the UART into the same sink:
  * waiting for it keeps it from landing between the test's own bytes. */
@@ -49,20 +54,26 @@ static void wait_for_uart_marker(void)
 	ck_abort_msg("the test kernel's marker never reached the console log");
 }
 
-static void start_with(struct running_vm *r, struct vdrv *d, const char *expect, uint64_t refuse)
+/* A VM with virtio-console, its console log in a new file named in @path. */
+static void start_vm(struct running_vm *r, char path[64], const char *expect)
 {
 	struct vm_config cfg;
 	int fd;
 
-	snprintf(log_path, sizeof(log_path), "/tmp/kvmkit-vcon-test-XXXXXX");
-	fd = mkstemp(log_path);
+	snprintf(path, 64, "/tmp/kvmkit-vcon-test-XXXXXX");
+	fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	vdrv_config_init(&cfg);
 	vm_config_add_device(&cfg, device_type_find("console"));
-	cfg.console_log_path = log_path;
+	cfg.console_log_path = path;
 	cfg.expect = expect;
 	vdrv_start_vm(r, &cfg);
+}
+
+static void start_with(struct running_vm *r, struct vdrv *d, const char *expect, uint64_t refuse)
+{
+	start_vm(r, log_path, expect);
 	vdrv_init(d, r->vm, "virtio-console", CONSOLE_ID, 2, refuse);
 	wait_for_uart_marker();
 }
@@ -321,6 +332,250 @@ START_TEST(rx_pending_bound)
 }
 END_TEST
 
+/* Guest RAM of paused @from into paused @to: the rings go with the state. */
+static void copy_ram(struct vm *to, struct vm *from)
+{
+	ck_assert_uint_eq(to->mem.nr_regions, from->mem.nr_regions);
+	for (unsigned i = 0; i < from->mem.nr_regions; i++) {
+		ck_assert_uint_eq(to->mem.regions[i].size, from->mem.regions[i].size);
+		memcpy(to->mem.regions[i].host, from->mem.regions[i].host,
+		       from->mem.regions[i].size);
+	}
+}
+
+/* Pauses @a (its driver @d), saves its devices into @saved, starts a fresh
+ * VM @b of the same configuration, pauses it and gives it @a's RAM. */
+static void save_and_start_second(struct running_vm *a, struct state_buf *saved,
+				  struct running_vm *b)
+{
+	host_pause(a->vm);
+	state_buf_init(saved);
+	ck_assert_msg(vm_save_devices(a->vm, saved) == 0, "save: %s", a->vm->error);
+	start_vm(b, second_log_path, NULL);
+	host_pause(b->vm);
+	copy_ram(b->vm, a->vm);
+}
+
+static void load_ok(struct vm *vm, const struct state_buf *saved)
+{
+	struct state_reader in;
+
+	state_reader_init(&in, saved->data, saved->len);
+	ck_assert_msg(vm_load_devices(vm, &in) == 0, "load: %s", vm->error);
+}
+
+/* Input typed while the guest had no receive buffer is saved with the
+ * device and reaches the driver of the VM it is loaded into, once, as soon
+ * as that driver posts buffers; unless the guest had not written yet (see
+ * virtio_console.c), and then only after its first write, as in the VM it
+ * was typed into. */
+static void rx_pending_saved(bool guest_wrote)
+{
+	struct running_vm a, b;
+	struct vdrv d;
+	struct vdrv_used used[1];
+	struct state_buf saved;
+	const uint64_t buf = VDRV_BUF_GPA;
+	char out[64];
+
+	start(&a, &d, NULL);
+	if (guest_wrote)
+		guest_writes(&d, "$ ");
+	console_input(&a.vm->console, "hello\r", 6);
+	save_and_start_second(&a, &saved, &b);
+	/* B's own input, typed before the load, is not B's any more after it. */
+	console_input(&b.vm->console, "B", 1);
+	load_ok(b.vm, &saved);
+	vdrv_stop_vm(&a);
+	vdrv_move(&d, b.vm, "virtio-console");
+	ck_assert_uint_eq(vdrv_status(&d) & VDRV_STATUS_DRIVER_OK, VDRV_STATUS_DRIVER_OK);
+	ck_assert_int_eq(vm_resume(b.vm), 0);
+
+	vdrv_post(&d, RXQ, (struct vdrv_buf[]){{buf, 16, true}}, 1);
+	vdrv_kick(&d, RXQ);
+	if (!guest_wrote) {
+		ck_assert_msg(!vdrv_wait_used_within(&d, RXQ, 1, 100),
+			      "input delivered before the guest wrote");
+		guest_writes(&d, "login: ");
+	}
+	ck_assert_msg(vdrv_wait_used(&d, RXQ, 1, used), "the saved input was not delivered");
+	ck_assert_uint_eq(used[0].len, 6);
+	ck_assert_int_eq(memcmp(vdrv_gpa(&d, buf, 6), "hello\r", 6), 0);
+	/* Once: the next buffer gets what is typed next, and only that. */
+	vdrv_post(&d, RXQ, (struct vdrv_buf[]){{buf + 0x100, 16, true}}, 1);
+	vdrv_kick(&d, RXQ);
+	console_input(&b.vm->console, "x", 1);
+	ck_assert(vdrv_wait_used(&d, RXQ, 1, used));
+	ck_assert_uint_eq(used[0].len, 1);
+	ck_assert_int_eq(*(char *)vdrv_gpa(&d, buf + 0x100, 1), 'x');
+	vdrv_stop_vm(&b);
+	state_buf_free(&saved);
+	read_log(out, sizeof(out));
+	unlink(second_log_path);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
+}
+
+START_TEST(rx_pending_saved_after_write) { rx_pending_saved(true); }
+END_TEST
+
+START_TEST(rx_pending_saved_before_write) { rx_pending_saved(false); }
+END_TEST
+
+/* The virtio-console record (inside the transport's record) of a crafted
+ * stream: the version, guest_wrote's byte, the pending length it claims and
+ * how many bytes of @bytes actually follow. */
+struct console_record {
+	uint32_t version;
+	uint8_t guest_wrote;
+	uint32_t claimed;
+	size_t actual;
+};
+
+/* A record's kind as written: its length, then its name. */
+static const char console_kind[] = "\016virtio-console";
+
+/* @saved with the console's own record replaced by @c; the rest is copied. */
+static void craft(const struct state_buf *saved, struct state_buf *out,
+		  const struct console_record *c, const uint8_t *bytes)
+{
+	struct state_reader r, rec;
+	char kind[STATE_KIND_MAX];
+	uint32_t version;
+	bool console_next = false, done = false;
+
+	state_buf_init(out);
+	state_reader_init(&r, saved->data, saved->len);
+	while (!state_reader_done(&r)) {
+		size_t start = r.pos;
+
+		ck_assert_int_eq(state_next(&r, kind, &version, &rec), 0);
+		if (console_next) {
+			/* The transport's record: the core's fields, then the backend's record. */
+			const uint8_t *at = memmem(rec.data, rec.len, console_kind, 15);
+
+			ck_assert_ptr_nonnull(at);
+			state_begin(out, kind, version);
+			state_put_bytes(out, rec.data, (size_t)(at - rec.data));
+			state_begin(out, "virtio-console", c->version);
+			state_put_u8(out, c->guest_wrote);
+			state_put_u32(out, c->claimed);
+			state_put_bytes(out, bytes, c->actual);
+			state_end(out);
+			state_end(out);
+			done = true;
+		} else {
+			state_put_bytes(out, saved->data + start, r.pos - start);
+		}
+		console_next = strcmp(kind, "device") == 0 && rec.len == 15 &&
+			       memcmp(rec.data, console_kind, 15) == 0;
+	}
+	ck_assert(done);
+	ck_assert_int_eq(out->err, 0);
+}
+
+/* A console record that claims more input than the device holds, fewer or
+ * more bytes than it has, a guest_wrote that is no boolean or an unknown
+ * version is refused, naming the device, and the input waiting in the
+ * device is still there; a crafted record of exactly the bound is taken
+ * (so the crafting is right) and delivered whole. */
+START_TEST(rx_pending_bad_records)
+{
+	static const struct console_record bad[] = {
+		{1, 1, PENDING_SIZE + 1, PENDING_SIZE + 1},
+		{1, 1, 0xffffffff, 5},
+		{1, 1, 6, 5},
+		{1, 1, 5, 6},
+		{1, 2, 5, 5},
+		{2, 1, 5, 5},
+	};
+	const struct console_record full = {1, 1, PENDING_SIZE, PENDING_SIZE};
+	const unsigned chunk = 4096;
+	struct running_vm a, b;
+	struct vdrv d, fresh;
+	struct vdrv_used used[16];
+	struct state_buf saved, crafted;
+	struct state_reader in;
+	uint8_t *bytes = malloc(PENDING_SIZE + 1);
+	uint64_t total = 0;
+	char out[64];
+
+	ck_assert_ptr_nonnull(bytes);
+	for (unsigned i = 0; i < PENDING_SIZE + 1; i++)
+		bytes[i] = (uint8_t)('A' + i % 26);
+	start(&a, &d, NULL);
+	console_input(&a.vm->console, "hello", 5);
+	save_and_start_second(&a, &saved, &b);
+	console_input(&b.vm->console, "q", 1);
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		craft(&saved, &crafted, &bad[i], bytes);
+		b.vm->error[0] = '\0';
+		state_reader_init(&in, crafted.data, crafted.len);
+		ck_assert_msg(vm_load_devices(b.vm, &in) == -EINVAL, "bad record %u taken", i);
+		ck_assert_msg(strstr(b.vm->error, "virtio-console"), "record %u: message: %s", i,
+			      b.vm->error);
+		state_buf_free(&crafted);
+	}
+	/* The devices are at power-on state; the input typed into B still waits. */
+	ck_assert_int_eq(vm_resume(b.vm), 0);
+	vdrv_init(&fresh, b.vm, "virtio-console", CONSOLE_ID, 2, 0);
+	guest_writes(&fresh, "$ ");
+	vdrv_post(&fresh, RXQ, (struct vdrv_buf[]){{VDRV_BUF_GPA, 16, true}}, 1);
+	vdrv_kick(&fresh, RXQ);
+	ck_assert_msg(vdrv_wait_used(&fresh, RXQ, 1, used), "B's own input was lost");
+	ck_assert_uint_eq(used[0].len, 1);
+	ck_assert_int_eq(*(char *)vdrv_gpa(&fresh, VDRV_BUF_GPA, 1), 'q');
+
+	/* The control: exactly the bound is taken and all of it arrives. */
+	host_pause(b.vm);
+	copy_ram(b.vm, a.vm);
+	craft(&saved, &crafted, &full, bytes);
+	load_ok(b.vm, &crafted);
+	vdrv_stop_vm(&a);
+	vdrv_move(&d, b.vm, "virtio-console");
+	ck_assert_int_eq(vm_resume(b.vm), 0);
+	for (unsigned i = 0; i < 16; i++)
+		vdrv_post(&d, RXQ, (struct vdrv_buf[]){{VDRV_BUF_GPA + i * chunk, chunk, true}}, 1);
+	vdrv_kick(&d, RXQ);
+	ck_assert(vdrv_wait_used(&d, RXQ, 16, used));
+	for (unsigned i = 0; i < 16; i++)
+		total += used[i].len;
+	ck_assert_uint_eq(total, PENDING_SIZE);
+	ck_assert_int_eq(memcmp(vdrv_gpa(&d, VDRV_BUF_GPA, PENDING_SIZE), bytes, PENDING_SIZE), 0);
+	vdrv_stop_vm(&b);
+	state_buf_free(&crafted);
+	state_buf_free(&saved);
+	free(bytes);
+	read_log(out, sizeof(out));
+	unlink(second_log_path);
+}
+END_TEST
+
+/* The transmit interrupt is held back for a while after output (see
+ * virtio_console.c); a pause in between sends it, so that it is neither
+ * lost (the timer finds the device paused) nor left out of the saved
+ * state. The driver refuses EVENT_IDX and so wants every interrupt. */
+START_TEST(tx_interrupt_sent_at_pause)
+{
+	struct running_vm r;
+	struct vdrv d;
+	char out[64];
+
+	start_refusing(&r, &d, 1ULL << VIRTIO_RING_EVENT_IDX_BIT);
+	ck_assert_uint_eq(vdrv_reg_read(&d, VDRV_REG_INTERRUPT_STATUS), 0);
+	guest_writes(&d, "$ ");
+	host_pause(r.vm);
+	ck_assert_msg(vdrv_reg_read(&d, VDRV_REG_INTERRUPT_STATUS) & 1,
+		      "the held-back transmit interrupt did not come with the pause");
+	/* After the resume the console goes on as before. */
+	vdrv_reg_write(&d, VDRV_REG_INTERRUPT_ACK, 1);
+	ck_assert_int_eq(vm_resume(r.vm), 0);
+	guest_writes(&d, "# ");
+	vdrv_stop_vm(&r);
+	read_log(out, sizeof(out));
+	ck_assert_str_eq(out, "guest is spinning\n$ # ");
+}
+END_TEST
+
 /* A chain whose `next` leaves the queue stops the device, not the VMM. */
 START_TEST(bad_chain)
 {
@@ -360,6 +615,10 @@ int main(int argc, char **argv)
 		{"panic", panic_on_hvc0, 30},
 		{"rx", rx_waits_for_buffers, 30},
 		{"rx_bound", rx_pending_bound, 30},
+		{"rx_pending_saved_after_write", rx_pending_saved_after_write, 30},
+		{"rx_pending_saved_before_write", rx_pending_saved_before_write, 30},
+		{"rx_pending_bad_records", rx_pending_bad_records, 60},
+		{"tx_interrupt_sent_at_pause", tx_interrupt_sent_at_pause, 30},
 		{"bad_chain", bad_chain, 30},
 	};
 	const struct host_suite suite = {

@@ -112,6 +112,12 @@ static void setup_queue(struct vdrv *d, unsigned qi)
 	vdrv_reg_write(d, VDRV_REG_QUEUE_READY, 1);
 }
 
+void vdrv_move(struct vdrv *d, struct vm *vm, const char *name)
+{
+	d->vm = vm;
+	d->dev = host_find_device(vm, name);
+}
+
 void vdrv_init(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_id,
 	       unsigned nr_queues, uint64_t refuse)
 {

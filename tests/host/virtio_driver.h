@@ -38,6 +38,8 @@
 #define VDRV_REG_QUEUE_NUM 0x038
 #define VDRV_REG_QUEUE_READY 0x044
 #define VDRV_REG_QUEUE_NOTIFY 0x050
+#define VDRV_REG_INTERRUPT_STATUS 0x060
+#define VDRV_REG_INTERRUPT_ACK 0x064
 #define VDRV_REG_STATUS 0x070
 #define VDRV_REG_QUEUE_DESC_LOW 0x080
 #define VDRV_REG_QUEUE_DESC_HIGH 0x084
@@ -106,6 +108,9 @@ void vdrv_init(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_
 /* The same with the rings at @ring_gpa, for a second device in one VM. */
 void vdrv_init_at(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_id,
 		  unsigned nr_queues, uint64_t refuse, uint64_t ring_gpa);
+/* The same driver, rings and all, now talking to the device called @name
+ * of @vm: for a device whose state (and guest RAM) was loaded there. */
+void vdrv_move(struct vdrv *d, struct vm *vm, const char *name);
 uint32_t vdrv_reg_read(struct vdrv *d, uint64_t offset);
 void vdrv_reg_write(struct vdrv *d, uint64_t offset, uint32_t value);
 /* The device status register; a write of 0 resets the device. */

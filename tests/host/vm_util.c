@@ -52,3 +52,11 @@ struct device *host_find_device(struct vm *vm, const char *name)
 	ck_abort_msg("no device named %s", name);
 	return NULL;
 }
+
+void host_pause(struct vm *vm)
+{
+	int ret = vm_pause(vm);
+
+	ck_assert_msg(ret == 0, "vm_pause: %d %s", ret, vm->error);
+	ck_assert_int_eq(vm_run_state(vm), VM_STATE_PAUSED);
+}

@@ -23,4 +23,7 @@ unsigned host_captured_lines(void);
 /* The device called @name on @vm; fails the test when there is none. */
 struct device *host_find_device(struct vm *vm, const char *name);
 
+/* vm_pause(); fails the test unless @vm is then paused. */
+void host_pause(struct vm *vm);
+
 #endif

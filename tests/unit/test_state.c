@@ -150,16 +150,79 @@ START_TEST(truncated_and_corrupt_streams_are_refused)
 }
 END_TEST
 
-START_TEST(nesting_and_bad_kinds_are_writer_errors)
+/* A record among another's fields is read with state_next() on the outer
+ * record's reader, bounded by it; the outer length covers the inner record. */
+START_TEST(records_nest)
 {
+	struct state_reader r, outer, inner;
+	char kind[STATE_KIND_MAX];
+	uint32_t version;
+
+	state_begin(&buf, "outer", 2);
+	state_put_u16(&buf, 0x1111);
+	state_begin(&buf, "inner", 5);
+	state_put_u32(&buf, 0x22222222);
+	ck_assert_int_eq(state_end(&buf), 0);
+	state_put_u8(&buf, 0x33);
+	ck_assert_int_eq(state_end(&buf), 0);
+	state_begin(&buf, "next", 1);
+	ck_assert_int_eq(state_end(&buf), 0);
+	ck_assert_uint_eq(buf.depth, 0);
+
+	state_reader_init(&r, buf.data, buf.len);
+	ck_assert_int_eq(state_expect(&r, "outer", &version, &outer), 0);
+	ck_assert_uint_eq(version, 2);
+	ck_assert_uint_eq(state_get_u16(&outer), 0x1111);
+	ck_assert_int_eq(state_next(&outer, kind, &version, &inner), 0);
+	ck_assert_str_eq(kind, "inner");
+	ck_assert_uint_eq(version, 5);
+	ck_assert_uint_eq(state_get_u32(&inner), 0x22222222);
+	ck_assert_int_eq(state_finish(&inner), 0);
+	ck_assert_uint_eq(state_get_u8(&outer), 0x33);
+	ck_assert_int_eq(state_finish(&outer), 0);
+	ck_assert_int_eq(state_expect(&r, "next", &version, &outer), 0);
+	ck_assert(state_reader_done(&r));
+}
+END_TEST
+
+/* An inner record cannot claim more than its outer record holds. */
+START_TEST(nested_record_bounded_by_outer)
+{
+	struct state_reader r, outer, inner;
+	char kind[STATE_KIND_MAX];
+	uint32_t version;
+	size_t inner_len_at;
+
 	state_begin(&buf, "outer", 1);
 	state_begin(&buf, "inner", 1);
+	inner_len_at = buf.len;
+	state_put_u32(&buf, 7);
+	state_end(&buf);
+	state_end(&buf);
+	state_put_u32(&buf, 0);         /* bytes after the outer record */
+	buf.data[inner_len_at - 4] = 8; /* the inner length: one byte past the outer */
+	state_reader_init(&r, buf.data, buf.len);
+	ck_assert_int_eq(state_expect(&r, "outer", &version, &outer), 0);
+	ck_assert_int_eq(state_next(&outer, kind, &version, &inner), -EINVAL);
+}
+END_TEST
+
+START_TEST(nesting_too_deep_and_bad_kinds_are_writer_errors)
+{
+	for (unsigned i = 0; i < STATE_NEST_MAX; i++)
+		state_begin(&buf, "level", 1);
+	ck_assert_int_eq(buf.err, 0);
+	state_begin(&buf, "too-deep", 1);
 	ck_assert_int_eq(buf.err, -EINVAL);
 	state_buf_free(&buf);
 	state_begin(&buf, "", 1);
 	ck_assert_int_eq(state_end(&buf), -EINVAL);
 	state_buf_free(&buf);
 	ck_assert_int_eq(state_end(&buf), -EINVAL);
+	state_buf_free(&buf);
+	state_begin(&buf, "one", 1);
+	ck_assert_int_eq(state_end(&buf), 0);
+	ck_assert_int_eq(state_end(&buf), -EINVAL); /* nothing left open */
 }
 END_TEST
 
@@ -175,7 +238,9 @@ Suite *state_suite(void)
 	tcase_add_test(tc, left_over_fields_are_an_error);
 	tcase_add_test(tc, wrong_kind_and_bad_bool);
 	tcase_add_test(tc, truncated_and_corrupt_streams_are_refused);
-	tcase_add_test(tc, nesting_and_bad_kinds_are_writer_errors);
+	tcase_add_test(tc, records_nest);
+	tcase_add_test(tc, nested_record_bounded_by_outer);
+	tcase_add_test(tc, nesting_too_deep_and_bad_kinds_are_writer_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }
