@@ -35,6 +35,23 @@ ms=$(($(now_ms) - start))
 wait $pid
 report sigterm $? none $ms
 
+# A stop as soon as kvmkit serves its socket, before the guest's kernel has
+# even started: presses before the guest listens to the power key are lost,
+# a later one is heard (kvmkit presses again every second of the grace time).
+start_l2 early hang --stop-timeout 60
+i=0
+while [ ! -S /tmp/api.sock ] && [ $i -lt 3000 ]; do
+    sleep 0.02
+    i=$((i + 1))
+done
+start=$(now_ms)
+ctl stop >/dev/null
+wait_for_line /tmp/early.log KVMKIT-L2-POWEROFF 60
+ms=$(($(now_ms) - start))
+wait $pid
+report early $? none $ms
+grep -q "KVMKIT-L2-POWER-KEY listening" /tmp/early.log && echo "KVMKIT-STOP early listened"
+
 # A guest that does not listen: the grace time runs out, then a hard stop.
 start_l2 ignored hang --stop-timeout 2 -p "console=ttyS0 quiet panic=-1 test=hang power_key=ignore"
 wait_for_line /tmp/ignored.log KVMKIT-L2-BOOT-OK 90
