@@ -394,9 +394,12 @@ int virtio_dev_load(struct virtio_dev *vdev, struct state_reader *in)
 
 	if (in->err)
 		return in->err;
+	/* Before FEATURES_OK the driver's feature bits are only what it wrote,
+	 * offered or not (FEATURES_OK is refused then); after it, offered ones. */
 	if (device_id != vdev->ops->device_id || nr_queues != vdev->ops->nr_queues ||
-	    (features & ~virtio_dev_offered_features(vdev)) || status > 0xff ||
-	    (isr & ~(uint32_t)(VIRTIO_INT_USED_BUFFER | VIRTIO_INT_CONFIG_CHANGE)))
+	    ((status & VIRTIO_STATUS_FEATURES_OK) &&
+	     (features & ~virtio_dev_offered_features(vdev))) ||
+	    status > 0xff || (isr & ~(uint32_t)(VIRTIO_INT_USED_BUFFER | VIRTIO_INT_CONFIG_CHANGE)))
 		return -EINVAL;
 	dev_reset(vdev);
 	vdev->driver_features = features;

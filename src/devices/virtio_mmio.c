@@ -143,6 +143,9 @@ static int vmmio_write(struct device *dev, uint64_t offset, const void *data, un
 	case REG_QUEUE_SEL: t->queue_sel = v; return 0;
 	case REG_INTERRUPT_ACK: virtio_dev_ack_isr(vdev, v); return 0;
 	case REG_STATUS:
+		/* Device status is one byte (virtio 1.x, 2.1); the bits above it in
+		 * this 32-bit register are ignored. */
+		v &= 0xff;
 		if (v == 0)
 			t->device_features_sel = t->driver_features_sel = t->queue_sel = 0;
 		virtio_dev_set_status(vdev, v);

@@ -1,0 +1,390 @@
+/* libFuzzer target: a hostile guest against one device model at a time, built
+ * on a fake host (vmm/device_host.h) with no VM and no KVM: the register file
+ * (any offset, any width from 1 to 8 bytes, as the bus lets through), guest
+ * RAM under the driver's control, kicks served by a loop the harness turns,
+ * console input, GPIO lines, pause/save/load round trips, hostile state
+ * records and resets. Besides the sanitizers it checks that a register access
+ * returns 0 or -EINVAL, and that a saved record loads back.
+ *
+ * Input:
+ *   0  u8 device (DEV_* below, modulo their number)
+ *   then operations until the input ends, each a u8 code (modulo OP_COUNT):
+ *     OP_WRITE  u8 len-1 (low 3 bits), u16 offset (modulo the register window),
+ *               u64 value
+ *     OP_READ   u8 len-1, u16 offset
+ *     OP_MEM    u16 gpa (modulo RAM_SIZE), u8 n, n bytes: guest RAM
+ *     OP_INPUT  u8 n, n bytes: typed on the console
+ *     OP_PAUSE  quiesce, save, load the record back, unquiesce
+ *     OP_LOAD   u16 n, n bytes: quiesce, load them as a record, unquiesce
+ *     OP_RESET  the device's reset
+ *     OP_GPIO   u8 pin and level (bit 7)
+ *   After each operation the loop serves every watched fd that is ready. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "devices/pl031.h"
+#include "devices/pl061.h"
+#include "devices/uart_16550.h"
+#include "devices/virtio_blk.h"
+#include "devices/virtio_console.h"
+#include "devices/virtio_mmio.h"
+#include "devices/virtio_rng.h"
+#include "vmm/console.h"
+#include "vmm/device.h"
+#include "vmm/device_host.h"
+#include "vmm/guest_mem.h"
+#include "vmm/log.h"
+#include "vmm/state.h"
+
+#define CHECK(cond)                                                                           \
+	do {                                                                                  \
+		if (!(cond)) {                                                                \
+			fprintf(stderr, "%s:%d: contract violated: %s\n", __FILE__, __LINE__, \
+				#cond);                                                       \
+			abort();                                                              \
+		}                                                                             \
+	} while (0)
+
+#define RAM_SIZE 0x10000ULL
+#define DEVICE_BASE 0x10000000ULL
+#define DEVICE_IRQ 5
+#define DISK_SIZE 0x10000
+#define MAX_WATCHES 8
+#define LOOP_ROUNDS 4
+
+enum { DEV_UART, DEV_PL031, DEV_PL061, DEV_RNG, DEV_CONSOLE, DEV_BLK, DEV_BLK_RO, DEV_COUNT };
+enum { OP_WRITE, OP_READ, OP_MEM, OP_INPUT, OP_PAUSE, OP_LOAD, OP_RESET, OP_GPIO, OP_COUNT };
+
+struct watch {
+	int fd;
+	host_fd_ready_fn ready;
+	void *opaque;
+};
+
+struct fake_host {
+	struct device_host host;
+	struct guest_mem mem;
+	struct console console;
+	struct device *dev;
+	struct watch watches[MAX_WATCHES];
+	unsigned nr_watches;
+};
+
+struct input {
+	const uint8_t *data;
+	size_t left;
+};
+
+static uint64_t take(struct input *in, unsigned bytes)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < bytes && in->left; i++, in->left--)
+		v |= (uint64_t)*in->data++ << (8 * i);
+	return v;
+}
+
+static int fake_add_device(void *ctx, struct device *dev)
+{
+	struct fake_host *h = ctx;
+
+	if (h->dev) {
+		dev->ops->destroy(dev);
+		return -ENOSPC;
+	}
+	h->dev = dev;
+	return 0;
+}
+
+static int fake_watch_fd(void *ctx, int fd, host_fd_ready_fn ready, void *opaque)
+{
+	struct fake_host *h = ctx;
+
+	if (h->nr_watches == MAX_WATCHES)
+		return -ENOSPC;
+	h->watches[h->nr_watches++] = (struct watch){fd, ready, opaque};
+	return 0;
+}
+
+static int fake_set_irq(void *ctx, unsigned irq, bool level)
+{
+	(void)ctx;
+	(void)level;
+	CHECK(irq == DEVICE_IRQ);
+	return 0;
+}
+
+/* Accepted and never read: the interrupt is the device's signal to nobody. */
+static int fake_irqfd(void *ctx, unsigned irq, int fd)
+{
+	(void)ctx;
+	(void)fd;
+	CHECK(irq == DEVICE_IRQ);
+	return 0;
+}
+
+/* None: kicks take the register path, as on a host without ioeventfds. */
+static int fake_ioeventfd(void *ctx, enum bus_space space, uint64_t addr, unsigned len,
+			  uint64_t datamatch, int fd)
+{
+	(void)ctx;
+	(void)space;
+	(void)addr;
+	(void)len;
+	(void)datamatch;
+	(void)fd;
+	return -ENOTSUP;
+}
+
+static void fake_request_reset(void *ctx) { (void)ctx; }
+
+static void fake_report(void *ctx, bool input, const char *msg)
+{
+	(void)ctx;
+	(void)input;
+	CHECK(msg && msg[0]);
+}
+
+static const struct device_host_ops fake_ops = {
+	.add_device = fake_add_device,
+	.watch_fd = fake_watch_fd,
+	.set_irq = fake_set_irq,
+	.irqfd = fake_irqfd,
+	.ioeventfd = fake_ioeventfd,
+	.request_reset = fake_request_reset,
+	.report = fake_report,
+};
+
+/* FUZZ_LOG=1 shows them, to understand a finding. */
+static void drop_message(enum log_level level, const char *msg, void *opaque)
+{
+	(void)level;
+	(void)opaque;
+	CHECK(msg);
+	if (getenv("FUZZ_LOG"))
+		fprintf(stderr, "log: %s\n", msg);
+}
+
+static void on_console_event(void *opaque, enum console_event event)
+{
+	(void)opaque;
+	(void)event;
+}
+
+/* One turn of the main loop: every watched fd that is readable. */
+static void run_loop(struct fake_host *h)
+{
+	for (unsigned round = 0; round < LOOP_ROUNDS; round++) {
+		struct pollfd fds[MAX_WATCHES];
+		int n;
+
+		for (unsigned i = 0; i < h->nr_watches; i++)
+			fds[i] = (struct pollfd){.fd = h->watches[i].fd, .events = POLLIN};
+		n = poll(fds, h->nr_watches, 0);
+		if (n <= 0)
+			return;
+		for (unsigned i = 0; i < h->nr_watches; i++) {
+			if (fds[i].revents & POLLIN)
+				h->watches[i].ready(h->watches[i].opaque);
+		}
+	}
+}
+
+static int disk_fd(void)
+{
+	static int fd = -1;
+
+	if (fd < 0) {
+		fd = memfd_create("fuzz-disk", MFD_CLOEXEC);
+		CHECK(fd >= 0);
+		CHECK(ftruncate(fd, DISK_SIZE) == 0);
+	}
+	return fd;
+}
+
+static int create_virtio(struct fake_host *h, unsigned kind)
+{
+	struct virtio_dev *vdev = NULL;
+	struct vm_disk_config disk = {0};
+	int ret;
+
+	switch (kind) {
+	case DEV_RNG: ret = virtio_rng_create(&h->host, &vdev); break;
+	case DEV_CONSOLE: ret = virtio_console_create(&h->host, &vdev); break;
+	default:
+		snprintf(disk.path, sizeof(disk.path), "/proc/self/fd/%d", disk_fd());
+		disk.read_only = kind == DEV_BLK_RO;
+		ret = virtio_blk_create(&h->host, 0, &disk, &vdev);
+		break;
+	}
+	if (ret < 0)
+		return ret;
+	return virtio_mmio_create(&h->host, vdev, DEVICE_BASE, DEVICE_IRQ);
+}
+
+static int create_device(struct fake_host *h, unsigned kind)
+{
+	struct device *out = NULL;
+
+	switch (kind) {
+	case DEV_UART:
+		return uart_16550_create(&h->host, "uart0", BUS_MMIO, DEVICE_BASE, DEVICE_IRQ,
+					 &out);
+	case DEV_PL031: return pl031_create(&h->host, DEVICE_BASE, DEVICE_IRQ);
+	case DEV_PL061: return pl061_create(&h->host, DEVICE_BASE, DEVICE_IRQ, &out);
+	default: return create_virtio(h, kind);
+	}
+}
+
+static void reg_access(struct fake_host *h, struct input *in, bool write)
+{
+	struct device *dev = h->dev;
+	unsigned len = 1 + (take(in, 1) & 7);
+	uint64_t offset = take(in, 2), value = write ? take(in, 8) : 0;
+	int ret;
+
+	/* The bus only passes accesses that lie inside the device. */
+	if (len > dev->size)
+		return;
+	offset %= dev->size - len + 1;
+	if (write)
+		ret = device_write(dev, offset, &value, len);
+	else
+		ret = device_read(dev, offset, &value, len);
+	CHECK(ret == 0 || ret == -EINVAL);
+}
+
+static void pause_round_trip(struct fake_host *h)
+{
+	struct device *dev = h->dev;
+	struct state_buf buf;
+	struct state_reader rd;
+
+	if (dev->ops->quiesce)
+		dev->ops->quiesce(dev);
+	if (dev->ops->save && dev->ops->load) {
+		state_buf_init(&buf);
+		CHECK(dev->ops->save(dev, &buf) == 0);
+		state_reader_init(&rd, buf.data, buf.len);
+		CHECK(dev->ops->load(dev, &rd) == 0);
+		state_buf_free(&buf);
+	}
+	if (dev->ops->unquiesce)
+		dev->ops->unquiesce(dev);
+}
+
+static void load_hostile(struct fake_host *h, struct input *in)
+{
+	struct device *dev = h->dev;
+	size_t n = take(in, 2);
+	struct state_reader rd;
+	int ret;
+
+	if (n > in->left)
+		n = in->left;
+	if (dev->ops->quiesce)
+		dev->ops->quiesce(dev);
+	if (dev->ops->load) {
+		state_reader_init(&rd, in->data, n);
+		ret = dev->ops->load(dev, &rd);
+		CHECK(ret == 0 || ret == -EINVAL);
+	}
+	in->data += n;
+	in->left -= n;
+	if (dev->ops->unquiesce)
+		dev->ops->unquiesce(dev);
+}
+
+static void run_op(struct fake_host *h, unsigned kind, struct input *in)
+{
+	unsigned op = take(in, 1) % OP_COUNT;
+	uint8_t bytes[256];
+	size_t n;
+
+	switch (op) {
+	case OP_WRITE: reg_access(h, in, true); break;
+	case OP_READ: reg_access(h, in, false); break;
+	case OP_MEM: {
+		uint64_t gpa = take(in, 2) % RAM_SIZE;
+
+		n = take(in, 1);
+		if (n > in->left)
+			n = in->left;
+		if (n > RAM_SIZE - gpa)
+			n = RAM_SIZE - gpa;
+		CHECK(guest_mem_write(&h->mem, gpa, in->data, n) == 0);
+		in->data += n;
+		in->left -= n;
+		break;
+	}
+	case OP_INPUT:
+		n = take(in, 1);
+		if (n > in->left)
+			n = in->left;
+		memcpy(bytes, in->data, n);
+		in->data += n;
+		in->left -= n;
+		console_input(&h->console, (const char *)bytes, n);
+		break;
+	case OP_PAUSE: pause_round_trip(h); break;
+	case OP_LOAD: load_hostile(h, in); break;
+	case OP_RESET:
+		if (h->dev->ops->reset)
+			h->dev->ops->reset(h->dev);
+		break;
+	case OP_GPIO: {
+		unsigned v = take(in, 1);
+
+		if (kind == DEV_PL061)
+			CHECK(pl061_set_input(h->dev, v & 7, v & 0x80) == 0);
+		break;
+	}
+	}
+	run_loop(h);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t *ram;
+	static bool quiet;
+	struct fake_host h = {0};
+	struct input in = {data, size};
+	unsigned kind;
+
+	if (size < 1)
+		return -1;
+	if (!quiet) {
+		/* Every message is formatted (a bad format is a finding) and then
+		 * dropped: guest mistakes are logged by design. */
+		log_set_sink(drop_message, NULL);
+		log_set_level(LOG_DEBUG);
+		quiet = true;
+	}
+	if (!ram) {
+		ram = aligned_alloc(0x1000, RAM_SIZE);
+		CHECK(ram);
+	}
+	memset(ram, 0, RAM_SIZE);
+	kind = take(&in, 1) % DEV_COUNT;
+	CHECK(guest_mem_add(&h.mem, 0, RAM_SIZE, ram) == 0);
+	CHECK(console_init(&h.console, false, on_console_event, &h) == 0);
+	h.host = (struct device_host){
+		.ops = &fake_ops, .ctx = &h, .mem = &h.mem, .console = &h.console};
+	if (create_device(&h, kind) == 0) {
+		CHECK(h.dev);
+		while (in.left)
+			run_op(&h, kind, &in);
+	}
+	if (h.dev)
+		h.dev->ops->destroy(h.dev);
+	console_destroy(&h.console);
+	guest_mem_release(&h.mem);
+	return 0;
+}
