@@ -93,6 +93,13 @@ struct virtq *virtio_queue_held(struct virtio_dev *vdev, unsigned index);
 /* With the queue held: interrupts the driver if the ring asks for it. */
 void virtio_queue_notify_driver(struct virtio_dev *vdev, unsigned index);
 
+/* The backend ended a turn with work left on queue @index: queue_notify is
+ * called again on a later turn of the main loop, after the loop's other
+ * ready work (timers, the control socket, other devices), as if the queue
+ * had been kicked. Any thread (a quiesced device ignores it until
+ * unquiesce, which serves every queue). */
+void virtio_queue_serve_later(struct virtio_dev *vdev, unsigned index);
+
 /* With the queue held: the guest broke the queue's rules. Logs @why once,
  * sets DEVICE_NEEDS_RESET and stops serving this device until a reset. */
 void virtio_queue_fail(struct virtio_dev *vdev, unsigned index, const char *why);
