@@ -157,12 +157,26 @@ uint32_t virtio_dev_status(const struct virtio_dev *vdev)
 	return vdev->status | (atomic_load(&vdev->needs_reset) ? VIRTIO_STATUS_NEEDS_RESET : 0);
 }
 
+/* The device status follows virtio 1.x, 2.1 and 3.1.1: only a reset (a write
+ * of 0) clears bits, so a write that would clear one is ignored and the status
+ * stays as it was (the driver MUST NOT clear a bit). FEATURES_OK is not kept
+ * when the driver accepted features the device did not offer, or not
+ * VERSION_1 (the driver then finds the device unusable). DRIVER_OK is not
+ * kept, and the device does not start, without FEATURES_OK: the features are
+ * final only then. Refusing a bit, rather than setting DEVICE_NEEDS_RESET,
+ * is what the specification describes for FEATURES_OK, and a driver that
+ * re-reads the status sees the same for DRIVER_OK. */
 void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t value)
 {
 	uint32_t added = value & ~vdev->status;
 
 	if (value == 0) {
 		dev_reset(vdev);
+		return;
+	}
+	if (vdev->status & ~value) {
+		log_warn("%s: driver cleared status bits 0x%x without a reset: ignored", vdev->name,
+			 vdev->status & ~value);
 		return;
 	}
 	if (added & VIRTIO_STATUS_FEATURES_OK) {
@@ -174,7 +188,13 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t value)
 				 vdev->name, (unsigned long long)vdev->driver_features,
 				 (unsigned long long)offered);
 			value &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
+			added &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
 		}
+	}
+	if ((added & VIRTIO_STATUS_DRIVER_OK) && !(value & VIRTIO_STATUS_FEATURES_OK)) {
+		log_warn("%s: driver set DRIVER_OK without FEATURES_OK: refused", vdev->name);
+		value &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
+		added &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
 	}
 	if ((added & VIRTIO_STATUS_DRIVER_OK) && !atomic_load(&vdev->broken)) {
 		int ret = vdev->ops->activate ? vdev->ops->activate(vdev->backend) : 0;
@@ -264,6 +284,12 @@ void virtio_dev_queue_set(struct virtio_dev *vdev, unsigned index, enum virtio_q
 	}
 }
 
+/* QueueReady: 1 makes a queue live once the features are final (virtio 1.x,
+ * 3.1.1 sets them up after FEATURES_OK); a live queue's layout, ready bit
+ * included, does not change until it is made not ready or the device resets,
+ * so a second 1 is ignored (it would start the ring over under a running
+ * backend). 0 stops a live queue; the backend forgets what it took from it
+ * (queue_stop), so nothing taken from the old ring outlives it. */
 void virtio_dev_queue_set_ready(struct virtio_dev *vdev, unsigned index, bool ready)
 {
 	uint64_t features = vdev->driver_features;
@@ -275,8 +301,18 @@ void virtio_dev_queue_set_ready(struct virtio_dev *vdev, unsigned index, bool re
 	vq = &vdev->queues[index];
 	pthread_mutex_lock(&vq->lock);
 	if (!ready) {
+		if (vq->ready && vdev->ops->queue_stop)
+			vdev->ops->queue_stop(vdev->backend, index);
 		vq->ready = false;
 		pthread_mutex_unlock(&vq->lock);
+		return;
+	}
+	if (vq->ready || !(vdev->status & VIRTIO_STATUS_FEATURES_OK)) {
+		bool live = vq->ready;
+
+		pthread_mutex_unlock(&vq->lock);
+		log_warn("%s: queue %u made ready %s: ignored", vdev->name, index,
+			 live ? "again while live" : "before FEATURES_OK");
 		return;
 	}
 	ret = virtq_init(&vq->q, vdev->host->mem, vq->num, vq->desc, vq->driver, vq->device,

@@ -51,6 +51,11 @@ struct virtio_device_ops {
 	/* Stop serving and forget per-driver state; returns once no work is in
 	 * flight. Under the transport's lock (vCPU thread) or at teardown. */
 	void (*reset)(void *backend);
+	/* Queue @index stops being served for good: the driver made it not
+	 * ready (to set it up again elsewhere, say). Forget every chain taken
+	 * from it and not returned; its ring may be gone. With the queue's lock
+	 * held. Optional; a device reset calls reset instead. */
+	void (*queue_stop)(void *backend, unsigned index);
 	/* The device pauses: stop starting work of your own (the core already
 	 * serves no queue); give back what you took from a ring and did not
 	 * use; send an interrupt you held back. The core holds every queue
