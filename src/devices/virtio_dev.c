@@ -18,6 +18,7 @@
 
 #include "vmm/device_host.h"
 #include "vmm/log.h"
+#include "vmm/ratelimit.h"
 #include "vmm/state.h"
 
 struct vq_state {
@@ -46,6 +47,9 @@ struct virtio_dev {
 	_Atomic bool needs_reset; /* what the driver sees: set once the rule was reported */
 	_Atomic bool quiesced;    /* paused: no queue is served */
 	struct vq_state queues[VIRTIO_MAX_QUEUES];
+	/* What the driver gets wrong is reported through this: a driver that
+	 * resets and breaks the device in a loop cannot flood the log. */
+	struct ratelimit log_limit;
 };
 
 uint64_t virtio_dev_offered_features(const struct virtio_dev *vdev)
@@ -93,7 +97,9 @@ static void mark_broken(struct virtio_dev *vdev, const char *what, const char *w
 	if (atomic_exchange(&vdev->broken, true))
 		return;
 	atomic_store(&vdev->running, false);
-	log_error("%s: %s: %s; the device stops until the guest resets it", vdev->name, what, why);
+	log_limited(&vdev->log_limit, LOG_ERROR,
+		    "%s: %s: %s; the device stops until the guest resets it", vdev->name, what,
+		    why);
 	/* Only now: whoever sees DEVICE_NEEDS_RESET finds the reason reported. */
 	atomic_store(&vdev->needs_reset, true);
 	raise_interrupt(vdev, VIRTIO_INT_CONFIG_CHANGE, VIRTIO_CONFIG_VECTOR);
@@ -175,8 +181,9 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t value)
 		return;
 	}
 	if (vdev->status & ~value) {
-		log_warn("%s: driver cleared status bits 0x%x without a reset: ignored", vdev->name,
-			 vdev->status & ~value);
+		log_limited(&vdev->log_limit, LOG_WARN,
+			    "%s: driver cleared status bits 0x%x without a reset: ignored",
+			    vdev->name, vdev->status & ~value);
 		return;
 	}
 	if (added & VIRTIO_STATUS_FEATURES_OK) {
@@ -184,15 +191,18 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t value)
 		uint64_t extra = vdev->driver_features & ~offered;
 
 		if (extra || !(vdev->driver_features & (1ULL << VIRTIO_F_VERSION_1))) {
-			log_warn("%s: driver asked for features 0x%llx (offered 0x%llx): refused",
-				 vdev->name, (unsigned long long)vdev->driver_features,
-				 (unsigned long long)offered);
+			log_limited(
+				&vdev->log_limit, LOG_WARN,
+				"%s: driver asked for features 0x%llx (offered 0x%llx): refused",
+				vdev->name, (unsigned long long)vdev->driver_features,
+				(unsigned long long)offered);
 			value &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
 			added &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
 		}
 	}
 	if ((added & VIRTIO_STATUS_DRIVER_OK) && !(value & VIRTIO_STATUS_FEATURES_OK)) {
-		log_warn("%s: driver set DRIVER_OK without FEATURES_OK: refused", vdev->name);
+		log_limited(&vdev->log_limit, LOG_WARN,
+			    "%s: driver set DRIVER_OK without FEATURES_OK: refused", vdev->name);
 		value &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
 		added &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
 	}
@@ -311,8 +321,8 @@ void virtio_dev_queue_set_ready(struct virtio_dev *vdev, unsigned index, bool re
 		bool live = vq->ready;
 
 		pthread_mutex_unlock(&vq->lock);
-		log_warn("%s: queue %u made ready %s: ignored", vdev->name, index,
-			 live ? "again while live" : "before FEATURES_OK");
+		log_limited(&vdev->log_limit, LOG_WARN, "%s: queue %u made ready %s: ignored",
+			    vdev->name, index, live ? "again while live" : "before FEATURES_OK");
 		return;
 	}
 	ret = virtq_init(&vq->q, vdev->host->mem, vq->num, vq->desc, vq->driver, vq->device,
@@ -537,6 +547,7 @@ int virtio_dev_create(struct device_host *host, const char *name,
 	vdev->host = host;
 	vdev->ops = ops;
 	vdev->backend = backend;
+	vdev->log_limit = (struct ratelimit)RATELIMIT_GUEST;
 	snprintf(vdev->name, sizeof(vdev->name), "%s", name);
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		vdev->queues[i] = (struct vq_state){.vdev = vdev, .index = i, .kick_fd = -1};

@@ -2,11 +2,14 @@
  * in virtio_dev.c), with the test as the driver of a virtio-rng: the device
  * status only moves forward until a reset, features the device did not offer
  * and DRIVER_OK before FEATURES_OK are refused, a live queue cannot be set
- * up again under the device.
+ * up again under the device; a driver that repeats a mistake does not flood
+ * the log.
  *
  *     host-virtio-mmio-test [CASE] */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "host_util.h"
 #include "virtio_driver.h"
@@ -161,6 +164,44 @@ START_TEST(live_queue_ready_again)
 }
 END_TEST
 
+/* 10000 bad status writes make a few lines, not 10000: the first ones, then
+ * (once the limiter lets one more through) one that counts the rest. */
+START_TEST(log_flood_bounded)
+{
+	struct running_vm r;
+	struct vdrv d;
+	const char *mark;
+	unsigned long long suppressed = 0;
+	unsigned writes = 0, lines;
+
+	start(&r);
+	vdrv_init(&d, r.vm, "virtio-rng", RNG_ID, 1, 0);
+	for (; writes < 10000; writes++)
+		vdrv_reg_write(&d, VDRV_REG_STATUS, VDRV_STATUS_ACK);
+	lines = host_captured_lines();
+	ck_assert_msg(lines >= 1 && lines <= 16,
+		      "%u lines for 10000 bad writes, the first:\n%.1000s", lines, host_captured());
+	/* The count comes with the next line the limiter lets out. */
+	for (int i = 0; i < VDRV_WAIT_SEC * 1000 && !strstr(host_captured(), "suppressed"); i++) {
+		struct timespec delay = {0, 1000 * 1000};
+
+		vdrv_reg_write(&d, VDRV_REG_STATUS, VDRV_STATUS_ACK);
+		writes++;
+		nanosleep(&delay, NULL);
+	}
+	mark = strstr(host_captured(), "(suppressed ");
+	ck_assert_msg(mark && sscanf(mark, "(suppressed %llu more)", &suppressed) == 1,
+		      "no count of suppressed messages:\n%.1000s", host_captured());
+	lines = host_captured_lines();
+	ck_assert_msg(lines <= 24, "%u lines, the first:\n%.1000s", lines, host_captured());
+	/* Every write was either reported or counted, none twice. */
+	ck_assert_uint_eq(lines + suppressed, writes);
+	ck_assert_uint_eq(vdrv_status(&d),
+			  ACK_DRIVER | VDRV_STATUS_FEATURES_OK | VDRV_STATUS_DRIVER_OK);
+	vdrv_stop_vm(&r);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
@@ -168,6 +209,7 @@ int main(int argc, char **argv)
 		{"features_not_offered", features_not_offered, 30},
 		{"status_never_goes_back", status_never_goes_back, 30},
 		{"live_queue_ready_again", live_queue_ready_again, 30},
+		{"log_flood_bounded", log_flood_bounded, 60},
 	};
 	const struct host_suite suite = {
 		.name = "virtio-mmio",
