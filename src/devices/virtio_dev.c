@@ -18,6 +18,7 @@
 
 #include "vmm/device_host.h"
 #include "vmm/log.h"
+#include "vmm/ratelimit.h"
 #include "vmm/state.h"
 
 struct vq_state {
@@ -46,6 +47,9 @@ struct virtio_dev {
 	_Atomic bool needs_reset; /* what the driver sees: set once the rule was reported */
 	_Atomic bool quiesced;    /* paused: no queue is served */
 	struct vq_state queues[VIRTIO_MAX_QUEUES];
+	/* What the driver gets wrong is reported through this: a driver that
+	 * resets and breaks the device in a loop cannot flood the log. */
+	struct ratelimit log_limit;
 };
 
 uint64_t virtio_dev_offered_features(const struct virtio_dev *vdev)
@@ -93,7 +97,9 @@ static void mark_broken(struct virtio_dev *vdev, const char *what, const char *w
 	if (atomic_exchange(&vdev->broken, true))
 		return;
 	atomic_store(&vdev->running, false);
-	log_error("%s: %s: %s; the device stops until the guest resets it", vdev->name, what, why);
+	log_limited(&vdev->log_limit, LOG_ERROR,
+		    "%s: %s: %s; the device stops until the guest resets it", vdev->name, what,
+		    why);
 	/* Only now: whoever sees DEVICE_NEEDS_RESET finds the reason reported. */
 	atomic_store(&vdev->needs_reset, true);
 	raise_interrupt(vdev, VIRTIO_INT_CONFIG_CHANGE, VIRTIO_CONFIG_VECTOR);
@@ -157,6 +163,15 @@ uint32_t virtio_dev_status(const struct virtio_dev *vdev)
 	return vdev->status | (atomic_load(&vdev->needs_reset) ? VIRTIO_STATUS_NEEDS_RESET : 0);
 }
 
+/* The device status follows virtio 1.x, 2.1 and 3.1.1: only a reset (a write
+ * of 0) clears bits, so a write that would clear one is ignored and the status
+ * stays as it was (the driver MUST NOT clear a bit). FEATURES_OK is not kept
+ * when the driver accepted features the device did not offer, or not
+ * VERSION_1 (the driver then finds the device unusable). DRIVER_OK is not
+ * kept, and the device does not start, without FEATURES_OK: the features are
+ * final only then. Refusing a bit, rather than setting DEVICE_NEEDS_RESET,
+ * is what the specification describes for FEATURES_OK, and a driver that
+ * re-reads the status sees the same for DRIVER_OK. */
 void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t value)
 {
 	uint32_t added = value & ~vdev->status;
@@ -165,16 +180,31 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t value)
 		dev_reset(vdev);
 		return;
 	}
+	if (vdev->status & ~value) {
+		log_limited(&vdev->log_limit, LOG_WARN,
+			    "%s: driver cleared status bits 0x%x without a reset: ignored",
+			    vdev->name, vdev->status & ~value);
+		return;
+	}
 	if (added & VIRTIO_STATUS_FEATURES_OK) {
 		uint64_t offered = virtio_dev_offered_features(vdev);
 		uint64_t extra = vdev->driver_features & ~offered;
 
 		if (extra || !(vdev->driver_features & (1ULL << VIRTIO_F_VERSION_1))) {
-			log_warn("%s: driver asked for features 0x%llx (offered 0x%llx): refused",
-				 vdev->name, (unsigned long long)vdev->driver_features,
-				 (unsigned long long)offered);
+			log_limited(
+				&vdev->log_limit, LOG_WARN,
+				"%s: driver asked for features 0x%llx (offered 0x%llx): refused",
+				vdev->name, (unsigned long long)vdev->driver_features,
+				(unsigned long long)offered);
 			value &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
+			added &= ~(uint32_t)VIRTIO_STATUS_FEATURES_OK;
 		}
+	}
+	if ((added & VIRTIO_STATUS_DRIVER_OK) && !(value & VIRTIO_STATUS_FEATURES_OK)) {
+		log_limited(&vdev->log_limit, LOG_WARN,
+			    "%s: driver set DRIVER_OK without FEATURES_OK: refused", vdev->name);
+		value &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
+		added &= ~(uint32_t)VIRTIO_STATUS_DRIVER_OK;
 	}
 	if ((added & VIRTIO_STATUS_DRIVER_OK) && !atomic_load(&vdev->broken)) {
 		int ret = vdev->ops->activate ? vdev->ops->activate(vdev->backend) : 0;
@@ -264,6 +294,12 @@ void virtio_dev_queue_set(struct virtio_dev *vdev, unsigned index, enum virtio_q
 	}
 }
 
+/* QueueReady: 1 makes a queue live once the features are final (virtio 1.x,
+ * 3.1.1 sets them up after FEATURES_OK); a live queue's layout, ready bit
+ * included, does not change until it is made not ready or the device resets,
+ * so a second 1 is ignored (it would start the ring over under a running
+ * backend). 0 stops a live queue; the backend forgets what it took from it
+ * (queue_stop), so nothing taken from the old ring outlives it. */
 void virtio_dev_queue_set_ready(struct virtio_dev *vdev, unsigned index, bool ready)
 {
 	uint64_t features = vdev->driver_features;
@@ -275,8 +311,18 @@ void virtio_dev_queue_set_ready(struct virtio_dev *vdev, unsigned index, bool re
 	vq = &vdev->queues[index];
 	pthread_mutex_lock(&vq->lock);
 	if (!ready) {
+		if (vq->ready && vdev->ops->queue_stop)
+			vdev->ops->queue_stop(vdev->backend, index);
 		vq->ready = false;
 		pthread_mutex_unlock(&vq->lock);
+		return;
+	}
+	if (vq->ready || !(vdev->status & VIRTIO_STATUS_FEATURES_OK)) {
+		bool live = vq->ready;
+
+		pthread_mutex_unlock(&vq->lock);
+		log_limited(&vdev->log_limit, LOG_WARN, "%s: queue %u made ready %s: ignored",
+			    vdev->name, index, live ? "again while live" : "before FEATURES_OK");
 		return;
 	}
 	ret = virtq_init(&vq->q, vdev->host->mem, vq->num, vq->desc, vq->driver, vq->device,
@@ -290,6 +336,13 @@ void virtio_dev_queue_set_ready(struct virtio_dev *vdev, unsigned index, bool re
 		snprintf(what, sizeof(what), "queue %u", index);
 		mark_broken(vdev, what, virtq_error(&vq->q));
 	}
+}
+
+/* The kick eventfd is what the loop watches: written here, it is seen by the
+ * loop's next poll, so whatever else was ready runs first. */
+void virtio_queue_serve_later(struct virtio_dev *vdev, unsigned index)
+{
+	virtio_dev_kick(vdev, index);
 }
 
 void virtio_dev_kick(struct virtio_dev *vdev, unsigned index)
@@ -497,6 +550,7 @@ int virtio_dev_create(struct device_host *host, const char *name,
 	vdev->host = host;
 	vdev->ops = ops;
 	vdev->backend = backend;
+	vdev->log_limit = (struct ratelimit)RATELIMIT_GUEST;
 	snprintf(vdev->name, sizeof(vdev->name), "%s", name);
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		vdev->queues[i] = (struct vq_state){.vdev = vdev, .index = i, .kick_fd = -1};

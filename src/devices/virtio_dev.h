@@ -51,6 +51,11 @@ struct virtio_device_ops {
 	/* Stop serving and forget per-driver state; returns once no work is in
 	 * flight. Under the transport's lock (vCPU thread) or at teardown. */
 	void (*reset)(void *backend);
+	/* Queue @index stops being served for good: the driver made it not
+	 * ready (to set it up again elsewhere, say). Forget every chain taken
+	 * from it and not returned; its ring may be gone. With the queue's lock
+	 * held. Optional; a device reset calls reset instead. */
+	void (*queue_stop)(void *backend, unsigned index);
 	/* The device pauses: stop starting work of your own (the core already
 	 * serves no queue); give back what you took from a ring and did not
 	 * use; send an interrupt you held back. The core holds every queue
@@ -92,6 +97,13 @@ struct virtq *virtio_queue_held(struct virtio_dev *vdev, unsigned index);
 
 /* With the queue held: interrupts the driver if the ring asks for it. */
 void virtio_queue_notify_driver(struct virtio_dev *vdev, unsigned index);
+
+/* The backend ended a turn with work left on queue @index: queue_notify is
+ * called again on a later turn of the main loop, after the loop's other
+ * ready work (timers, the control socket, other devices), as if the queue
+ * had been kicked. Any thread (a quiesced device ignores it until
+ * unquiesce, which serves every queue). */
+void virtio_queue_serve_later(struct virtio_dev *vdev, unsigned index);
 
 /* With the queue held: the guest broke the queue's rules. Logs @why once,
  * sets DEVICE_NEEDS_RESET and stops serving this device until a reset. */

@@ -525,6 +525,16 @@ static void net_quiesce(void *backend)
 
 /* The queues are gone (the transport holds no queue lock of ours now and no
  * serve_*() can run until the next activation). */
+/* The receive queue stopped (its ring may move): the cached chains belong to
+ * the old ring and are forgotten, as is a frame half delivered into them. */
+static void net_queue_stop(void *backend, unsigned index)
+{
+	struct virtio_net *n = backend;
+
+	if (index == NET_RX_QUEUE)
+		rx_cache_clear(n);
+}
+
 static void net_reset(void *backend)
 {
 	struct virtio_net *n = backend;
@@ -566,6 +576,7 @@ static const struct virtio_device_ops virtio_net_ops = {
 	.activate = net_activate,
 	.queue_notify = net_notify,
 	.reset = net_reset,
+	.queue_stop = net_queue_stop,
 	.quiesce = net_quiesce,
 	.destroy = net_destroy,
 };

@@ -13,6 +13,9 @@
 
 /* One chain gets at most this much, so a huge buffer cannot stall the loop. */
 #define RNG_MAX_PER_CHAIN (64 * 1024)
+/* Work per turn of the loop: a guest that refills the queue as fast as it is
+ * served gets the rest on a later turn, after the loop's other work. */
+#define RNG_TURN_BYTES (1024 * 1024)
 
 struct virtio_rng {
 	struct virtio_dev *vdev;
@@ -50,6 +53,8 @@ static void rng_notify(void *backend, unsigned index)
 	struct virtio_rng *rng = backend;
 	struct virtq_chain chain;
 	struct virtq *q = virtio_queue_get(rng->vdev, index);
+	uint64_t bytes = 0;
+	bool more = false;
 	int ret;
 
 	if (!q)
@@ -58,15 +63,26 @@ static void rng_notify(void *backend, unsigned index)
 	 * served at once instead of waiting for a kick that will not come. */
 	do {
 		while ((ret = virtq_pop(q, &chain)) == 1) {
-			if (virtq_push(q, &chain, fill_chain(&chain)) < 0)
+			uint32_t len = fill_chain(&chain);
+
+			if (virtq_push(q, &chain, len) < 0)
 				break;
+			/* Each chain counts at least one byte, so empty ones end a
+			 * turn too. */
+			bytes += len ? len : 1;
+			if (bytes >= RNG_TURN_BYTES) {
+				more = true;
+				break;
+			}
 		}
-	} while (ret == 0 && virtq_enable_notify(q));
+	} while (!more && ret == 0 && virtq_enable_notify(q));
 	if (ret < 0 || q->broken)
 		virtio_queue_fail(rng->vdev, index, virtq_error(q));
 	else
 		virtio_queue_notify_driver(rng->vdev, index);
 	virtio_queue_put(rng->vdev, index);
+	if (more && ret >= 0 && !q->broken)
+		virtio_queue_serve_later(rng->vdev, index);
 }
 
 static void rng_destroy(void *backend) { free(backend); }

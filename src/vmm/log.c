@@ -1,9 +1,13 @@
 #include "vmm/log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+
+#include "vmm/ratelimit.h"
 
 static _Atomic int current_level = LOG_WARN;
 static log_sink_fn current_sink;
@@ -48,4 +52,33 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	}
 	/* One write per message so lines from vCPU threads do not interleave. */
 	fprintf(stderr, "kvmkit: %s\n", buf);
+}
+
+/* One lock for every limiter: they are touched only when a guest misbehaves. */
+static pthread_mutex_t limit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void log_limited(struct ratelimit *rl, enum log_level level, const char *fmt, ...)
+{
+	char buf[512];
+	struct timespec now;
+	uint64_t suppressed = 0;
+	bool allowed;
+	va_list ap;
+
+	if ((int)level > current_level)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&limit_lock);
+	allowed = ratelimit_allow(rl, (uint64_t)now.tv_sec * 1000000000ULL + (uint64_t)now.tv_nsec,
+				  &suppressed);
+	pthread_mutex_unlock(&limit_lock);
+	if (!allowed)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (suppressed)
+		log_msg(level, "%s (suppressed %llu more)", buf, (unsigned long long)suppressed);
+	else
+		log_msg(level, "%s", buf);
 }

@@ -18,6 +18,15 @@ int log_level_parse(const char *name, enum log_level *out);
 
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct ratelimit;
+
+/* For what a guest can trigger at will (a bad register write, a broken
+ * queue): goes out through @rl (vmm/ratelimit.h, one per source, e.g.
+ * RATELIMIT_GUEST), and the first message after some were held back ends
+ * with "(suppressed N more)". Any thread. */
+void log_limited(struct ratelimit *rl, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)

@@ -17,10 +17,6 @@
 #include "vmm/thread.h"
 #include "vmm/vm.h"
 
-/* A hostile guest can trigger bad accesses in a loop: report the first few at
- * warning level and the rest only at debug level. */
-#define UNHANDLED_WARN_LIMIT 10
-
 /* 0 until set: then SIGRTMIN + 1, which glibc's own threads do not use. */
 static _Atomic int kick_signal;
 static _Atomic bool kick_handler_installed;
@@ -69,6 +65,7 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out)
 		return vm_error(vm, -ENOMEM, "vcpu%u: out of memory", index);
 	vcpu->vm = vm;
 	vcpu->index = index;
+	vcpu->log_limit = (struct ratelimit)RATELIMIT_GUEST;
 	vcpu->fd = kvm_ioctl_checked(vm, vm->vm_fd, KVM_CREATE_VCPU, (void *)(uintptr_t)index,
 				     "KVM_CREATE_VCPU", "vcpu%u", index);
 	if (vcpu->fd < 0) {
@@ -92,12 +89,9 @@ int vcpu_create(struct vm *vm, unsigned index, struct vcpu **out)
 static void report_unhandled(struct vcpu *vcpu, const char *why, const char *bus, uint64_t addr,
 			     unsigned len, bool is_write)
 {
-	enum log_level level = vcpu->nr_unhandled < UNHANDLED_WARN_LIMIT ? LOG_WARN : LOG_DEBUG;
-
 	vcpu->nr_unhandled++;
-	log_msg(level, "vcpu%u: %u-byte %s %s at 0x%llx: %s%s", vcpu->index, len, bus,
-		is_write ? "write" : "read", (unsigned long long)addr, why,
-		vcpu->nr_unhandled == UNHANDLED_WARN_LIMIT ? " (further ones at debug level)" : "");
+	log_limited(&vcpu->log_limit, LOG_WARN, "vcpu%u: %u-byte %s %s at 0x%llx: %s", vcpu->index,
+		    len, bus, is_write ? "write" : "read", (unsigned long long)addr, why);
 }
 
 /* One access of @len bytes to @bus; reads fill @data (all ones when nothing

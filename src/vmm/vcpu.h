@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/ratelimit.h"
+
 struct vm;
 
 struct vcpu {
@@ -23,6 +25,9 @@ struct vcpu {
 	_Atomic uint64_t nr_mmio_exits;
 	_Atomic uint64_t nr_pio_exits;
 	uint64_t nr_unhandled;
+	/* Accesses the guest got wrong are reported through this (vCPU thread
+	 * only): a guest that repeats one in a loop cannot flood the log. */
+	struct ratelimit log_limit;
 };
 
 /* Creates vCPU @index of @vm (KVM_CREATE_VCPU, mmap of kvm_run). */

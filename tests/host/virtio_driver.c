@@ -93,10 +93,9 @@ void *vdrv_gpa(struct vdrv *d, uint64_t gpa, uint64_t len)
 	return p;
 }
 
-static void setup_queue(struct vdrv *d, unsigned qi)
+static void setup_queue_at(struct vdrv *d, unsigned qi, uint64_t base)
 {
 	struct vdrv_queue *q = &d->q[qi];
-	uint64_t base = d->ring_gpa + qi * QUEUE_STRIDE;
 
 	*q = (struct vdrv_queue){.desc = base, .avail = base + 0x1000, .used = base + 0x2000};
 	memset(vdrv_gpa(d, base, 0x3000), 0, 0x3000);
@@ -110,6 +109,20 @@ static void setup_queue(struct vdrv *d, unsigned qi)
 	vdrv_reg_write(d, VDRV_REG_QUEUE_DEVICE_LOW, (uint32_t)q->used);
 	vdrv_reg_write(d, VDRV_REG_QUEUE_DEVICE_HIGH, 0);
 	vdrv_reg_write(d, VDRV_REG_QUEUE_READY, 1);
+}
+
+static void setup_queue(struct vdrv *d, unsigned qi)
+{
+	setup_queue_at(d, qi, d->ring_gpa + qi * QUEUE_STRIDE);
+}
+
+bool vdrv_queue_setup(struct vdrv *d, unsigned qi, uint64_t ring_gpa)
+{
+	vdrv_reg_write(d, VDRV_REG_QUEUE_SEL, qi);
+	vdrv_reg_write(d, VDRV_REG_QUEUE_READY, 0);
+	ck_assert_uint_eq(vdrv_reg_read(d, VDRV_REG_QUEUE_READY), 0);
+	setup_queue_at(d, qi, ring_gpa);
+	return vdrv_reg_read(d, VDRV_REG_QUEUE_READY) == 1;
 }
 
 void vdrv_move(struct vdrv *d, struct vm *vm, const char *name)

@@ -108,6 +108,10 @@ void vdrv_init(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_
 /* The same with the rings at @ring_gpa, for a second device in one VM. */
 void vdrv_init_at(struct vdrv *d, struct vm *vm, const char *name, uint32_t device_id,
 		  unsigned nr_queues, uint64_t refuse, uint64_t ring_gpa);
+/* Stops queue @qi (QueueReady 0, read back) and sets it up, empty, with its
+ * rings at @ring_gpa (three pages): a driver that sets a queue up by hand or
+ * moves its rings. Returns whether QueueReady then reads 1. */
+bool vdrv_queue_setup(struct vdrv *d, unsigned qi, uint64_t ring_gpa);
 /* The same driver, rings and all, now talking to the device called @name
  * of @vm: for a device whose state (and guest RAM) was loaded there. */
 void vdrv_move(struct vdrv *d, struct vm *vm, const char *name);

@@ -394,6 +394,40 @@ START_TEST(receive_partial)
 }
 END_TEST
 
+/* Receive chains the device took ahead of need belong to their ring: once
+ * the driver stops the queue and sets it up elsewhere, a frame goes to the
+ * new ring's buffers, never to the old ones. */
+START_TEST(receive_queue_moved)
+{
+	struct running_vm r;
+	struct vdrv d;
+	struct vdrv_used used[2];
+	const uint64_t b = VDRV_BUF_GPA, fresh = VDRV_BUF_GPA + 0x1000;
+	uint16_t head;
+	int ps = packet_socket();
+
+	start(&r, &d, 0);
+	for (unsigned i = 0; i < 4; i++)
+		vdrv_post(&d, RXQ, (struct vdrv_buf[]){{b + i * 0x100, 64, true}}, 1);
+	vdrv_kick(&d, RXQ);
+	/* 100 + HDR bytes fill two chains; the device took all four first. */
+	host_send(ps, 1, 100);
+	ck_assert_msg(vdrv_wait_used(&d, RXQ, 2, used), "first frame not received");
+	ck_assert(vdrv_queue_setup(&d, RXQ, VDRV_RING_GPA + 0x40000));
+	head = vdrv_post(&d, RXQ, (struct vdrv_buf[]){{fresh, 256, true}}, 1);
+	vdrv_kick(&d, RXQ);
+	host_send(ps, 2, 100);
+	ck_assert_msg(vdrv_wait_used(&d, RXQ, 1, used), "frame after the move not received");
+	ck_assert_uint_eq(used[0].id, head);
+	ck_assert_uint_eq(used[0].len, 100 + HDR);
+	ck_assert_uint_eq(vdrv_used_idx(&d, RXQ), 1);
+	assert_frame(&d, &fresh, (uint32_t[]){100 + HDR}, 1, 2, 100);
+	vdrv_stop_vm(&r);
+	close(ps);
+	ck_assert_msg(host_captured_len() == 0, "unexpected messages:\n%s", host_captured());
+}
+END_TEST
+
 /* Without MRG_RXBUF a frame takes one chain; one too large for it is dropped
  * and the chain serves the next frame. */
 START_TEST(receive_single_buffer)
@@ -498,6 +532,7 @@ int main(int argc, char **argv)
 		{"rx_back_pressure", receive_back_pressure, 30},
 		{"rx_partial", receive_partial, 30},
 		{"rx_single_buffer", receive_single_buffer, 30},
+		{"rx_queue_moved", receive_queue_moved, 30},
 		{"tx_short", transmit_short_chain, 30},
 		{"rx_tiny", receive_tiny_buffer, 30},
 		{"bad_taps", bad_taps, 30},

@@ -63,9 +63,10 @@ static enum vcpu_action handle_nisv(struct vcpu *vcpu)
 	struct vm *vm = vcpu->vm;
 	struct kvm_vcpu_events events = {0};
 
-	log_warn("vcpu%u: guest access at 0x%llx that KVM cannot decode (no syndrome)%s",
-		 vcpu->index, (unsigned long long)vcpu->run->arm_nisv.fault_ipa,
-		 arm64_state_of(vm)->can_inject_abort ? "; injecting an external abort" : "");
+	log_limited(&vcpu->log_limit, LOG_WARN,
+		    "vcpu%u: guest access at 0x%llx that KVM cannot decode (no syndrome)%s",
+		    vcpu->index, (unsigned long long)vcpu->run->arm_nisv.fault_ipa,
+		    arm64_state_of(vm)->can_inject_abort ? "; injecting an external abort" : "");
 	if (!arm64_state_of(vm)->can_inject_abort) {
 		vm_error(vm, -EIO,
 			 "vcpu%u: undecodable access at 0x%llx and no way to inject an abort",
