@@ -25,9 +25,11 @@ NEUTRAL = ('src/vmm/', 'src/devices/')
 
 # The VM object: vm.h and the files that implement it, split by concern
 # (its loop, its control, its vCPUs, its KVM plumbing, its devices' view of
-# it). They share struct vm, so they are one module here.
+# it, the checks of its inputs and the input files it loads into guest
+# memory). They share struct vm, so they are one module here.
 VM_PARTS = {'src/vmm/' + n for n in ('vm', 'vm_control', 'vm_loop', 'vm_devices', 'vm_host', 'vm_state',
-                                     'vcpu', 'kvm', 'kvm_eventfd', 'stats')}
+                                     'vm_inputs', 'guest_file', 'vcpu', 'kvm', 'kvm_eventfd',
+                                     'stats')}
 
 
 def module(path):

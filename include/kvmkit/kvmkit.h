@@ -241,6 +241,9 @@ KVMKIT_API int kvmkit_vm_next_event(struct kvmkit_vm *vm, struct kvmkit_event *e
  * kernel, initrd and device tree) and starts it: returns once every vCPU
  * thread runs, in state RUNNING. The control socket (the "api-socket"
  * setting) is listening by then.
+ * Every input the configuration names (kernel, initrd, disks, taps, the
+ * directories of output files) is checked before /dev/kvm is opened, so a bad
+ * input is reported as one on a host without KVM too.
  * Errors: -EBUSY when not CREATED; for a bad configuration or input file
  * (kind KVMKIT_ERROR_INPUT) or a host failure (KVMKIT_ERROR_HOST) the errno of
  * the cause, with the VM then ENDED (KVMKIT_EXIT_ERROR): only

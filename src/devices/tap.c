@@ -15,12 +15,8 @@ static int tap_error(struct device_host *host, const char *name, int err, const 
 	return host_error(host, -err, "--net tap=%s: %s: %s", name, what, strerror(err));
 }
 
-int tap_open(struct device_host *host, const char *name)
+int tap_check(struct device_host *host, const char *name)
 {
-	struct ifreq ifr = {0};
-	unsigned features = 0;
-	int fd, hdr_len = TAP_VNET_HDR_LEN, err;
-
 	if (name[0] == '\0' || strlen(name) >= IFNAMSIZ)
 		return host_input_error(host, -EINVAL, "--net tap=%s: not an interface name", name);
 	/* TUNSETIFF would create a missing interface; kvmkit only attaches to
@@ -30,6 +26,18 @@ int tap_open(struct device_host *host, const char *name)
 					"--net tap=%s: no network interface %s (create it first: "
 					"ip tuntap add dev %s mode tap)",
 					name, name, name);
+	return 0;
+}
+
+int tap_open(struct device_host *host, const char *name)
+{
+	struct ifreq ifr = {0};
+	unsigned features = 0;
+	int fd, hdr_len = TAP_VNET_HDR_LEN, err;
+
+	err = tap_check(host, name);
+	if (err < 0)
+		return err;
 	fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return tap_error(host, name, errno, "/dev/net/tun");

@@ -28,6 +28,11 @@ struct tap_offloads {
  * user's input error. */
 int tap_open(struct device_host *host, const char *name);
 
+/* What tap_open() checks of the user's input first, without opening
+ * anything: a valid name of an existing interface. Returns 0 or -errno with
+ * an input error in the VM. */
+int tap_check(struct device_host *host, const char *name);
+
 /* Returns 0 or -errno (unreported: the caller knows its context). */
 int tap_set_offloads(int fd, const struct tap_offloads *off);
 

@@ -596,6 +596,20 @@ static int parse_disk(const struct vm_config *cfg, void *config, const char *v, 
 	return 1;
 }
 
+/* The image opens (and is not locked by another VM); closed again at once. */
+static int check_disk(struct device_host *host, const void *config)
+{
+	const struct vm_disk_config *cfg = config;
+	struct disk_image image;
+	char err[VM_DISK_PATH_MAX + 128];
+	int ret = disk_image_open(&image, cfg->path, cfg->read_only, cfg->direct, err, sizeof(err));
+
+	if (ret < 0)
+		return host_input_error(host, ret, "disk %s", err);
+	disk_image_close(&image);
+	return 0;
+}
+
 static int create_disk(struct device_host *host, unsigned index, const void *config,
 		       struct virtio_dev **out)
 {
@@ -612,6 +626,7 @@ static const struct device_type virtio_blk_type = {
 	.config_size = sizeof(struct vm_disk_config),
 	.order = 20,
 	.parse = parse_disk,
+	.check = check_disk,
 	.create_virtio = create_disk,
 };
 DEVICE_TYPE_REGISTER(virtio_blk_type);

@@ -754,6 +754,11 @@ static int create_net(struct device_host *host, unsigned index, const void *conf
 	return virtio_net_create(host, config, out);
 }
 
+static int check_net(struct device_host *host, const void *config)
+{
+	return tap_check(host, ((const struct vm_net_config *)config)->tap);
+}
+
 static const struct device_type virtio_net_type = {
 	.option = {"net", 0, OPTION_LIST, "tap=NAME[,mac=MAC]",
 		   "virtio-net device on an existing tap interface (up to 4)", NULL,
@@ -762,6 +767,7 @@ static const struct device_type virtio_net_type = {
 	.config_size = sizeof(struct vm_net_config),
 	.order = 40,
 	.parse = parse_net,
+	.check = check_net,
 	.create_virtio = create_net,
 };
 DEVICE_TYPE_REGISTER(virtio_net_type);

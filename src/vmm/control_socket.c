@@ -16,13 +16,19 @@
 
 #define CTL_MAX_CLIENTS 16
 #define CTL_LINE_MAX 4096
+/* A client that sends nothing (not even a blank line) for this long, and
+ * has no "wait" or "pause" pending, is closed (man/kvmkit.1). */
+#define CTL_IDLE_MS 30000
 
 struct ctl_client {
 	struct control_socket *cs;
 	uv_poll_t poll;
-	int fd;       /* -1: closed */
-	bool in_use;  /* until libuv is done with the handle */
-	bool waiting; /* sent "wait": answered when the VM ends */
+	uv_timer_t idle;
+	int fd;                /* -1: closed */
+	unsigned open_handles; /* the slot is free when libuv closed both */
+	bool in_use;
+	uint64_t last_read; /* uv_now() of the last bytes received */
+	bool waiting;       /* sent "wait": answered when the VM ends */
 	struct json_object *wait_id;
 	bool pausing; /* sent "pause": answered once paused (never waits on the loop) */
 	struct json_object *pause_id;
@@ -60,7 +66,8 @@ static void on_client_closed(uv_handle_t *handle)
 {
 	struct ctl_client *c = handle->data;
 
-	c->in_use = false;
+	if (--c->open_handles == 0)
+		c->in_use = false;
 }
 
 static void client_close(struct ctl_client *c)
@@ -69,6 +76,7 @@ static void client_close(struct ctl_client *c)
 		return;
 	uv_poll_stop(&c->poll);
 	uv_close((uv_handle_t *)&c->poll, on_client_closed);
+	uv_close((uv_handle_t *)&c->idle, on_client_closed);
 	close(c->fd);
 	c->fd = -1;
 	c->waiting = false;
@@ -294,6 +302,8 @@ static void on_client(uv_poll_t *handle, int status, int events)
 		client_close(c);
 		return;
 	}
+	c->last_read = uv_now(handle->loop);
+	uv_timer_again(&c->idle);
 	c->len += (size_t)n;
 	serve_lines(c);
 }
@@ -308,24 +318,72 @@ static bool peer_allowed(int fd)
 	return cred.uid == geteuid() || cred.uid == 0;
 }
 
+static void on_idle(uv_timer_t *timer)
+{
+	struct ctl_client *c = timer->data;
+
+	/* A client waiting for its answer is not idle. */
+	if (c->waiting || c->pausing)
+		return;
+	log_debug("--api-socket %s: closed a client idle for %d s", c->cs->path,
+		  CTL_IDLE_MS / 1000);
+	client_close(c);
+}
+
+/* Every slot is taken: the client that received nothing for the longest
+ * goes, those without a pending "wait" or "pause" first, so that a new
+ * client (a "kill") always gets in. */
+static struct ctl_client *eviction_victim(struct control_socket *cs)
+{
+	struct ctl_client *victim = NULL;
+
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = &cs->clients[i];
+		bool busy = c->waiting || c->pausing;
+
+		if (c->fd < 0)
+			continue;
+		if (!victim || (!busy && (victim->waiting || victim->pausing)) ||
+		    (busy == (victim->waiting || victim->pausing) &&
+		     c->last_read < victim->last_read))
+			victim = c;
+	}
+	return victim;
+}
+
 static void on_connect(uv_poll_t *handle, int status, int events)
 {
 	struct control_socket *cs = handle->data;
-	struct ctl_client *c = NULL;
+	struct ctl_client *c = NULL, *victim;
+	bool closing = false;
 	int fd;
 
 	if (status < 0 || !(events & UV_READABLE))
 		return;
-	fd = accept4(cs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS && !c; i++) {
 		if (!cs->clients[i].in_use)
 			c = &cs->clients[i];
+		else if (cs->clients[i].fd < 0)
+			closing = true;
 	}
-	if (!c || !peer_allowed(fd)) {
-		log_warn("--api-socket %s: %s", cs->path,
-			 c ? "refused a connection from another user" : "too many clients");
+	if (!c) {
+		/* The connection waits in the backlog (the listening socket
+		 * stays readable) until libuv frees a slot, in this turn of
+		 * the loop. */
+		victim = closing ? NULL : eviction_victim(cs);
+		if (victim) {
+			log_warn("--api-socket %s: %d clients connected: closed the one idle "
+				 "longest",
+				 cs->path, CTL_MAX_CLIENTS);
+			client_close(victim);
+		}
+		return;
+	}
+	fd = accept4(cs->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (!peer_allowed(fd)) {
+		log_warn("--api-socket %s: refused a connection from another user", cs->path);
 		close(fd);
 		return;
 	}
@@ -333,14 +391,21 @@ static void on_connect(uv_poll_t *handle, int status, int events)
 		close(fd);
 		return;
 	}
+	uv_timer_init(handle->loop, &c->idle);
 	c->fd = fd;
 	c->in_use = true;
+	c->open_handles = 2;
 	c->len = 0;
+	c->last_read = uv_now(handle->loop);
 	c->poll.data = c;
+	c->idle.data = c;
+	uv_timer_start(&c->idle, on_idle, CTL_IDLE_MS, CTL_IDLE_MS);
 	uv_poll_start(&c->poll, UV_READABLE | UV_DISCONNECT, on_client);
 }
 
-/* A socket file left by a VMM that died: nobody accepts on it. */
+/* A socket file left by a VMM that died: nobody listens on it. The probe
+ * never blocks: a listener whose backlog is full (one that never accepts)
+ * answers EAGAIN at once, and counts as alive. */
 static bool stale_socket(const char *path, const struct sockaddr_un *addr)
 {
 	struct stat st;
@@ -348,7 +413,7 @@ static bool stale_socket(const char *path, const struct sockaddr_un *addr)
 
 	if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return false;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
 	ret = connect(fd, (const struct sockaddr *)addr, sizeof(*addr));
@@ -360,27 +425,42 @@ static int bind_socket(struct control_socket *cs, struct vm *vm)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	struct stat st;
-	int ret;
+	int ret, err;
 
 	memcpy(addr.sun_path, cs->path, strlen(cs->path) + 1);
+	/* Owner only from the start: on Linux bind() gives the file the mode of
+	 * the socket's inode (less the umask), so there is no moment at which
+	 * another user could connect, and nothing is changed by path. */
+	if (fchmod(cs->listen_fd, 0600) < 0)
+		return vm_error(vm, -errno, "--api-socket %s: fchmod: %s", cs->path,
+				strerror(errno));
 	ret = bind(cs->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
-	if (ret < 0 && errno == EADDRINUSE && stale_socket(cs->path, &addr)) {
+	err = ret < 0 ? errno : 0;
+	if (err == EADDRINUSE && stale_socket(cs->path, &addr)) {
 		unlink(cs->path);
 		ret = bind(cs->listen_fd, (struct sockaddr *)&addr, sizeof(addr));
+		err = ret < 0 ? errno : 0;
 	}
 	if (ret < 0) {
-		int err = errno;
-
 		return vm_input_error(
 			vm, -err, "--api-socket %s: %s", cs->path,
 			err == EADDRINUSE ? "in use (another VM serves it, or it is not a socket)"
 					  : strerror(err));
 	}
-	/* Owner only, and before listen(): until then every connect is refused. */
-	if (chmod(cs->path, 0600) < 0 || lstat(cs->path, &st) < 0) {
+	/* Which file is ours, to remove only that one at the end. */
+	if (lstat(cs->path, &st) < 0) {
 		ret = vm_error(vm, -errno, "--api-socket %s: %s", cs->path, strerror(errno));
 		unlink(cs->path);
 		return ret;
+	}
+	if (!S_ISSOCK(st.st_mode) || (st.st_mode & 07777) != 0600) {
+		/* A umask that takes the owner's read or write away. */
+		if (S_ISSOCK(st.st_mode))
+			unlink(cs->path);
+		return vm_input_error(vm, -EACCES,
+				      "--api-socket %s: created with mode %04o, not 0600: the "
+				      "umask takes the owner's read or write away",
+				      cs->path, (unsigned)(st.st_mode & 07777));
 	}
 	cs->dev = st.st_dev;
 	cs->ino = st.st_ino;

@@ -13,8 +13,11 @@
  *                                        "errno": 22, "message": "..."}}
  *
  * An "id" member of the request, of any JSON type, comes back in the reply.
- * The socket file is created mode 0600 before it listens, and connections
- * from another user than the VMM's (or root) are closed at once. */
+ * The socket file is created mode 0600 (set on the socket before bind(), so
+ * it never has a wider one), and connections from another user than the
+ * VMM's (or root) are closed at once. A client that sends nothing for 30 s
+ * without a pending "wait" or "pause" is closed; when all 16 slots are
+ * taken, the one silent for the longest makes room for a new one. */
 #ifndef KVMKIT_CONTROL_SOCKET_H
 #define KVMKIT_CONTROL_SOCKET_H
 

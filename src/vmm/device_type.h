@@ -29,6 +29,10 @@ struct device_type {
 	 * the devices asked for so far, for checks across instances. */
 	int (*parse)(const struct vm_config *cfg, void *config, const char *value, char *err,
 		     size_t errlen);
+	/* Optional: checks what the user named in @config (files, interfaces)
+	 * before the VM touches the host; reports an input error through @host
+	 * and returns a negative errno. Creates nothing. */
+	int (*check)(struct device_host *host, const void *config);
 	/* Builds instance @index (this type's instances count from 0) as a virtio
 	 * device; the platform gives it a transport. */
 	int (*create_virtio)(struct device_host *host, unsigned index, const void *config,

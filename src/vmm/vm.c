@@ -16,6 +16,7 @@
 #include "vmm/vcpu.h"
 #include "vmm/vm_devices.h"
 #include "vmm/vm_host.h"
+#include "vmm/vm_inputs.h"
 
 static int record_error(struct vm *vm, bool input, int err, const char *fmt, va_list ap)
 {
@@ -256,6 +257,11 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 	vm_host_init(vm);
 
 	ret = check_config(vm, cfg);
+	if (ret < 0)
+		goto fail;
+	/* The user's files before the host: a typo is not hidden behind a
+	 * missing /dev/kvm. */
+	ret = vm_check_inputs(vm);
 	if (ret < 0)
 		goto fail;
 	ret = console_init(&vm->console, cfg->console_stdio, on_console_event, vm);

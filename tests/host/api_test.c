@@ -427,6 +427,47 @@ START_TEST(bad_settings_name_the_value)
 }
 END_TEST
 
+/* On a host without KVM (KVMKIT_DEV_KVM names a missing device) a missing
+ * kernel is still reported as the kernel, an input error; with a good kernel
+ * the host is to blame. */
+static int start_without_kvm(const char *kernel, char *msg, size_t len,
+			     enum kvmkit_error_kind *kind)
+{
+	struct kvmkit_config *cfg;
+	struct kvmkit_vm *vm;
+	int ret;
+
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "kernel", kernel), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ret = kvmkit_vm_start(vm);
+	snprintf(msg, len, "%s", kvmkit_vm_last_error(vm));
+	*kind = kvmkit_vm_last_error_kind(vm);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+	return ret;
+}
+
+START_TEST(input_before_host)
+{
+	enum kvmkit_error_kind kind;
+	char msg[512];
+
+	ck_assert_int_eq(setenv("KVMKIT_DEV_KVM", "/nonexistent/kvmkit-test/kvm", 1), 0);
+	ck_assert_int_eq(start_without_kvm("/nonexistent/kernel", msg, sizeof(msg), &kind),
+			 -ENOENT);
+	ck_assert_msg(strstr(msg, "/nonexistent/kernel") && !strstr(msg, "kvmkit-test/kvm"),
+		      "message: %s", msg);
+	ck_assert_int_eq(kind, KVMKIT_ERROR_INPUT);
+	ck_assert_int_eq(start_without_kvm(host_guest_path("hello"), msg, sizeof(msg), &kind),
+			 -ENOENT);
+	ck_assert_msg(strstr(msg, "/nonexistent/kvmkit-test/kvm does not exist"), "message: %s",
+		      msg);
+	ck_assert_int_eq(kind, KVMKIT_ERROR_HOST);
+	ck_assert_int_eq(unsetenv("KVMKIT_DEV_KVM"), 0);
+}
+END_TEST
+
 static void pause_from_console(struct kvmkit_vm *vm, const char *buf, size_t len, void *opaque)
 {
 	_Atomic int *result = opaque;
@@ -530,6 +571,7 @@ int main(int argc, char **argv)
 		{"misuse", misuse_returns_errors, 20},
 		{"null_args", null_arguments, 20},
 		{"bad_settings", bad_settings_name_the_value, 20},
+		{"input_before_host", input_before_host, 20},
 		{"pause_deadlock", pause_from_a_vcpu_thread_is_refused, 20},
 		{"kick_signal", kick_signal_is_configurable, 20},
 		{"log", log_goes_where_asked, 20},

@@ -40,6 +40,9 @@ EM_AARCH64 = 183
 ET_DYN = 3
 ELFCLASS32 = 1
 
+# A KVM device that does not exist: kvm.c opens KVMKIT_DEV_KVM in place of
+# /dev/kvm, so a case sees what a host without KVM shows.
+NO_KVM = "/nonexistent/kvmkit-test/kvm"
 HELLO = "@hello@"  # in args: the path of a good guest (tests/host/guests/hello.elf)
 
 
@@ -51,6 +54,7 @@ class Case:
     setup: Optional[Callable[[str, str], None]] = None  # (tmp dir, guest dir)
     code: int = EXIT_USAGE
     known_bug: Optional[str] = None
+    no_kvm: bool = False  # run as on a host without KVM (KVMKIT_DEV_KVM=NO_KVM)
 
 
 # Setup helpers: each returns a function that creates input files in the temp dir.
@@ -279,6 +283,33 @@ CASES = [
          ["notes.txt"], write("notes.txt", b"not a socket\n")),
     Case("stop-timeout-word", ["run", "-k", HELLO, "--stop-timeout", "soon"], ["soon"]),
     Case("stop-timeout-too-large", ["run", "-k", HELLO, "--stop-timeout", "3601"], ["3601"]),
+    # Bad input on a host without KVM: the input is named, not the host.
+    Case("no-kvm-kernel-missing", ["run", "-k", "missing.elf"], ["missing.elf"], no_kvm=True),
+    Case("no-kvm-kernel-directory", ["run", "-k", "k.d"], ["k.d"], mkdir("k.d"), no_kvm=True),
+    Case("no-kvm-initrd-missing", ["run", "-k", HELLO, "-i", "initrd.img"], ["initrd.img"],
+         no_kvm=True),
+    Case("no-kvm-disk-missing", ["run", "-k", HELLO, "--disk", "disk.img"], ["disk.img"],
+         no_kvm=True),
+    Case("no-kvm-disk-odd-size", ["run", "-k", HELLO, "--disk", "odd.img"], ["odd.img"],
+         write("odd.img", b"\0" * 1000), no_kvm=True),
+    Case("no-kvm-net-missing-tap", ["run", "-k", HELLO, "--net", "tap=kvkt-none0"],
+         ["kvkt-none0"], no_kvm=True),
+    Case("no-kvm-console-log-no-directory",
+         ["run", "-k", HELLO, "--console-log", "/nonexistent/dir/log"], ["/nonexistent/dir/log"],
+         no_kvm=True),
+    Case("no-kvm-console-log-directory", ["run", "-k", HELLO, "--console-log", "logs.d"],
+         ["logs.d"], mkdir("logs.d"), no_kvm=True),
+    Case("no-kvm-dump-dtb-no-directory", ["run", "-k", HELLO, "--dump-dtb", "/nonexistent/d/x.dtb"],
+         ["/nonexistent/d/x.dtb"], no_kvm=True),
+    Case("no-kvm-api-socket-no-directory", ["run", "-k", HELLO, "--api-socket", "/nonexistent/d/s"],
+         ["/nonexistent/d/s"], no_kvm=True),
+    Case("no-kvm-api-socket-regular-file", ["run", "-k", HELLO, "--api-socket", "notes.txt"],
+         ["notes.txt"], write("notes.txt", b"not a socket\n"), no_kvm=True),
+    Case("no-kvm-config-missing", ["run", "--config", "vm.json"], ["vm.json"], no_kvm=True),
+    Case("no-kvm-config-kernel-missing", ["run", "--config", "m.json"], ["missing.elf"],
+         write("m.json", b'{"kernel": "missing.elf"}'), no_kvm=True),
+    # Good input on a host without KVM: an internal error (1) naming the device.
+    Case("no-kvm-good-input", ["run", "-k", HELLO], [NO_KVM], code=1, no_kvm=True),
     # Other options and the command line's shape.
     Case("log-level-unknown", ["run", "-k", HELLO, "--log-level", "loud"], ["loud"]),
     Case("expect-empty", ["run", "-k", HELLO, "--expect", ""], ["--expect"]),
@@ -318,8 +349,9 @@ def check(case, kvmkit, guests):
         before = snapshot(tmp)
         args = [os.path.join(guests, "hello.elf") if a == HELLO else a for a in case.args]
         try:
+            env = dict(os.environ, KVMKIT_DEV_KVM=NO_KVM) if case.no_kvm else None
             proc = subprocess.run([kvmkit, *args], cwd=tmp, stdin=subprocess.DEVNULL,
-                                  capture_output=True, timeout=scaled(10))
+                                  capture_output=True, timeout=scaled(10), env=env)
         except subprocess.TimeoutExpired:
             return [f"still running after {scaled(10):g} s"]
         after = snapshot(tmp)
@@ -336,6 +368,8 @@ def check(case, kvmkit, guests):
     for value in case.names:
         if not names_token(err, value):
             problems.append(f"stderr does not name {value!r}: {err!r}")
+    if case.no_kvm and case.code == EXIT_USAGE and "kvm" in err.replace("kvmkit", ""):
+        problems.append(f"stderr blames KVM, not the input: {err!r}")
     if after != before:
         added = sorted(set(after) - set(before))
         changed = sorted(p for p in before if p in after and after[p] != before[p])

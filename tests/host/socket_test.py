@@ -57,8 +57,16 @@ class Vm:
     def connect(self):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(scaled(5))
-        s.connect(self.path)
-        return Client(s)
+        deadline = time.monotonic() + scaled(5)
+        while True:
+            try:
+                s.connect(self.path)
+                return Client(s)
+            except BlockingIOError:  # the backlog is full until kvmkit accepts
+                if time.monotonic() > deadline:
+                    s.close()
+                    raise
+                time.sleep(0.01)
 
     def finish(self, code):
         try:
@@ -344,6 +352,167 @@ def path_checks(env):
     expect(p.returncode == 2 and b"api.sock" in p.stderr, f"file in the way: {p}")
     with open(path) as f:
         expect(f.read() == "precious\n", "a regular file was overwritten")
+
+
+def busy_listener(path):
+    """A listener that never accepts, its backlog full: a blocking connect
+    to it waits for ever. Returns the sockets to close."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(0)
+    filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    filler.setblocking(False)
+    filler.connect(path)
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.setblocking(False)
+    try:
+        probe.connect(path)
+        raise Failure("the fake listener's backlog is not full")
+    except BlockingIOError:
+        pass
+    finally:
+        probe.close()
+    return [listener, filler]
+
+
+@case("idle-clients-evicted")
+def idle_clients_evicted(env):
+    """Clients that connect and say nothing cannot lock `ctl kill` out: with
+    every slot taken the one idle longest is closed."""
+    vm = Vm(env, "spin")
+    idle = []
+    try:
+        for _ in range(20):
+            idle.append(vm.connect())
+        code, out, err = env.ctl(vm.path, "kill", timeout=scaled(10))
+        expect(code == 0 and json.loads(out).get("exit-reason") == "killed",
+               f"ctl kill with 20 idle clients: {code} {out!r} {err!r}")
+        expect(idle[0].closed(), "the oldest idle client was not closed")
+        err = vm.finish(EXIT_KILLED)
+        expect("idle longest" in err, f"no word of the eviction: {err!r}")
+    finally:
+        for c in idle:
+            c.close()
+        vm.close()
+
+
+@case("idle-timeout")
+def idle_timeout(env):
+    """A client that sends nothing for 30 s is closed; blank lines keep one
+    alive; a pending wait is not idle."""
+    vm = Vm(env, "spin", "--timeout", "600")
+    try:
+        start = time.monotonic()
+        silent = vm.connect()
+        waiter = vm.connect()
+        waiter.send_raw(b'{"command": "wait"}\n')
+        alive = vm.connect()
+        silent.sock.settimeout(1)
+        closed_at = None
+        while closed_at is None:
+            expect(time.monotonic() - start < 30 + scaled(10), "the idle client stayed open")
+            alive.send_raw(b"\n")  # a keep-alive
+            try:
+                if silent.sock.recv(1) == b"":
+                    closed_at = time.monotonic() - start
+            except socket.timeout:
+                pass
+            except ConnectionResetError:
+                closed_at = time.monotonic() - start
+        expect(closed_at >= 29.5, f"the idle client was closed after {closed_at:.1f} s")
+        expect_ok(alive.command("status"), "running")
+        r = alive.command("kill")
+        expect(r.get("ok") is True, f"kill: {r}")
+        r = waiter.reply()
+        expect(r.get("exit-reason") == "killed", f"the waiter got {r}")
+        vm.finish(EXIT_KILLED)
+    finally:
+        vm.close()
+
+
+@case("ctl-bounded")
+def ctl_bounded(env):
+    """kvmkit ctl gives up within --timeout on a server that never accepts
+    and on one that accepts and never answers, and says which."""
+    path = os.path.join(env.tmp, "fake.sock")
+    socks = busy_listener(path)
+    try:
+        start = time.monotonic()
+        code, out, err = env.ctl(path, "--timeout", "1", "status", timeout=scaled(10))
+        took = time.monotonic() - start
+        expect(code == 1 and out == "" and "fake.sock" in err and "no connection in time" in err
+               and err.count("\n") == 1, f"never accepting: {code} {out!r} {err!r}")
+        expect(1 <= took < 1 + scaled(2), f"ctl took {took:.1f} s")
+    finally:
+        for s in socks:
+            s.close()
+    os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    listener.listen(1)
+    try:
+        start = time.monotonic()
+        code, out, err = env.ctl(path, "--timeout", "1", "status", timeout=scaled(10))
+        took = time.monotonic() - start
+        expect(code == 1 and out == "" and "fake.sock" in err and "no reply in time" in err,
+               f"never answering: {code} {out!r} {err!r}")
+        expect(1 <= took < 1 + scaled(2), f"ctl took {took:.1f} s")
+    finally:
+        listener.close()
+
+
+@case("probe-busy-listener")
+def probe_busy_listener(env):
+    """--api-socket on a path where something listens but never accepts:
+    the stale-socket probe does not wait for it; kvmkit refuses at once."""
+    path = os.path.join(env.tmp, "api.sock")
+    socks = busy_listener(path)
+    try:
+        code, out, err, took = env.run("run", "-k", env.guest("spin"), "--api-socket", path,
+                                       timeout=10)
+        expect(code == 2 and out == b"" and "api.sock" in err and "in use" in err and
+               err.count("\n") == 1, f"kvmkit: {code} {out!r} {err!r}")
+        expect(took < scaled(5), f"kvmkit took {took:.1f} s")
+        expect(stat.S_ISSOCK(os.lstat(path).st_mode), "the listener's socket file was removed")
+    finally:
+        for s in socks:
+            s.close()
+
+
+@case("socket-mode")
+def socket_mode(env):
+    """The socket file is 0600 from the moment bind() creates it, whatever the
+    umask (bind_mode_probe.c, preloaded, looks right after bind())."""
+    probe = os.environ.get("KVMKIT_BIND_PROBE")
+    expect(probe and os.path.exists(probe), f"KVMKIT_BIND_PROBE={probe!r}: no probe library")
+    log = os.path.join(env.tmp, "bind.log")
+    path = os.path.join(env.tmp, "api.sock")
+    child_env = dict(os.environ, LD_PRELOAD=probe, KVMKIT_BIND_PROBE_LOG=log)
+    # An ASan build wants its runtime first in the library list.
+    child_env["ASAN_OPTIONS"] = ":".join(
+        filter(None, [os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
+    proc = subprocess.Popen([env.kvmkit, "run", "-k", env.guest("spin"), "--api-socket", path,
+                             "--timeout", "30"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, cwd=env.tmp, env=child_env, umask=0)
+    try:
+        expect(wait_for(lambda: os.path.exists(log), 5), "the probe logged no bind()")
+        with open(log) as f:
+            lines = f.read().splitlines()
+        expect(lines == [f"{path} 0600"], f"socket mode at bind(): {lines}")
+        expect(wait_for(lambda: os.path.exists(path), 5), "no socket")
+        expect(stat.S_IMODE(os.lstat(path).st_mode) == 0o600, "the socket is not 0600")
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(scaled(5))
+        c.connect(path)
+        Client(c).command("kill")
+        rc = proc.wait(timeout=scaled(5))
+        expect(rc == EXIT_KILLED, f"kvmkit exited with {rc}: {proc.stderr.read()!r}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
 
 
 def main():
