@@ -4,7 +4,14 @@
  * moves data directly between the image and the guest's buffers
  * (preadv/pwritev on their host addresses), and completes a request
  * only once its data is in the host kernel (FLUSH: once fdatasync returned),
- * so a guest's fsync survives the VMM being killed. */
+ * so a guest's fsync survives the VMM being killed.
+ *
+ * A failed flush stays failed: Linux reports a writeback error to one
+ * fdatasync() only (and may drop the pages that could not be written), so
+ * the next fdatasync() succeeds although writes the guest was told had
+ * completed are lost. Once a flush failed, every later flush and write fails
+ * (VIRTIO_BLK_S_IOERR) until the driver resets the device: the guest learns
+ * that its data is gone instead of syncing again and believing it safe. */
 #include "devices/virtio_blk.h"
 
 #include <endian.h>
@@ -85,8 +92,9 @@ struct virtio_blk {
 	bool worker_running;
 	int stop_fd; /* eventfd: the worker returns */
 
-	/* The worker's own. */
+	/* The worker's own (reset clears it, with the worker stopped). */
 	bool io_error_reported;
+	bool flush_failed; /* sticky until reset: see the top of this file */
 	struct virtq_chain chain;
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
@@ -194,6 +202,8 @@ static uint8_t do_read_write(struct virtio_blk *blk, bool write, uint32_t type, 
 		return guest_error(blk, "beyond the end of the disk", type, sector);
 	if (write && blk->image.read_only)
 		return guest_error(blk, "write to a read-only disk", type, sector);
+	if (write && blk->flush_failed)
+		return VIRTIO_BLK_S_IOERR;
 	if (write)
 		iovcnt = chain_iov(blk, 0, c->nr_out, BLK_HEADER_SIZE, len);
 	else
@@ -206,6 +216,21 @@ static uint8_t do_read_write(struct virtio_blk *blk, bool write, uint32_t type, 
 		return guest_error(blk, "not aligned as O_DIRECT needs", type, sector);
 	if (ret < 0)
 		return disk_io_error(blk, write ? "write" : "read", sector, ret);
+	return VIRTIO_BLK_S_OK;
+}
+
+/* fdatasync; a failure sticks (see the top of this file). */
+static uint8_t do_flush(struct virtio_blk *blk, uint64_t sector)
+{
+	int ret;
+
+	if (blk->flush_failed)
+		return VIRTIO_BLK_S_IOERR;
+	ret = disk_image_flush(&blk->image);
+	if (ret < 0) {
+		blk->flush_failed = true;
+		return disk_io_error(blk, "flush", sector, ret);
+	}
 	return VIRTIO_BLK_S_OK;
 }
 
@@ -223,6 +248,8 @@ static uint8_t do_discard_zeroes(struct virtio_blk *blk, uint32_t type, uint64_t
 		return guest_error(blk, "not exactly one segment", type, hdr_sector);
 	if (blk->image.read_only)
 		return guest_error(blk, "write to a read-only disk", type, hdr_sector);
+	if (blk->flush_failed)
+		return VIRTIO_BLK_S_IOERR;
 	virtq_chain_read(c, BLK_HEADER_SIZE, seg, sizeof(seg));
 	sector = get_le64(seg);
 	count = get_le32(seg + 8);
@@ -252,7 +279,6 @@ static uint8_t do_request(struct virtio_blk *blk)
 	uint8_t hdr[BLK_HEADER_SIZE];
 	uint32_t type;
 	uint64_t sector;
-	int ret;
 
 	if (c->out_len < BLK_HEADER_SIZE)
 		return guest_error(blk, "header shorter than 16 bytes", UINT32_MAX, 0);
@@ -269,8 +295,7 @@ static uint8_t do_request(struct virtio_blk *blk)
 	case VIRTIO_BLK_T_FLUSH:
 		if (c->out_len != BLK_HEADER_SIZE || c->in_len != 1)
 			return guest_error(blk, "flush with data", type, sector);
-		ret = disk_image_flush(&blk->image);
-		return ret < 0 ? disk_io_error(blk, "flush", sector, ret) : VIRTIO_BLK_S_OK;
+		return do_flush(blk, sector);
 	case VIRTIO_BLK_T_GET_ID:
 		if (c->out_len != BLK_HEADER_SIZE || c->in_len < 2)
 			return guest_error(blk, "no buffer for the ID", type, sector);
@@ -391,16 +416,17 @@ static void blk_reset(void *backend)
 	eventfd_t count;
 
 	pthread_mutex_lock(&blk->lock);
-	if (!blk->worker_running) {
+	if (blk->worker_running) {
+		eventfd_write(blk->stop_fd, 1);
 		pthread_mutex_unlock(&blk->lock);
-		return;
+		pthread_join(blk->worker, NULL);
+		pthread_mutex_lock(&blk->lock);
+		blk->worker_running = false;
+		eventfd_read(blk->stop_fd, &count);
 	}
-	eventfd_write(blk->stop_fd, 1);
-	pthread_mutex_unlock(&blk->lock);
-	pthread_join(blk->worker, NULL);
-	pthread_mutex_lock(&blk->lock);
-	blk->worker_running = false;
-	eventfd_read(blk->stop_fd, &count);
+	/* The driver that saw the failed flush is gone; the next one starts
+	 * afresh. */
+	blk->flush_failed = false;
 	pthread_mutex_unlock(&blk->lock);
 }
 
@@ -424,7 +450,8 @@ static void blk_destroy(void *backend)
 /* No save/load of its own: a quiesced device has completed every request
  * it took (the worker holds the queue from taking a request to completing
  * it) and keeps nothing beyond its queue; the image and config come from
- * the configuration. */
+ * the configuration. A failed flush (flush_failed) is not saved either: the
+ * loaded device opens the image afresh and starts with flushes working. */
 static const struct virtio_device_ops virtio_blk_ops = {
 	.kind = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,

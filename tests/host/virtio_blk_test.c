@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "devices/virtio_blk.h"
+#include "fuse_file.h"
 #include "host_util.h"
 #include "virtio_driver.h"
 #include "vm_util.h"
@@ -664,14 +665,89 @@ START_TEST(worker_lifecycle)
 }
 END_TEST
 
+/* A fresh image in a FUSE file system of the test's (fuse_file.h): its
+ * reads, writes and fsyncs fail when the test says so. */
+static void start_fuse_image(struct fuse_file *f)
+{
+	uint8_t *buf = malloc(DISK_SIZE);
+
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < DISK_SIZE; i++)
+		buf[i] = pattern(i);
+	fuse_file_start(f, buf, DISK_SIZE);
+	free(buf);
+}
+
+/* A write request of @len bytes of 0x5a at @sector. */
+static uint8_t write_request(struct vdrv *d, uint64_t sector, uint32_t len)
+{
+	memset(slot_data(d, 0, len), 0x5a, len);
+	return request(d, T_OUT, sector, len, false);
+}
+
+/* Linux reports a writeback error to one fdatasync only (the FUSE server
+ * does the same: one failed FSYNC, then success). The device must not let
+ * the next flush say all is well: every flush and write fails until the
+ * driver resets the device. */
+START_TEST(flush_failure_sticks)
+{
+	struct fuse_file f;
+	struct running_vm r;
+	struct vdrv d;
+
+	start_fuse_image(&f);
+	start_one_disk(&r, &d, f.path, false, false);
+	fuse_file_detach(&f);
+	ck_assert(d.features & F_FLUSH);
+	ck_assert_uint_eq(write_request(&d, 8, SECTOR), S_OK);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
+
+	fuse_file_fail_fsyncs(&f, 1);
+	ck_assert_uint_eq(write_request(&d, 16, SECTOR), S_OK);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_IOERR);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_IOERR);
+	ck_assert_uint_eq(write_request(&d, 24, SECTOR), S_IOERR);
+	ck_assert_uint_eq(segment_request(&d, T_WRITE_ZEROES, 32, 8, 0), S_IOERR);
+	ck_assert_uint_eq(segment_request(&d, T_DISCARD, 32, 8, 0), S_IOERR);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_IOERR);
+	/* Reads still work; the refused write did not reach the image. */
+	ck_assert_uint_eq(request(&d, T_IN, 24, SECTOR, true), S_OK);
+	assert_data_pattern(&d, 24 * SECTOR, SECTOR);
+	ck_assert_uint_eq(vdrv_status(&d) & VDRV_STATUS_NEEDS_RESET, 0);
+	ck_assert_msg(strstr(host_captured(), "virtio-blk0") && strstr(host_captured(), "flush") &&
+			      strstr(host_captured(), "Input/output error"),
+		      "log: %s", host_captured());
+
+	/* A reset: the new driver starts afresh. */
+	vdrv_reset(&d);
+	driver_init(&d, r.vm, "virtio-blk0");
+	ck_assert_uint_eq(write_request(&d, 24, SECTOR), S_OK);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
+	vdrv_stop_vm(&r);
+	{
+		uint8_t back[SECTOR], want[SECTOR];
+
+		memset(want, 0x5a, sizeof(want));
+		fuse_file_read(&f, 24 * SECTOR, back, sizeof(back));
+		ck_assert_mem_eq(back, want, sizeof(back));
+	}
+	fuse_file_stop(&f);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
-		{"config", config_space, 30},          {"rw", read_write_flush_id, 30},
-		{"discard", discard_write_zeroes, 30}, {"ro", read_only, 30},
-		{"bad_requests", bad_requests, 30},    {"no_status", no_status_byte, 30},
-		{"bad_images", bad_images, 30},        {"direct", direct_io, 30},
+		{"config", config_space, 30},
+		{"rw", read_write_flush_id, 30},
+		{"discard", discard_write_zeroes, 30},
+		{"ro", read_only, 30},
+		{"bad_requests", bad_requests, 30},
+		{"no_status", no_status_byte, 30},
+		{"bad_images", bad_images, 30},
+		{"direct", direct_io, 30},
 		{"lifecycle", worker_lifecycle, 30},
+		{"flush_failure_sticks", flush_failure_sticks, 30},
 	};
 	const struct host_suite suite = {
 		.name = "virtio-blk",
