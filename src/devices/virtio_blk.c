@@ -4,7 +4,12 @@
  * moves data directly between the image and the guest's buffers
  * (preadv/pwritev on their host addresses), and completes a request
  * only once its data is in the host kernel (FLUSH: once fdatasync returned),
- * so a guest's fsync survives the VMM being killed.
+ * so a guest's fsync survives the VMM being killed. A driver that does not
+ * accept VIRTIO_BLK_F_FLUSH cannot flush and may take the disk for one
+ * without a volatile cache (virtio 1.x, 5.2.5.1: without FLUSH and
+ * CONFIG_WCE it "MAY deduce the presence of a writethrough cache"): for it
+ * each write, write-zeroes and discard completes only once fdatasync
+ * returned, so a host crash loses nothing the guest was told was written.
  *
  * A failed flush stays failed: Linux reports a writeback error to one
  * fdatasync() only (and may drop the pages that could not be written), so
@@ -91,6 +96,9 @@ struct virtio_blk {
 	pthread_t worker;
 	bool worker_running;
 	int stop_fd; /* eventfd: the worker returns */
+	/* FLUSH not negotiated: changes are synced before they complete. Set
+	 * at DRIVER_OK, before the worker starts. */
+	bool write_through;
 
 	/* The worker's own (reset clears it, with the worker stopped). */
 	bool io_error_reported;
@@ -187,6 +195,28 @@ static uint8_t guest_error(struct virtio_blk *blk, const char *why, uint32_t typ
 	return VIRTIO_BLK_S_IOERR;
 }
 
+/* fdatasync; a failure sticks (see the top of this file). @what names the
+ * request for the message. */
+static uint8_t do_flush(struct virtio_blk *blk, const char *what, uint64_t sector)
+{
+	int ret;
+
+	if (blk->flush_failed)
+		return VIRTIO_BLK_S_IOERR;
+	ret = disk_image_flush(&blk->image);
+	if (ret < 0) {
+		blk->flush_failed = true;
+		return disk_io_error(blk, what, sector, ret);
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* A change to the image is done: in write-through mode once it is synced. */
+static uint8_t changed(struct virtio_blk *blk, const char *what, uint64_t sector)
+{
+	return blk->write_through ? do_flush(blk, what, sector) : VIRTIO_BLK_S_OK;
+}
+
 static uint8_t do_read_write(struct virtio_blk *blk, bool write, uint32_t type, uint64_t sector)
 {
 	const struct virtq_chain *c = &blk->chain;
@@ -216,22 +246,7 @@ static uint8_t do_read_write(struct virtio_blk *blk, bool write, uint32_t type, 
 		return guest_error(blk, "not aligned as O_DIRECT needs", type, sector);
 	if (ret < 0)
 		return disk_io_error(blk, write ? "write" : "read", sector, ret);
-	return VIRTIO_BLK_S_OK;
-}
-
-/* fdatasync; a failure sticks (see the top of this file). */
-static uint8_t do_flush(struct virtio_blk *blk, uint64_t sector)
-{
-	int ret;
-
-	if (blk->flush_failed)
-		return VIRTIO_BLK_S_IOERR;
-	ret = disk_image_flush(&blk->image);
-	if (ret < 0) {
-		blk->flush_failed = true;
-		return disk_io_error(blk, "flush", sector, ret);
-	}
-	return VIRTIO_BLK_S_OK;
+	return write ? changed(blk, "sync after a write", sector) : VIRTIO_BLK_S_OK;
 }
 
 /* DISCARD and WRITE_ZEROES carry one segment (max_*_seg is 1). */
@@ -270,7 +285,7 @@ static uint8_t do_discard_zeroes(struct virtio_blk *blk, uint32_t type, uint64_t
 					 (uint64_t)count * DISK_SECTOR_SIZE);
 	if (ret < 0)
 		return disk_io_error(blk, zeroes ? "write zeroes" : "discard", sector, ret);
-	return VIRTIO_BLK_S_OK;
+	return changed(blk, zeroes ? "sync after write zeroes" : "sync after a discard", sector);
 }
 
 static uint8_t do_request(struct virtio_blk *blk)
@@ -295,7 +310,7 @@ static uint8_t do_request(struct virtio_blk *blk)
 	case VIRTIO_BLK_T_FLUSH:
 		if (c->out_len != BLK_HEADER_SIZE || c->in_len != 1)
 			return guest_error(blk, "flush with data", type, sector);
-		return do_flush(blk, sector);
+		return do_flush(blk, "flush", sector);
 	case VIRTIO_BLK_T_GET_ID:
 		if (c->out_len != BLK_HEADER_SIZE || c->in_len < 2)
 			return guest_error(blk, "no buffer for the ID", type, sector);
@@ -400,6 +415,7 @@ static int blk_activate(void *backend)
 
 	pthread_mutex_lock(&blk->lock);
 	if (!blk->worker_running) {
+		blk->write_through = !(virtio_features(blk->vdev) & (1ULL << VIRTIO_BLK_F_FLUSH));
 		ret = start_worker(blk);
 		blk->worker_running = ret == 0;
 	}

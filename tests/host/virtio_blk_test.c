@@ -735,6 +735,66 @@ START_TEST(flush_failure_sticks)
 }
 END_TEST
 
+/* A driver that refuses VIRTIO_BLK_F_FLUSH cannot flush: each change must
+ * be on stable storage (fdatasync returned) before it completes, and one
+ * that cannot be synced fails. A driver with FLUSH gets no sync per write. */
+START_TEST(write_through_without_flush)
+{
+	struct fuse_file f;
+	struct vm_config cfg;
+	struct running_vm r;
+	struct vdrv d;
+	unsigned before;
+
+	start_fuse_image(&f);
+	vdrv_config_init(&cfg);
+	add_disk(&cfg, f.path, false, false, NULL);
+	vdrv_start_vm(&r, &cfg);
+	fuse_file_detach(&f);
+	vdrv_init(&d, r.vm, "virtio-blk0", BLK_ID, 1, F_FLUSH);
+	ck_assert(!(d.features & F_FLUSH));
+
+	before = fuse_file_fsyncs(&f);
+	ck_assert_uint_eq(write_request(&d, 8, 2 * SECTOR), S_OK);
+	ck_assert_uint_gt(fuse_file_fsyncs(&f), before);
+	before = fuse_file_fsyncs(&f);
+	ck_assert_uint_eq(segment_request(&d, T_WRITE_ZEROES, 16, 8, 0), S_OK);
+	ck_assert_uint_gt(fuse_file_fsyncs(&f), before);
+	/* Reads need no sync. */
+	before = fuse_file_fsyncs(&f);
+	ck_assert_uint_eq(request(&d, T_IN, 0, SECTOR, true), S_OK);
+	ck_assert_uint_eq(fuse_file_fsyncs(&f), before);
+
+	/* The data reached the image, but could not be synced: an I/O error,
+	 * and the disk takes no more writes (a failed flush stays failed). */
+	fuse_file_fail_fsyncs(&f, 1);
+	ck_assert_uint_eq(write_request(&d, 32, SECTOR), S_IOERR);
+	ck_assert_uint_eq(write_request(&d, 40, SECTOR), S_IOERR);
+	ck_assert_msg(strstr(host_captured(), "sync after a write") &&
+			      strstr(host_captured(), "Input/output error"),
+		      "log: %s", host_captured());
+
+	/* With FLUSH accepted, writes are not synced one by one. */
+	vdrv_reset(&d);
+	driver_init(&d, r.vm, "virtio-blk0");
+	ck_assert(d.features & F_FLUSH);
+	before = fuse_file_fsyncs(&f);
+	ck_assert_uint_eq(write_request(&d, 40, SECTOR), S_OK);
+	ck_assert_uint_eq(fuse_file_fsyncs(&f), before);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
+	ck_assert_uint_eq(fuse_file_fsyncs(&f), before + 1);
+	vdrv_stop_vm(&r);
+	{
+		uint8_t back[2 * SECTOR], want[2 * SECTOR];
+
+		memset(want, 0x5a, sizeof(want));
+		fuse_file_read(&f, 8 * SECTOR, back, sizeof(back));
+		ck_assert_mem_eq(back, want, sizeof(back));
+	}
+	fuse_file_stop(&f);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
@@ -748,6 +808,7 @@ int main(int argc, char **argv)
 		{"direct", direct_io, 30},
 		{"lifecycle", worker_lifecycle, 30},
 		{"flush_failure_sticks", flush_failure_sticks, 30},
+		{"write_through", write_through_without_flush, 30},
 	};
 	const struct host_suite suite = {
 		.name = "virtio-blk",
