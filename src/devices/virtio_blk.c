@@ -100,9 +100,11 @@ struct virtio_blk {
 	 * at DRIVER_OK, before the worker starts. */
 	bool write_through;
 
-	/* The worker's own (reset clears it, with the worker stopped). */
+	/* The worker's own. */
 	bool io_error_reported;
-	bool flush_failed; /* sticky until reset: see the top of this file */
+	/* Sticky (see the top of this file); reset clears it with the worker
+	 * stopped. */
+	bool flush_failed;
 	struct virtq_chain chain;
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
