@@ -107,6 +107,7 @@ int disk_image_open(struct disk_image *d, const char *path, bool read_only, bool
 	}
 	if (direct)
 		direct_alignment(d, &st);
+	d->regular = S_ISREG(st.st_mode);
 	return 0;
 out:
 	close(d->fd);
@@ -180,6 +181,21 @@ static int transfer_all(struct disk_image *d, bool write, uint64_t offset, const
 		}
 	}
 	return 0;
+}
+
+/* Before a write to [offset, offset + len): a regular file that shrank
+ * since it was opened (someone truncated it) would grow back, the part in
+ * between a hole of zeroes. -EIO instead, like a read there. (A truncation
+ * between this check and the write still wins; it is the host's mistake.) */
+static int check_not_shrunk(const struct disk_image *d, uint64_t offset, uint64_t len)
+{
+	struct stat st;
+
+	if (!d->regular)
+		return 0;
+	if (fstat(d->fd, &st) < 0)
+		return -errno;
+	return (uint64_t)st.st_size < offset + len ? -EIO : 0;
 }
 
 static uint64_t iov_total(const struct iovec *iov, int iovcnt)
@@ -261,6 +277,12 @@ static int transfer(struct disk_image *d, bool write, uint64_t offset, const str
 		return -EROFS;
 	if (offset > d->size || total > d->size - offset)
 		return -ERANGE;
+	if (write) {
+		int ret = check_not_shrunk(d, offset, total);
+
+		if (ret < 0)
+			return ret;
+	}
 	if (!d->direct)
 		return transfer_all(d, write, offset, iov, iovcnt);
 	if (offset % d->offset_align || total % d->offset_align)
@@ -340,6 +362,10 @@ int disk_image_write_zeroes(struct disk_image *d, uint64_t offset, uint64_t len,
 		return -ERANGE;
 	if (len == 0)
 		return 0;
+	ret = check_not_shrunk(d, offset, len);
+	if (ret < 0)
+		return ret;
+	ret = -EOPNOTSUPP;
 	if (may_unmap)
 		ret = punch(d, FALLOC_FL_PUNCH_HOLE, offset, len);
 	if (unsupported(ret))

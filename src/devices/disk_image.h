@@ -20,6 +20,7 @@ struct disk_image {
 	uint64_t size; /* bytes, a multiple of DISK_SECTOR_SIZE */
 	bool read_only;
 	bool direct;
+	bool regular; /* a regular file, which may shrink under us */
 	/* With direct: what O_DIRECT needs of buffer addresses and lengths
 	 * (mem_align) and of file offsets (offset_align); both powers of two. */
 	uint32_t mem_align;
@@ -41,7 +42,9 @@ void disk_image_close(struct disk_image *d);
  * that [offset, offset + total) lies inside the image and that offset and
  * total are multiples of 512. Returns 0 or a negative errno (-EROFS for a
  * write to a read-only image, -EINVAL for a direct request whose offset is
- * not aligned as O_DIRECT needs). */
+ * not aligned as O_DIRECT needs). A file that shrank since it was opened
+ * gives -EIO for a read or write past its new end: a read does not make up
+ * zeroes, a write does not grow the file back around a hole. */
 int disk_image_read(struct disk_image *d, uint64_t offset, const struct iovec *iov, int iovcnt);
 int disk_image_write(struct disk_image *d, uint64_t offset, const struct iovec *iov, int iovcnt);
 
@@ -54,7 +57,7 @@ int disk_image_discard(struct disk_image *d, uint64_t offset, uint64_t len);
 
 /* Makes [offset, offset + len) read as zeroes: a hole when @may_unmap, else
  * zeroes allocated in place; by writing zeroes where the file system offers
- * neither. */
+ * neither. -EIO past the end of a file that shrank, as for a write. */
 int disk_image_write_zeroes(struct disk_image *d, uint64_t offset, uint64_t len, bool may_unmap);
 
 #endif

@@ -4,7 +4,19 @@
  * moves data directly between the image and the guest's buffers
  * (preadv/pwritev on their host addresses), and completes a request
  * only once its data is in the host kernel (FLUSH: once fdatasync returned),
- * so a guest's fsync survives the VMM being killed. */
+ * so a guest's fsync survives the VMM being killed. A driver that does not
+ * accept VIRTIO_BLK_F_FLUSH cannot flush and may take the disk for one
+ * without a volatile cache (virtio 1.x, 5.2.5.1: without FLUSH and
+ * CONFIG_WCE it "MAY deduce the presence of a writethrough cache"): for it
+ * each write, write-zeroes and discard completes only once fdatasync
+ * returned, so a host crash loses nothing the guest was told was written.
+ *
+ * A failed flush stays failed: Linux reports a writeback error to one
+ * fdatasync() only (and may drop the pages that could not be written), so
+ * the next fdatasync() succeeds although writes the guest was told had
+ * completed are lost. Once a flush failed, every later flush and write fails
+ * (VIRTIO_BLK_S_IOERR) until the driver resets the device: the guest learns
+ * that its data is gone instead of syncing again and believing it safe. */
 #include "devices/virtio_blk.h"
 
 #include <endian.h>
@@ -84,9 +96,15 @@ struct virtio_blk {
 	pthread_t worker;
 	bool worker_running;
 	int stop_fd; /* eventfd: the worker returns */
+	/* FLUSH not negotiated: changes are synced before they complete. Set
+	 * at DRIVER_OK, before the worker starts. */
+	bool write_through;
 
 	/* The worker's own. */
 	bool io_error_reported;
+	/* Sticky (see the top of this file); reset clears it with the worker
+	 * stopped. */
+	bool flush_failed;
 	struct virtq_chain chain;
 	struct iovec iov[VIRTQ_MAX_CHAIN];
 };
@@ -179,6 +197,28 @@ static uint8_t guest_error(struct virtio_blk *blk, const char *why, uint32_t typ
 	return VIRTIO_BLK_S_IOERR;
 }
 
+/* fdatasync; a failure sticks (see the top of this file). @what names the
+ * request for the message. */
+static uint8_t do_flush(struct virtio_blk *blk, const char *what, uint64_t sector)
+{
+	int ret;
+
+	if (blk->flush_failed)
+		return VIRTIO_BLK_S_IOERR;
+	ret = disk_image_flush(&blk->image);
+	if (ret < 0) {
+		blk->flush_failed = true;
+		return disk_io_error(blk, what, sector, ret);
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+/* A change to the image is done: in write-through mode once it is synced. */
+static uint8_t changed(struct virtio_blk *blk, const char *what, uint64_t sector)
+{
+	return blk->write_through ? do_flush(blk, what, sector) : VIRTIO_BLK_S_OK;
+}
+
 static uint8_t do_read_write(struct virtio_blk *blk, bool write, uint32_t type, uint64_t sector)
 {
 	const struct virtq_chain *c = &blk->chain;
@@ -194,6 +234,8 @@ static uint8_t do_read_write(struct virtio_blk *blk, bool write, uint32_t type, 
 		return guest_error(blk, "beyond the end of the disk", type, sector);
 	if (write && blk->image.read_only)
 		return guest_error(blk, "write to a read-only disk", type, sector);
+	if (write && blk->flush_failed)
+		return VIRTIO_BLK_S_IOERR;
 	if (write)
 		iovcnt = chain_iov(blk, 0, c->nr_out, BLK_HEADER_SIZE, len);
 	else
@@ -206,7 +248,7 @@ static uint8_t do_read_write(struct virtio_blk *blk, bool write, uint32_t type, 
 		return guest_error(blk, "not aligned as O_DIRECT needs", type, sector);
 	if (ret < 0)
 		return disk_io_error(blk, write ? "write" : "read", sector, ret);
-	return VIRTIO_BLK_S_OK;
+	return write ? changed(blk, "sync after a write", sector) : VIRTIO_BLK_S_OK;
 }
 
 /* DISCARD and WRITE_ZEROES carry one segment (max_*_seg is 1). */
@@ -223,6 +265,8 @@ static uint8_t do_discard_zeroes(struct virtio_blk *blk, uint32_t type, uint64_t
 		return guest_error(blk, "not exactly one segment", type, hdr_sector);
 	if (blk->image.read_only)
 		return guest_error(blk, "write to a read-only disk", type, hdr_sector);
+	if (blk->flush_failed)
+		return VIRTIO_BLK_S_IOERR;
 	virtq_chain_read(c, BLK_HEADER_SIZE, seg, sizeof(seg));
 	sector = get_le64(seg);
 	count = get_le32(seg + 8);
@@ -243,7 +287,7 @@ static uint8_t do_discard_zeroes(struct virtio_blk *blk, uint32_t type, uint64_t
 					 (uint64_t)count * DISK_SECTOR_SIZE);
 	if (ret < 0)
 		return disk_io_error(blk, zeroes ? "write zeroes" : "discard", sector, ret);
-	return VIRTIO_BLK_S_OK;
+	return changed(blk, zeroes ? "sync after write zeroes" : "sync after a discard", sector);
 }
 
 static uint8_t do_request(struct virtio_blk *blk)
@@ -252,7 +296,6 @@ static uint8_t do_request(struct virtio_blk *blk)
 	uint8_t hdr[BLK_HEADER_SIZE];
 	uint32_t type;
 	uint64_t sector;
-	int ret;
 
 	if (c->out_len < BLK_HEADER_SIZE)
 		return guest_error(blk, "header shorter than 16 bytes", UINT32_MAX, 0);
@@ -269,8 +312,7 @@ static uint8_t do_request(struct virtio_blk *blk)
 	case VIRTIO_BLK_T_FLUSH:
 		if (c->out_len != BLK_HEADER_SIZE || c->in_len != 1)
 			return guest_error(blk, "flush with data", type, sector);
-		ret = disk_image_flush(&blk->image);
-		return ret < 0 ? disk_io_error(blk, "flush", sector, ret) : VIRTIO_BLK_S_OK;
+		return do_flush(blk, "flush", sector);
 	case VIRTIO_BLK_T_GET_ID:
 		if (c->out_len != BLK_HEADER_SIZE || c->in_len < 2)
 			return guest_error(blk, "no buffer for the ID", type, sector);
@@ -375,6 +417,7 @@ static int blk_activate(void *backend)
 
 	pthread_mutex_lock(&blk->lock);
 	if (!blk->worker_running) {
+		blk->write_through = !(virtio_features(blk->vdev) & (1ULL << VIRTIO_BLK_F_FLUSH));
 		ret = start_worker(blk);
 		blk->worker_running = ret == 0;
 	}
@@ -391,16 +434,17 @@ static void blk_reset(void *backend)
 	eventfd_t count;
 
 	pthread_mutex_lock(&blk->lock);
-	if (!blk->worker_running) {
+	if (blk->worker_running) {
+		eventfd_write(blk->stop_fd, 1);
 		pthread_mutex_unlock(&blk->lock);
-		return;
+		pthread_join(blk->worker, NULL);
+		pthread_mutex_lock(&blk->lock);
+		blk->worker_running = false;
+		eventfd_read(blk->stop_fd, &count);
 	}
-	eventfd_write(blk->stop_fd, 1);
-	pthread_mutex_unlock(&blk->lock);
-	pthread_join(blk->worker, NULL);
-	pthread_mutex_lock(&blk->lock);
-	blk->worker_running = false;
-	eventfd_read(blk->stop_fd, &count);
+	/* The driver that saw the failed flush is gone; the next one starts
+	 * afresh. */
+	blk->flush_failed = false;
 	pthread_mutex_unlock(&blk->lock);
 }
 
@@ -424,7 +468,8 @@ static void blk_destroy(void *backend)
 /* No save/load of its own: a quiesced device has completed every request
  * it took (the worker holds the queue from taking a request to completing
  * it) and keeps nothing beyond its queue; the image and config come from
- * the configuration. */
+ * the configuration. A failed flush (flush_failed) is not saved either: the
+ * loaded device opens the image afresh and starts with flushes working. */
 static const struct virtio_device_ops virtio_blk_ops = {
 	.kind = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,

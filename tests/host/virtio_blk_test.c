@@ -12,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "devices/virtio_blk.h"
+#include "fuse_file.h"
 #include "host_util.h"
 #include "virtio_driver.h"
 #include "vm_util.h"
@@ -664,14 +666,260 @@ START_TEST(worker_lifecycle)
 }
 END_TEST
 
+/* A fresh image in a FUSE file system of the test's (fuse_file.h): its
+ * reads, writes and fsyncs fail when the test says so. */
+static void start_fuse_image(struct fuse_file *f)
+{
+	uint8_t *buf = malloc(DISK_SIZE);
+
+	ck_assert_ptr_nonnull(buf);
+	for (size_t i = 0; i < DISK_SIZE; i++)
+		buf[i] = pattern(i);
+	fuse_file_start(f, buf, DISK_SIZE);
+	free(buf);
+}
+
+/* A write request of @len bytes of 0x5a at @sector. */
+static uint8_t write_request(struct vdrv *d, uint64_t sector, uint32_t len)
+{
+	memset(slot_data(d, 0, len), 0x5a, len);
+	return request(d, T_OUT, sector, len, false);
+}
+
+/* Linux reports a writeback error to one fdatasync only (the FUSE server
+ * does the same: one failed FSYNC, then success). The device must not let
+ * the next flush say all is well: every flush and write fails until the
+ * driver resets the device. */
+START_TEST(flush_failure_sticks)
+{
+	struct fuse_file f;
+	struct running_vm r;
+	struct vdrv d;
+
+	start_fuse_image(&f);
+	start_one_disk(&r, &d, f.path, false, false);
+	fuse_file_detach(&f);
+	ck_assert(d.features & F_FLUSH);
+	ck_assert_uint_eq(write_request(&d, 8, SECTOR), S_OK);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
+
+	fuse_file_fail_fsyncs(&f, 1);
+	ck_assert_uint_eq(write_request(&d, 16, SECTOR), S_OK);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_IOERR);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_IOERR);
+	ck_assert_uint_eq(write_request(&d, 24, SECTOR), S_IOERR);
+	ck_assert_uint_eq(segment_request(&d, T_WRITE_ZEROES, 32, 8, 0), S_IOERR);
+	ck_assert_uint_eq(segment_request(&d, T_DISCARD, 32, 8, 0), S_IOERR);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_IOERR);
+	/* Reads still work; the refused write did not reach the image. */
+	ck_assert_uint_eq(request(&d, T_IN, 24, SECTOR, true), S_OK);
+	assert_data_pattern(&d, 24 * SECTOR, SECTOR);
+	ck_assert_uint_eq(vdrv_status(&d) & VDRV_STATUS_NEEDS_RESET, 0);
+	ck_assert_msg(strstr(host_captured(), "virtio-blk0") && strstr(host_captured(), "flush") &&
+			      strstr(host_captured(), "Input/output error"),
+		      "log: %s", host_captured());
+
+	/* A reset: the new driver starts afresh. */
+	vdrv_reset(&d);
+	driver_init(&d, r.vm, "virtio-blk0");
+	ck_assert_uint_eq(write_request(&d, 24, SECTOR), S_OK);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
+	vdrv_stop_vm(&r);
+	{
+		uint8_t back[SECTOR], want[SECTOR];
+
+		memset(want, 0x5a, sizeof(want));
+		fuse_file_read(&f, 24 * SECTOR, back, sizeof(back));
+		ck_assert_mem_eq(back, want, sizeof(back));
+	}
+	fuse_file_stop(&f);
+}
+END_TEST
+
+/* A driver that refuses VIRTIO_BLK_F_FLUSH cannot flush: each change must
+ * be on stable storage (fdatasync returned) before it completes, and one
+ * that cannot be synced fails. A driver with FLUSH gets no sync per write. */
+START_TEST(write_through_without_flush)
+{
+	struct fuse_file f;
+	struct vm_config cfg;
+	struct running_vm r;
+	struct vdrv d;
+	unsigned before;
+
+	start_fuse_image(&f);
+	vdrv_config_init(&cfg);
+	add_disk(&cfg, f.path, false, false, NULL);
+	vdrv_start_vm(&r, &cfg);
+	fuse_file_detach(&f);
+	vdrv_init(&d, r.vm, "virtio-blk0", BLK_ID, 1, F_FLUSH);
+	ck_assert(!(d.features & F_FLUSH));
+
+	before = fuse_file_fsyncs(&f);
+	ck_assert_uint_eq(write_request(&d, 8, 2 * SECTOR), S_OK);
+	ck_assert_uint_gt(fuse_file_fsyncs(&f), before);
+	before = fuse_file_fsyncs(&f);
+	ck_assert_uint_eq(segment_request(&d, T_WRITE_ZEROES, 16, 8, 0), S_OK);
+	ck_assert_uint_gt(fuse_file_fsyncs(&f), before);
+	/* Reads need no sync. */
+	before = fuse_file_fsyncs(&f);
+	ck_assert_uint_eq(request(&d, T_IN, 0, SECTOR, true), S_OK);
+	ck_assert_uint_eq(fuse_file_fsyncs(&f), before);
+
+	/* The data reached the image, but could not be synced: an I/O error,
+	 * and the disk takes no more writes (a failed flush stays failed). */
+	fuse_file_fail_fsyncs(&f, 1);
+	ck_assert_uint_eq(write_request(&d, 32, SECTOR), S_IOERR);
+	ck_assert_uint_eq(write_request(&d, 40, SECTOR), S_IOERR);
+	ck_assert_msg(strstr(host_captured(), "sync after a write") &&
+			      strstr(host_captured(), "Input/output error"),
+		      "log: %s", host_captured());
+
+	/* With FLUSH accepted, writes are not synced one by one. */
+	vdrv_reset(&d);
+	driver_init(&d, r.vm, "virtio-blk0");
+	ck_assert(d.features & F_FLUSH);
+	before = fuse_file_fsyncs(&f);
+	ck_assert_uint_eq(write_request(&d, 40, SECTOR), S_OK);
+	ck_assert_uint_eq(fuse_file_fsyncs(&f), before);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
+	ck_assert_uint_eq(fuse_file_fsyncs(&f), before + 1);
+	vdrv_stop_vm(&r);
+	{
+		uint8_t back[2 * SECTOR], want[2 * SECTOR];
+
+		memset(want, 0x5a, sizeof(want));
+		fuse_file_read(&f, 8 * SECTOR, back, sizeof(back));
+		ck_assert_mem_eq(back, want, sizeof(back));
+	}
+	fuse_file_stop(&f);
+}
+END_TEST
+
+/* EIO from the host (the FUSE server fails reads and writes as a failing
+ * disk would): an I/O error for the guest, never success. */
+START_TEST(host_eio)
+{
+	struct fuse_file f;
+	struct running_vm r;
+	struct vdrv d;
+
+	start_fuse_image(&f);
+	start_one_disk(&r, &d, f.path, false, false);
+	fuse_file_detach(&f);
+	fuse_file_fail_reads(&f, EIO);
+	memset(slot_data(&d, 0, SECTOR), 0x77, SECTOR);
+	ck_assert_uint_eq(request(&d, T_IN, 4, SECTOR, true), S_IOERR);
+	fuse_file_fail_writes(&f, EIO);
+	ck_assert_uint_eq(write_request(&d, 4, SECTOR), S_IOERR);
+	ck_assert_msg(strstr(host_captured(), "virtio-blk0") &&
+			      strstr(host_captured(), "read at sector 4: Input/output error"),
+		      "log: %s", host_captured());
+	/* The host recovers: so does the disk (nothing was lost). */
+	fuse_file_fail_reads(&f, 0);
+	fuse_file_fail_writes(&f, 0);
+	ck_assert_uint_eq(request(&d, T_IN, 4, SECTOR, true), S_OK);
+	assert_data_pattern(&d, 4 * SECTOR, SECTOR);
+	ck_assert_uint_eq(write_request(&d, 4, SECTOR), S_OK);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
+	vdrv_stop_vm(&r);
+	fuse_file_stop(&f);
+}
+END_TEST
+
+/* ENOSPC: a sparse image of 1 MiB in a tmpfs of 64 KiB. Writes that find
+ * no room fail, short or not; the image's other sectors stay usable. */
+START_TEST(host_enospc)
+{
+	char dir[] = "/tmp/kvmkit-blk-enospc-XXXXXX", path[64];
+	struct running_vm r;
+	struct vdrv d;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_msg(mount("kvmkit-test", dir, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k") == 0,
+		      "mount tmpfs on %s: %s (needs root)", dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/img", dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, DISK_SIZE), 0);
+	close(fd);
+	start_one_disk(&r, &d, path, false, false);
+	/* Detached: a failure below leaves no mount behind. */
+	ck_assert_int_eq(umount2(dir, MNT_DETACH), 0);
+
+	/* 96 KiB, more than the file system holds: the kernel writes what
+	 * fits (a short write), then says ENOSPC. */
+	ck_assert_uint_eq(write_request(&d, 0, 96 * 1024), S_IOERR);
+	ck_assert_msg(strstr(host_captured(), "write at sector 0: No space left on device"),
+		      "log: %s", host_captured());
+	/* Full now: elsewhere too. */
+	ck_assert_uint_eq(write_request(&d, 1024, 4096), S_IOERR);
+	/* A hole reads as zeroes; what fitted reads back. */
+	ck_assert_uint_eq(request(&d, T_IN, 1024, SECTOR, true), S_OK);
+	assert_bytes("hole", slot_data(&d, 0, SECTOR), 0, SECTOR, true);
+	memset(slot_data(&d, 0, SECTOR), 0, SECTOR);
+	ck_assert_uint_eq(request(&d, T_IN, 0, SECTOR, true), S_OK);
+	for (unsigned i = 0; i < SECTOR; i++)
+		ck_assert_uint_eq(slot_data(&d, 0, SECTOR)[i], 0x5a);
+	vdrv_stop_vm(&r);
+	rmdir(dir);
+}
+END_TEST
+
+/* The image shrinks under the running VM (ftruncate from here): a read past
+ * the new end is an I/O error, not zeroes; a write there is refused rather
+ * than growing the file back around a hole; inside, all works. */
+START_TEST(image_truncated)
+{
+	struct image img;
+	struct running_vm r;
+	struct vdrv d;
+	struct stat st;
+
+	make_image(&img, DISK_SIZE);
+	start_one_disk(&r, &d, img.path, false, false);
+	ck_assert_int_eq(truncate(img.path, DISK_SIZE / 2), 0);
+
+	memset(slot_data(&d, 0, 4 * SECTOR), 0x77, 4 * SECTOR);
+	ck_assert_uint_eq(request(&d, T_IN, NR_SECTORS - 1, SECTOR, true), S_IOERR);
+	/* Across the new end: the first half exists, the request fails. */
+	ck_assert_uint_eq(request(&d, T_IN, NR_SECTORS / 2 - 2, 4 * SECTOR, true), S_IOERR);
+	ck_assert_uint_eq(write_request(&d, NR_SECTORS - 1, SECTOR), S_IOERR);
+	ck_assert_uint_eq(write_request(&d, NR_SECTORS / 2 - 1, 2 * SECTOR), S_IOERR);
+	ck_assert_uint_eq(segment_request(&d, T_WRITE_ZEROES, NR_SECTORS - 8, 8, 0), S_IOERR);
+	ck_assert_uint_eq(segment_request(&d, T_WRITE_ZEROES, NR_SECTORS - 8, 8, 1), S_IOERR);
+	ck_assert_int_eq(stat(img.path, &st), 0);
+	ck_assert_int_eq(st.st_size, DISK_SIZE / 2);
+	ck_assert_msg(strstr(host_captured(), "Input/output error"), "log: %s", host_captured());
+
+	ck_assert_uint_eq(request(&d, T_IN, NR_SECTORS / 2 - 1, SECTOR, true), S_OK);
+	assert_data_pattern(&d, DISK_SIZE / 2 - SECTOR, SECTOR);
+	ck_assert_uint_eq(write_request(&d, 2, SECTOR), S_OK);
+	vdrv_stop_vm(&r);
+	ck_assert_int_eq(stat(img.path, &st), 0);
+	ck_assert_int_eq(st.st_size, DISK_SIZE / 2);
+	unlink(img.path);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
-		{"config", config_space, 30},          {"rw", read_write_flush_id, 30},
-		{"discard", discard_write_zeroes, 30}, {"ro", read_only, 30},
-		{"bad_requests", bad_requests, 30},    {"no_status", no_status_byte, 30},
-		{"bad_images", bad_images, 30},        {"direct", direct_io, 30},
+		{"config", config_space, 30},
+		{"rw", read_write_flush_id, 30},
+		{"discard", discard_write_zeroes, 30},
+		{"ro", read_only, 30},
+		{"bad_requests", bad_requests, 30},
+		{"no_status", no_status_byte, 30},
+		{"bad_images", bad_images, 30},
+		{"direct", direct_io, 30},
 		{"lifecycle", worker_lifecycle, 30},
+		{"flush_failure_sticks", flush_failure_sticks, 30},
+		{"write_through", write_through_without_flush, 30},
+		{"host_eio", host_eio, 30},
+		{"host_enospc", host_enospc, 30},
+		{"truncated", image_truncated, 30},
 	};
 	const struct host_suite suite = {
 		.name = "virtio-blk",
