@@ -197,8 +197,10 @@ enum kvmkit_error_kind {
 KVMKIT_API int kvmkit_vm_create(const struct kvmkit_config *cfg, struct kvmkit_vm **out);
 
 /* Console output, besides the "console-log" setting and stdio: @fd (kept
- * open by the caller; -1 for none) and/or @fn, called on vCPU threads with the
- * bytes in order. @fn must not block for long (it holds up that vCPU) and may
+ * open by the caller; -1 for none; written by a thread of the library's
+ * through a "console-buffer" sized buffer, output it does not take in time
+ * dropped and counted, see kvmkit(1) CONSOLE) and/or @fn, called on vCPU
+ * threads with the bytes in order, unbuffered. @fn must not block for long (it holds up that vCPU) and may
  * call only kvmkit_vm_stop(), kvmkit_vm_kill() and the read-only queries.
  * CREATED state only: -EBUSY afterwards. */
 typedef void (*kvmkit_console_fn)(struct kvmkit_vm *vm, const char *buf, size_t len, void *opaque);

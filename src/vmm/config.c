@@ -12,6 +12,7 @@ void vm_config_defaults(struct vm_config *cfg)
 		.nr_cpus = 1,
 		.mem_size = (uint64_t)VM_DEFAULT_MEM_MIB << 20,
 		.console_stdio = true,
+		.console_buffer = VM_DEFAULT_CONSOLE_BUFFER,
 		.stop_timeout_sec = VM_DEFAULT_STOP_TIMEOUT_SEC,
 	};
 }

@@ -13,6 +13,11 @@
 #define VM_MAX_CPUS 64
 #define VM_DEFAULT_STOP_TIMEOUT_SEC 10
 #define VM_MAX_STOP_TIMEOUT_SEC 3600
+/* Console output each output fd may have waiting before it drops
+ * (--console-buffer): bounds and default, in bytes. */
+#define VM_MIN_CONSOLE_BUFFER (4 * 1024)
+#define VM_MAX_CONSOLE_BUFFER (64 * 1024 * 1024)
+#define VM_DEFAULT_CONSOLE_BUFFER (256 * 1024)
 /* The devices asked for (vmm/device_type.h): each keeps its parsed setting
  * here, in a form only its own file reads, so a config stays one plain value
  * that can be copied. */
@@ -35,6 +40,7 @@ struct vm_config {
 	uint64_t mem_size;            /* bytes */
 	const char *console_log_path; /* NULL: none */
 	bool console_stdio;           /* guest console on stdin/stdout */
+	uint64_t console_buffer;      /* bytes each console output fd may have waiting */
 	unsigned timeout_sec;         /* 0: no timeout */
 	const char *expect;           /* NULL: none; success once the console shows it */
 	const char *dump_dtb_path;    /* NULL: none */

@@ -159,12 +159,17 @@ static void reply_status(struct ctl_client *c, struct json_object *id)
 {
 	struct json_object *obj = new_reply(true, id);
 	struct vm *vm = c->cs->vm;
+	uint64_t dropped = 0;
 
+	for (int i = 0; i < CONSOLE_NR_SINKS; i++)
+		dropped += console_dropped(&vm->console, (enum console_sink_index)i);
 	add_state(obj, vm);
 	json_object_object_add(obj, "vcpus", json_object_new_int((int)vm->nr_vcpus));
 	json_object_object_add(obj, "memory-mib",
 			       json_object_new_int64((int64_t)(vm->cfg.mem_size >> 20)));
 	json_object_object_add(obj, "pid", json_object_new_int((int)getpid()));
+	json_object_object_add(obj, "console-dropped-bytes",
+			       json_object_new_int64((int64_t)dropped));
 	reply(c, obj);
 }
 

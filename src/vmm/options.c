@@ -68,6 +68,21 @@ static int set_console_log(struct run_options *o, const char *v, char *err, size
 	return 0;
 }
 
+static int set_console_buffer(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	uint64_t bytes;
+
+	if (parse_mem_size(v, &bytes) < 0 || bytes < VM_MIN_CONSOLE_BUFFER ||
+	    bytes > VM_MAX_CONSOLE_BUFFER)
+		return option_fail(
+			err, errlen,
+			"--console-buffer '%s': expected a size from %uK to %uM, such as "
+			"256K",
+			v, VM_MIN_CONSOLE_BUFFER >> 10, VM_MAX_CONSOLE_BUFFER >> 20);
+	o->vm.console_buffer = bytes;
+	return 0;
+}
+
 static int set_no_stdio(struct run_options *o, const char *v, char *err, size_t errlen)
 {
 	(void)v;
@@ -155,6 +170,9 @@ static const struct option_spec machine_specs[] = {
 	 "guest RAM; MiB, or with a K/M/G suffix (default 256M)", set_memory, NULL},
 	{"console-log", 0, OPTION_VALUE, "FILE", "also write the guest console to FILE",
 	 set_console_log, NULL},
+	{"console-buffer", 0, OPTION_VALUE, "SIZE",
+	 "console output kept for a slow stdout, log or fd before it is dropped (default 256K)",
+	 set_console_buffer, NULL},
 	{"no-stdio", 0, OPTION_FLAG, NULL, "do not connect the console to stdin/stdout",
 	 set_no_stdio, NULL},
 	{"timeout", 0, OPTION_VALUE, "SECONDS", "stop the guest after SECONDS (exit code 124)",

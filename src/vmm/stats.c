@@ -1,5 +1,6 @@
-/* --stats: what the VM did and what it cost. The VMM's own memory is the peak
- * resident set minus the guest RAM pages that are resident (touched). */
+/* --stats: what the VM did and what it cost, and the console output each fd
+ * lost. The VMM's own memory is the peak resident set minus the guest RAM
+ * pages that are resident (touched). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,10 @@ void vm_print_stats(struct vm *vm, int fd)
 			(unsigned long long)atomic_load(&d->nr_writes),
 			(unsigned long long)atomic_load(&d->nr_rejected));
 	}
+	dprintf(fd, "kvmkit stats: console stdout_dropped=%llu log_dropped=%llu fd_dropped=%llu\n",
+		(unsigned long long)console_dropped(&vm->console, CONSOLE_STDOUT),
+		(unsigned long long)console_dropped(&vm->console, CONSOLE_LOG),
+		(unsigned long long)console_dropped(&vm->console, CONSOLE_FD));
 	dprintf(fd,
 		"kvmkit stats: peak_rss_kib=%llu guest_resident_kib=%llu vmm_overhead_kib=%llu\n",
 		hwm, guest, hwm > guest ? hwm - guest : 0);

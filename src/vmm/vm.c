@@ -250,8 +250,6 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 	pthread_mutex_init(&vm->transition_lock, NULL);
 	vm->kvm_fd = -1;
 	vm->vm_fd = -1;
-	vm->console.out_fd = -1;
-	vm->console.log_fd = -1;
 	bus_init(&vm->mmio_bus, "mmio");
 	bus_init(&vm->pio_bus, "pio");
 	vm_host_init(vm);
@@ -264,7 +262,8 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 	ret = vm_check_inputs(vm);
 	if (ret < 0)
 		goto fail;
-	ret = console_init(&vm->console, cfg->console_stdio, on_console_event, vm);
+	ret = console_init(&vm->console, cfg->console_stdio, (size_t)cfg->console_buffer,
+			   on_console_event, vm);
 	if (ret < 0) {
 		vm_error(vm, ret, "console: %s", strerror(-ret));
 		goto fail;
@@ -276,8 +275,12 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 			goto fail;
 		}
 	}
-	console_set_output(&vm->console, vm->hooks.console_output, vm->hooks.opaque,
-			   vm->hooks.console_fd);
+	ret = console_set_output(&vm->console, vm->hooks.console_output, vm->hooks.opaque,
+				 vm->hooks.console_fd);
+	if (ret < 0) {
+		vm_error(vm, ret, "console: %s", strerror(-ret));
+		goto fail;
+	}
 	ret = kvm_open(vm->error, sizeof(vm->error));
 	if (ret < 0)
 		goto fail;

@@ -4,6 +4,7 @@
  * It installs no signal handler: kvmkit(1) turns SIGINT and SIGTERM into
  * vm_kill() and vm_stop() itself. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct loop_state {
 	unsigned nr_watches;
 	bool timeout_active;
 	bool stdin_active;
+	int stdin_fd; /* what stdin_poll watches; see open_stdin() */
 	struct escape_state escape;
 	bool hooks_opened; /* vm->hooks.loop_opened succeeded */
 	struct vm *vm;
@@ -45,12 +47,30 @@ struct loop_state {
 
 static struct termios saved_termios;
 static bool terminal_raw;
+/* fd 0's file status flags, when the loop had to watch fd 0 itself. */
+static int saved_stdin_flags = -1;
 
+/* Runs when the loop closes and at exit(); SIGINT and SIGTERM end the VM
+ * through that path too (kvmkit(1) takes them on a signalfd). */
 static void restore_terminal(void)
 {
 	if (terminal_raw) {
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_termios);
 		terminal_raw = false;
+	}
+	if (saved_stdin_flags >= 0) {
+		fcntl(STDIN_FILENO, F_SETFL, saved_stdin_flags);
+		saved_stdin_flags = -1;
+	}
+}
+
+static void restore_terminal_at_exit(void)
+{
+	static bool done;
+
+	if (!done) {
+		atexit(restore_terminal);
+		done = true;
 	}
 }
 
@@ -58,7 +78,6 @@ static void restore_terminal(void)
 static void make_terminal_raw(void)
 {
 	struct termios raw;
-	static bool atexit_done;
 
 	if (terminal_raw || !isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &saved_termios) < 0)
 		return;
@@ -68,10 +87,35 @@ static void make_terminal_raw(void)
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw) < 0)
 		return;
 	terminal_raw = true;
-	if (!atexit_done) {
-		atexit(restore_terminal);
-		atexit_done = true;
+	restore_terminal_at_exit();
+}
+
+/* The fd the loop reads stdin from. uv_poll_init() makes the fd it watches
+ * non-blocking, and O_NONBLOCK belongs to the open file description, which
+ * on a terminal stdin shares with stdout (and with the shell): stdout would
+ * turn non-blocking for everyone. So the loop reads a description of its
+ * own, /proc/self/fd/0 opened anew (a terminal, a pipe, a FIFO). Where that
+ * cannot be (a socket, no /proc) it watches fd 0 itself and
+ * restore_terminal() puts fd 0's flags back. -1: stdin cannot be watched. */
+static int open_stdin(uv_loop_t *loop, uv_poll_t *poll)
+{
+	int fd = open("/proc/self/fd/0", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	int flags;
+
+	/* Regular files and /dev/null cannot be polled: such a stdin is ignored. */
+	if (fd >= 0 && uv_poll_init(loop, poll, fd) == 0)
+		return fd;
+	if (fd >= 0) {
+		close(fd);
+		return -1;
 	}
+	flags = fcntl(STDIN_FILENO, F_GETFL);
+	if (flags < 0 || uv_poll_init(loop, poll, STDIN_FILENO) < 0)
+		return -1;
+	if (saved_stdin_flags < 0)
+		saved_stdin_flags = flags;
+	restore_terminal_at_exit();
+	return STDIN_FILENO;
 }
 
 /* Any thread may ask for an exit at any time: ctl_lock keeps the loop from
@@ -164,7 +208,7 @@ static void on_stdin(uv_poll_t *handle, int status, int events)
 
 	if (status < 0 || !(events & UV_READABLE))
 		return;
-	n = read(STDIN_FILENO, in, sizeof(in));
+	n = read(ls->stdin_fd, in, sizeof(in));
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
 	if (n <= 0) {
@@ -226,8 +270,8 @@ static int loop_open(struct vm *vm, struct loop_state *ls)
 		ls->nr_watches++;
 		uv_poll_start(&ls->watches[i], UV_READABLE, on_watch);
 	}
-	/* Regular files and /dev/null cannot be polled: such a stdin is ignored. */
-	if (vm->cfg.console_stdio && uv_poll_init(&ls->loop, &ls->stdin_poll, STDIN_FILENO) == 0) {
+	ls->stdin_fd = vm->cfg.console_stdio ? open_stdin(&ls->loop, &ls->stdin_poll) : -1;
+	if (ls->stdin_fd >= 0) {
 		ls->stdin_poll.data = ls;
 		uv_poll_start(&ls->stdin_poll, UV_READABLE, on_stdin);
 		ls->stdin_active = true;
@@ -262,6 +306,8 @@ static void loop_close(struct loop_state *ls)
 		ls->vm->hooks.loop_closing(ls->vm->hooks.opaque);
 	uv_run(&ls->loop, UV_RUN_DEFAULT);
 	uv_loop_close(&ls->loop);
+	if (ls->stdin_active && ls->stdin_fd != STDIN_FILENO)
+		close(ls->stdin_fd);
 	restore_terminal();
 }
 
@@ -293,6 +339,12 @@ int vm_start(struct vm *vm)
 		vm_request_exit(vm, VM_EXIT_ERROR);
 		return ret;
 	}
+	ret = console_start(&vm->console, vcpu_kick_signal());
+	if (ret < 0) {
+		vm_error(vm, ret, "cannot start the console's writer threads: %s", strerror(-ret));
+		vm_request_exit(vm, VM_EXIT_ERROR);
+		return ret;
+	}
 	/* Hold one count while starting, so that a vCPU halting at once cannot
 	 * look like the last one standing before the others have started. */
 	atomic_store(&vm->nr_running_vcpus, 1);
@@ -313,6 +365,8 @@ enum vm_exit_reason vm_run_loop(struct vm *vm)
 	if (ls && atomic_load(&vm->exit_reason) == VM_EXIT_NONE)
 		uv_run(&ls->loop, UV_RUN_DEFAULT);
 	vm_stop_vcpus(vm);
+	/* The output is out (or counted lost) when the VM reports its end. */
+	console_flush(&vm->console);
 	vm_set_ended(vm);
 	if (ls) {
 		pthread_mutex_lock(&vm->ctl_lock);

@@ -374,7 +374,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(ram, 0, RAM_SIZE);
 	kind = take(&in, 1) % DEV_COUNT;
 	CHECK(guest_mem_add(&h.mem, 0, RAM_SIZE, ram) == 0);
-	CHECK(console_init(&h.console, false, on_console_event, &h) == 0);
+	CHECK(console_init(&h.console, false, 4096, on_console_event, &h) == 0);
 	h.host = (struct device_host){
 		.ops = &fake_ops, .ctx = &h, .mem = &h.mem, .console = &h.console};
 	if (create_device(&h, kind) == 0) {

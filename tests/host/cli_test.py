@@ -9,6 +9,8 @@ Without CASE every case runs. Exit status 0 when all pass, 1 otherwise, 77
 (meson's "skipped") when /dev/kvm cannot be opened.
 """
 
+import errno
+import fcntl
 import os
 import re
 import select
@@ -23,6 +25,11 @@ from testlib import Cases, expect, scaled
 # The guests' console output, as written in their .S files.
 HELLO = b"hello from guest\n"
 SPIN_MARKER = b"guest is spinning\n"
+# flood.S: FLOOD_BYTES (guests/layout.h) of "x", then its marker.
+FLOOD_MARKER = b"flood done\n"
+FLOOD_TOTAL = 64 * 1024 + len(FLOOD_MARKER)
+# The smallest --console-buffer, so that the flood overflows it.
+FLOOD_ARGS = ("--expect", "flood done", "--console-buffer", "4K", "--stats", "--timeout", "60")
 UNMAPPED_WARNING = "kvmkit: vcpu0: 4-byte mmio write at 0xd0000000: no device there\n"
 
 CASES = Cases()
@@ -230,6 +237,128 @@ def stats(env):
     s = parse_stats(err)
     expect(code == 0, describe(code, out, err))
     expect(s.get("vcpu1") == {"exits": 1, "mmio": 0, "pio": 0}, f"vcpu1 stats: {err}")
+
+
+def dropped_report(err):
+    """The bytes stdout lost, from the warning and from --stats, which must agree."""
+    m = re.search(r"kvmkit: console: (\d+) bytes of guest output were dropped: stdout did not "
+                  r"take them in time\n", err)
+    expect(m, f"no report of dropped console output on stderr: {err!r}")
+    s = parse_stats(err)
+    expect(s.get("console", {}).get("stdout_dropped") == int(m.group(1)),
+           f"--stats disagrees with the warning: {err!r}")
+    return int(m.group(1))
+
+
+def read_all(fd):
+    """What a pipe or pty master holds now, without waiting."""
+    os.set_blocking(fd, False)
+    data = b""
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except BlockingIOError:
+            break
+        except OSError as e:  # a pty master reads EIO once the slave is gone
+            if e.errno == errno.EIO:
+                break
+            raise
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+@case("console-stalled-pipe")
+def console_stalled_pipe(env):
+    """stdout is a pipe whose reader stopped reading: the vCPU printing must not
+    wait for it (--expect still sees the marker and ends the run), and every
+    byte the pipe did not get is counted and reported."""
+    r, w = os.pipe()
+    try:
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, 4096)
+        start = time.monotonic()
+        proc = subprocess.run([env.kvmkit, "run", "-k", env.guest("flood"), *FLOOD_ARGS],
+                              stdin=subprocess.DEVNULL, stdout=w, stderr=subprocess.PIPE,
+                              cwd=env.tmp, timeout=scaled(30))
+        seconds = time.monotonic() - start
+        os.close(w)
+        w = -1
+        out = read_all(r)
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+    err = proc.stderr.decode(errors="replace")
+    expect(proc.returncode == 0, describe(proc.returncode, out[:64], err))
+    expect(seconds < scaled(15), f"the run took {seconds:.2f} s")
+    dropped = dropped_report(err)
+    expect(out == b"x" * len(out), f"the pipe got other bytes than the flood's: {out[-64:]!r}")
+    expect(len(out) + dropped == FLOOD_TOTAL,
+           f"{len(out)} bytes written + {dropped} dropped != {FLOOD_TOTAL} printed")
+
+
+@case("console-unread-tty")
+def console_unread_tty(env):
+    """stdin and stdout are one terminal nobody reads: the same, and what the
+    terminal got plus what was dropped is all the guest printed."""
+    master, slave = os.openpty()
+    try:
+        proc = subprocess.run([env.kvmkit, "run", "-k", env.guest("flood"), *FLOOD_ARGS],
+                              stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=env.tmp,
+                              timeout=scaled(30))
+        os.close(slave)
+        slave = -1
+        out = read_all(master)
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
+    err = proc.stderr.decode(errors="replace")
+    expect(proc.returncode == 0, describe(proc.returncode, out[:64], err))
+    dropped = dropped_report(err)
+    # The terminal turns "\n" into "\r\n" (ONLCR).
+    shown = out.replace(b"\r\n", b"\n")
+    expect(len(shown) + dropped == FLOOD_TOTAL,
+           f"{len(shown)} bytes shown + {dropped} dropped != {FLOOD_TOTAL} printed")
+
+
+@case("console-tty-flags")
+def console_tty_flags(env):
+    """On a terminal stdin and stdout share one open file description: reading
+    stdin must not make the user's stdout non-blocking, neither while the
+    guest runs nor after kvmkit exits."""
+    master, slave = os.openpty()
+    proc = None
+    try:
+        before = fcntl.fcntl(slave, fcntl.F_GETFL)
+        expect(not before & os.O_NONBLOCK, "the test's terminal starts non-blocking")
+        proc = subprocess.Popen([env.kvmkit, "run", "-k", env.guest("spin"), "--timeout", "20"],
+                                stdin=slave, stdout=slave, stderr=subprocess.PIPE, cwd=env.tmp)
+        seen = b""
+        deadline = time.monotonic() + scaled(5)
+        while SPIN_MARKER.rstrip(b"\n") not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                seen += os.read(master, 4096)
+        expect(SPIN_MARKER.rstrip(b"\n") in seen, f"the guest never printed its marker: {seen!r}")
+        during = fcntl.fcntl(slave, fcntl.F_GETFL)
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=scaled(5))
+        after = fcntl.fcntl(slave, fcntl.F_GETFL)
+        err = proc.stderr.read().decode(errors="replace")
+        expect(code == 128 + signal.SIGTERM, f"exit code {code}; stderr {err!r}")
+        expect(during == before, f"stdout's flags were {during:#o} while the guest ran, "
+               f"{before:#o} before")
+        expect(after == before, f"stdout's flags are {after:#o} after kvmkit, {before:#o} before")
+    finally:
+        if proc:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stderr.close()
+        os.close(master)
+        os.close(slave)
 
 
 @case("help")

@@ -31,6 +31,11 @@
 /* guests/state_loop.S: how many DATA writes it makes (8 bytes each). */
 #define STATE_LOOP_WRITES 100000
 
+/* guests/flood.S: how many bytes it writes to COM1 before its marker, and
+ * where in RAM it keeps them. */
+#define FLOOD_BYTES (64 * 1024)
+#define FLOOD_BUFFER 0x400000
+
 /* Addresses no device claims. */
 #define TEST_UNMAPPED_MMIO 0xd0000000
 #define TEST_UNMAPPED_PORT 0x600
