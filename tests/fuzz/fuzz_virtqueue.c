@@ -12,7 +12,7 @@
  *   2  u16 raw_size
  *   4  u32 desc gpa, u32 avail gpa, u32 used gpa (each modulo GPA_SPAN)
  *   16 u16 start_idx
- *   18 commands, 5 bytes each: u8 op, u16 a, u16 b (see run_command())
+ *   18 commands, 5 bytes each: u8 op (modulo 10), u16 a, u16 b (see run_command())
  *   then the descriptor table, avail ring and used ring contents, each cut
  *   short if the input ends, and the rest copied to guest RAM at EXTRA_GPA.
  */
@@ -154,11 +154,42 @@ static void do_push(struct fuzz_state *s, uint32_t written)
 	s->have_chain = false;
 }
 
+/* The device returns up to 1 + @a % 4 chains with one used index update,
+ * each with @b bytes written (at most its writable length). */
+static void do_push_batch(struct fuzz_state *s, uint16_t a, uint16_t b)
+{
+	struct virtq_used_elem elems[4];
+	struct virtq_chain c;
+	unsigned n = 0, want = 1 + a % 4;
+	uint16_t before, idx;
+	int ret;
+
+	while (n < want) {
+		ret = virtq_pop(&s->q, &c);
+		CHECK(ret >= -EIO && ret <= 1);
+		if (ret != 1)
+			break;
+		elems[n].head = c.head;
+		elems[n].written = b < c.in_len ? b : (uint32_t)c.in_len;
+		n++;
+	}
+	if (s->q.broken) {
+		CHECK(virtq_push_batch(&s->q, elems, n) == -EIO);
+		return;
+	}
+	before = s->q.used_idx;
+	ret = virtq_push_batch(&s->q, elems, n);
+	CHECK(ret == 0);
+	CHECK(s->q.used_idx == (uint16_t)(before + n));
+	memcpy(&idx, s->q.used + 2, sizeof(idx));
+	CHECK(le16toh(idx) == s->q.used_idx);
+}
+
 static void run_command(struct fuzz_state *s, uint8_t op, uint16_t a, uint16_t b)
 {
 	uint64_t n;
 
-	switch (op % 9) {
+	switch (op % 10) {
 	case 0: do_pop(s); break;
 	case 1: /* the device reads a request: @b bytes from offset @a */
 		if (!s->have_chain)
@@ -209,6 +240,7 @@ static void run_command(struct fuzz_state *s, uint8_t op, uint16_t a, uint16_t b
 			memcpy(&s->q.avail[1], &idx, sizeof(idx));
 		}
 		break;
+	case 9: do_push_batch(s, a, b); break;
 	}
 	if (s->q.broken)
 		check_broken_refuses(s);

@@ -8,7 +8,7 @@ import struct
 
 NEXT, WRITE, INDIRECT = 1, 2, 4
 EVENT_IDX, INDIRECT_DESC, START_IDX = 0x20, 0x40, 0x80
-POP, READ, WRITE_OP, PUSH, INTERRUPT, ENABLE, DISABLE, STORE, MAKE_AVAIL = range(9)
+POP, READ, WRITE_OP, PUSH, INTERRUPT, ENABLE, DISABLE, STORE, MAKE_AVAIL, PUSH_BATCH = range(10)
 DESC, AVAIL, USED = 0x0000, 0x1000, 0x2000
 
 
@@ -42,6 +42,13 @@ VIRTQUEUE_SEEDS = {
         3, EVENT_IDX | INDIRECT_DESC, [desc(0x9000, 48, INDIRECT)], [0],
         SERVE + [(MAKE_AVAIL, 0, 0)] + SERVE,
         extra=desc(0x4000, 16, NEXT, 2) + desc(0x4200, 32, WRITE) + desc(0x4100, 16, NEXT, 1)),
+    # An indirect table whose second entry points past the table's end.
+    "indirect-next-out-of-range": seed(
+        3, INDIRECT_DESC, [desc(0x9000, 32, INDIRECT)], [0], SERVE,
+        extra=desc(0x4000, 16, NEXT, 1) + desc(0x4100, 16, NEXT | WRITE, 7)),
+    # Three chains returned with one used index update.
+    "push-batch": seed(3, EVENT_IDX, [desc(0x4000 + 0x100 * i, 32, WRITE) for i in range(3)],
+                       [0, 1, 2], [(PUSH_BATCH, 2, 16), (PUSH_BATCH, 0, 0)]),
     "wrap-65534": seed(3, EVENT_IDX | START_IDX,
                        [desc(0x4000 + 0x100 * i, 32, WRITE) for i in range(3)], [0, 1, 2],
                        SERVE * 3 + [(STORE, AVAIL + 4 + 16, 0)], start=65534),
