@@ -11,11 +11,11 @@
 #include <unistd.h>
 
 #include "vmm/api.h"
+#include "vmm/control_request.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
 #define CTL_MAX_CLIENTS 16
-#define CTL_LINE_MAX 4096
 /* A client that sends nothing (not even a blank line) for this long, and
  * has no "wait" or "pause" pending, is closed (man/kvmkit.1). */
 #define CTL_IDLE_MS 30000
@@ -33,7 +33,7 @@ struct ctl_client {
 	bool pausing; /* sent "pause": answered once paused (never waits on the loop) */
 	struct json_object *pause_id;
 	size_t len;
-	char buf[CTL_LINE_MAX];
+	char buf[CONTROL_LINE_MAX];
 };
 
 struct control_socket {
@@ -229,62 +229,34 @@ static void run_command(struct ctl_client *c, const char *command, struct json_o
 
 static void handle_line(struct ctl_client *c, const char *line, size_t len)
 {
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *req = NULL, *id = NULL, *command;
-	enum json_tokener_error jerr;
+	struct control_request req;
 	char msg[256];
+	int err = control_request_parse(line, len, &req, msg, sizeof(msg));
 
-	if (!tok) {
-		reply_error(c, NULL, ENOMEM, "out of memory");
-		return;
-	}
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
-	req = json_tokener_parse_ex(tok, line, (int)len);
-	jerr = json_tokener_get_error(tok);
-	if (!req || jerr != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
-		snprintf(msg, sizeof(msg), "malformed request: %s",
-			 !req ? (jerr == json_tokener_continue ? "the line ends inside a JSON value"
-							       : json_tokener_error_desc(jerr))
-			      : "text after the JSON value");
-		reply_error(c, NULL, EBADMSG, msg);
-		goto out;
-	}
-	if (!json_object_is_type(req, json_type_object)) {
-		reply_error(c, NULL, EINVAL,
-			    "a request is a JSON object: {\"command\": \"status\"}");
-		goto out;
-	}
-	json_object_object_get_ex(req, "id", &id);
-	if (!json_object_object_get_ex(req, "command", &command) ||
-	    !json_object_is_type(command, json_type_string)) {
-		reply_error(c, id, EINVAL, "the request has no \"command\" string");
-		goto out;
-	}
-	run_command(c, json_object_get_string(command), id);
-out:
-	json_object_put(req);
-	json_tokener_free(tok);
+	if (err)
+		reply_error(c, req.id, err, msg);
+	else
+		run_command(c, req.command, req.id);
+	control_request_free(&req);
 }
 
 /* Serves every complete line in the client's buffer. */
 static void serve_lines(struct ctl_client *c)
 {
-	char *start = c->buf, *nl;
+	size_t done = 0, taken, line_len;
+	const char *line;
 
-	while (c->fd >= 0 && (nl = memchr(start, '\n', c->len - (size_t)(start - c->buf)))) {
-		size_t len = (size_t)(nl - start);
-
-		if (len && start[len - 1] == '\r')
-			len--;
+	while (c->fd >= 0 &&
+	       (taken = control_next_line(c->buf + done, c->len - done, &line, &line_len))) {
 		/* Blank lines are keep-alives, not requests. */
-		if (len)
-			handle_line(c, start, len);
-		start = nl + 1;
+		if (line_len)
+			handle_line(c, line, line_len);
+		done += taken;
 	}
 	if (c->fd < 0)
 		return;
-	c->len -= (size_t)(start - c->buf);
-	memmove(c->buf, start, c->len);
+	c->len -= done;
+	memmove(c->buf, c->buf + done, c->len);
 	if (c->len == sizeof(c->buf)) {
 		reply_error(c, NULL, EMSGSIZE, "request line longer than 4096 bytes");
 		client_close(c);

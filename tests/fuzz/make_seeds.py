@@ -179,8 +179,15 @@ DEVICES_SEEDS = {
     "blk-get-id": bytes([D_BLK_RO]) + virtio_up(1) + blk_request(8, 0, 20, True) + r(0x100, 8),
 }
 
+CONTROL_REQUEST_SEEDS = {
+    "commands": b"\x10" + b'{"command": "status"}\n{"command": "pause", "id": 1}\r\n\n'
+                b'{"id": "x", "command": "resume"}\n{"command": "wait", "id": [1, {"a": null}]}\n',
+    "errors": b"\x03" + b'{"command": 5}\n[1,2]\n{"command": "stop"} x\n{"comm\n',
+}
+
 SEEDS = {
     "virtqueue": VIRTQUEUE_SEEDS,
+    "control_request": CONTROL_REQUEST_SEEDS,
     "devices": DEVICES_SEEDS,
     "config_file": CONFIG_FILE_SEEDS,
     "arm64_image": {
