@@ -597,15 +597,17 @@ static void default_mac(const char *tap, uint8_t mac[6])
 	mac[5] = (uint8_t)h;
 }
 
-int virtio_net_create(struct device_host *host, const struct vm_net_config *cfg,
-		      struct virtio_dev **out)
+int virtio_net_create_on_fd(struct device_host *host, const struct vm_net_config *cfg, int tap_fd,
+			    struct virtio_dev **out)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
 	uint16_t status = htole16(VIRTIO_NET_S_LINK_UP), pairs = htole16(1);
 	int ret;
 
-	if (!n)
+	if (!n) {
+		close(tap_fd);
 		return host_error(host, -ENOMEM, "virtio-net: out of memory");
+	}
 	n->gate_fd = n->more_fd = -1;
 	snprintf(n->name, sizeof(n->name), "virtio-net-%s", cfg->tap);
 	if (cfg->has_mac)
@@ -614,13 +616,7 @@ int virtio_net_create(struct device_host *host, const struct vm_net_config *cfg,
 		default_mac(cfg->tap, n->config);
 	memcpy(n->config + 6, &status, 2);
 	memcpy(n->config + 8, &pairs, 2);
-	n->tap_fd = tap_open(host, cfg->tap);
-	if (n->tap_fd < 0) {
-		ret = n->tap_fd;
-		n->tap_fd = -1;
-		net_destroy(n);
-		return ret;
-	}
+	n->tap_fd = tap_fd;
 	n->gate_fd = epoll_create1(EPOLL_CLOEXEC);
 	n->more_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (n->gate_fd < 0 || n->more_fd < 0) {
@@ -640,6 +636,16 @@ int virtio_net_create(struct device_host *host, const struct vm_net_config *cfg,
 	}
 	*out = n->vdev;
 	return 0;
+}
+
+int virtio_net_create(struct device_host *host, const struct vm_net_config *cfg,
+		      struct virtio_dev **out)
+{
+	int fd = tap_open(host, cfg->tap);
+
+	if (fd < 0)
+		return fd;
+	return virtio_net_create_on_fd(host, cfg, fd, out);
 }
 
 static int hex_digit(char c)

@@ -24,4 +24,11 @@ struct vm_net_config {
 int virtio_net_create(struct device_host *host, const struct vm_net_config *cfg,
 		      struct virtio_dev **out);
 
+/* The same on @tap_fd, which it owns from here on (closed on failure too):
+ * a tap opened elsewhere, or anything that, non-blocking, reads and writes
+ * one frame with its vnet header per call (the fuzzer gives it a
+ * SOCK_SEQPACKET socket). @cfg names the device and its MAC. */
+int virtio_net_create_on_fd(struct device_host *host, const struct vm_net_config *cfg, int tap_fd,
+			    struct virtio_dev **out);
+
 #endif

@@ -18,21 +18,27 @@
  *     OP_LOAD   u16 n, n bytes: quiesce, load them as a record, unquiesce
  *     OP_RESET  the device's reset
  *     OP_GPIO   u8 pin and level (bit 7)
- *   After each operation the loop serves every watched fd that is ready. */
+ *     OP_FRAME  u16 n, n bytes: a frame (vnet header first) from the host's
+ *               network; virtio-net's "tap" is a SOCK_SEQPACKET socket
+ *   After each operation the loop serves every watched fd that is ready and
+ *   the frames the guest sent are taken from the socket. */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "devices/pl031.h"
 #include "devices/pl061.h"
+#include "devices/tap.h"
 #include "devices/uart_16550.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
 #include "devices/virtio_mmio.h"
+#include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
 #include "vmm/console.h"
 #include "vmm/device.h"
@@ -57,8 +63,29 @@
 #define MAX_WATCHES 8
 #define LOOP_ROUNDS 4
 
-enum { DEV_UART, DEV_PL031, DEV_PL061, DEV_RNG, DEV_CONSOLE, DEV_BLK, DEV_BLK_RO, DEV_COUNT };
-enum { OP_WRITE, OP_READ, OP_MEM, OP_INPUT, OP_PAUSE, OP_LOAD, OP_RESET, OP_GPIO, OP_COUNT };
+enum {
+	DEV_UART,
+	DEV_PL031,
+	DEV_PL061,
+	DEV_RNG,
+	DEV_CONSOLE,
+	DEV_BLK,
+	DEV_BLK_RO,
+	DEV_NET,
+	DEV_COUNT
+};
+enum {
+	OP_WRITE,
+	OP_READ,
+	OP_MEM,
+	OP_INPUT,
+	OP_PAUSE,
+	OP_LOAD,
+	OP_RESET,
+	OP_GPIO,
+	OP_FRAME,
+	OP_COUNT
+};
 
 struct watch {
 	int fd;
@@ -73,6 +100,7 @@ struct fake_host {
 	struct device *dev;
 	struct watch watches[MAX_WATCHES];
 	unsigned nr_watches;
+	int net_peer; /* the host's end of virtio-net's "tap", or -1 */
 };
 
 struct input {
@@ -216,6 +244,17 @@ static int create_virtio(struct fake_host *h, unsigned kind)
 	switch (kind) {
 	case DEV_RNG: ret = virtio_rng_create(&h->host, &vdev); break;
 	case DEV_CONSOLE: ret = virtio_console_create(&h->host, &vdev); break;
+	case DEV_NET: {
+		struct vm_net_config net = {
+			.tap = "fuzz0", .has_mac = true, .mac = {2, 0, 0, 0, 0, 1}};
+		int sv[2];
+
+		CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) ==
+		      0);
+		h->net_peer = sv[1];
+		ret = virtio_net_create_on_fd(&h->host, &net, sv[0], &vdev);
+		break;
+	}
 	default:
 		snprintf(disk.path, sizeof(disk.path), "/proc/self/fd/%d", disk_fd());
 		disk.read_only = kind == DEV_BLK_RO;
@@ -300,6 +339,30 @@ static void load_hostile(struct fake_host *h, struct input *in)
 		dev->ops->unquiesce(dev);
 }
 
+/* Frames the guest sent: each one at least the vnet header. */
+static void drain_sent(struct fake_host *h)
+{
+	static uint8_t frame[65536 + 64];
+	ssize_t n;
+
+	if (h->net_peer < 0)
+		return;
+	while ((n = recv(h->net_peer, frame, sizeof(frame), MSG_DONTWAIT)) >= 0)
+		CHECK(n >= TAP_VNET_HDR_LEN);
+}
+
+static void send_frame(struct fake_host *h, struct input *in)
+{
+	size_t n = take(in, 2);
+
+	if (n > in->left)
+		n = in->left;
+	if (h->net_peer >= 0)
+		send(h->net_peer, in->data, n, MSG_DONTWAIT); /* a full socket drops it */
+	in->data += n;
+	in->left -= n;
+}
+
 static void run_op(struct fake_host *h, unsigned kind, struct input *in)
 {
 	unsigned op = take(in, 1) % OP_COUNT;
@@ -337,6 +400,7 @@ static void run_op(struct fake_host *h, unsigned kind, struct input *in)
 		if (h->dev->ops->reset)
 			h->dev->ops->reset(h->dev);
 		break;
+	case OP_FRAME: send_frame(h, in); break;
 	case OP_GPIO: {
 		unsigned v = take(in, 1);
 
@@ -346,6 +410,7 @@ static void run_op(struct fake_host *h, unsigned kind, struct input *in)
 	}
 	}
 	run_loop(h);
+	drain_sent(h);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -354,7 +419,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t *ram;
 	static bool quiet;
-	struct fake_host h = {0};
+	struct fake_host h = {.net_peer = -1};
 	struct input in = {data, size};
 	unsigned kind;
 
@@ -384,6 +449,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (h.dev)
 		h.dev->ops->destroy(h.dev);
+	if (h.net_peer >= 0)
+		close(h.net_peer);
 	console_destroy(&h.console);
 	guest_mem_release(&h.mem);
 	return 0;

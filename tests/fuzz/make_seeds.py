@@ -103,8 +103,8 @@ CONFIG_FILE_SEEDS = {
 }
 
 # fuzz_devices.c: device kinds and operations.
-D_UART, D_PL031, D_PL061, D_RNG, D_CONSOLE, D_BLK, D_BLK_RO = range(7)
-O_WRITE, O_READ, O_MEM, O_INPUT, O_PAUSE, O_LOAD, O_RESET, O_GPIO = range(8)
+D_UART, D_PL031, D_PL061, D_RNG, D_CONSOLE, D_BLK, D_BLK_RO, D_NET = range(8)
+O_WRITE, O_READ, O_MEM, O_INPUT, O_PAUSE, O_LOAD, O_RESET, O_GPIO, O_FRAME = range(9)
 
 
 def w(off, val, size=4):
@@ -123,9 +123,12 @@ def mem(gpa, data):
     return out
 
 
-def virtio_up(nr_queues, qsize=8):
+def virtio_up(nr_queues, qsize=8, low_features=0):
     """The driver's side of initialisation; queue q's rings at 0x1000 + 0x3000 * q."""
-    ops = w(0x70, 1) + w(0x70, 3) + w(0x24, 1) + w(0x20, 1) + w(0x70, 0xB) + r(0x70)
+    ops = w(0x70, 1) + w(0x70, 3) + w(0x24, 1) + w(0x20, 1)
+    if low_features:
+        ops += w(0x24, 0) + w(0x20, low_features)
+    ops += w(0x70, 0xB) + r(0x70)
     for q in range(nr_queues):
         base = 0x1000 + 0x3000 * q
         ops += w(0x30, q) + w(0x38, qsize) + w(0x80, base) + w(0x90, base + 0x1000)
@@ -142,6 +145,24 @@ def virtio_chain(q, bufs, head_slot=0, qsize=8):
         table += desc(addr, length, flags, i + 1 if i + 1 < len(bufs) else 0)
     avail = struct.pack("<HHH", 0, head_slot + 1, 0)
     return mem(base, table) + mem(base + 0x1000, avail) + w(0x50, q)
+
+
+def virtio_single_chains(q, bufs):
+    """One-descriptor chains (addr, len, writable) at heads 0, 1, ..., all available."""
+    base = 0x1000 + 0x3000 * q
+    table = b"".join(desc(a, n, 2 if wr else 0) for a, n, wr in bufs)
+    avail = struct.pack("<HH", 0, len(bufs)) + struct.pack(f"<{len(bufs)}H", *range(len(bufs)))
+    return mem(base, table) + mem(base + 0x1000, avail) + w(0x50, q)
+
+
+def frame(payload_len, hdr=b""):
+    hdr = hdr.ljust(12, b"\0")
+    body = (bytes(range(256)) * (payload_len // 256 + 1))[:payload_len]
+    data = hdr + body
+    return struct.pack("<BH", O_FRAME, len(data)) + data
+
+
+MRG_RXBUF, NET_CSUM, GUEST_CSUM = 1 << 15, 1 << 0, 1 << 1
 
 
 def blk_request(kind, sector, data_len, writable_data):
@@ -176,6 +197,14 @@ DEVICES_SEEDS = {
                                    w(0x20, 1) + w(0x70, 0xB) + bytes([O_PAUSE]),
     "rng-status-high-bits-saved": bytes([D_RNG]) + w(0x70, 1) + w(0x70, 0xC0003) +
                                   bytes([O_PAUSE]),
+    "net-tx": bytes([D_NET]) + virtio_up(2) + mem(0x8000, bytes(12) + bytes(range(60))) +
+              virtio_chain(1, [(0x8000, 72, False)]) + bytes([O_PAUSE]),
+    "net-rx": bytes([D_NET]) + virtio_up(2, low_features=NET_CSUM | GUEST_CSUM) +
+              virtio_single_chains(0, [(0x8000, 1526, True), (0x9000, 1526, True)]) +
+              frame(100, b"\x01") + frame(60) + bytes([O_PAUSE]),
+    "net-rx-mergeable": bytes([D_NET]) + virtio_up(2, low_features=MRG_RXBUF) +
+                        virtio_single_chains(0, [(0x8000 + 0x100 * i, 64, True) for i in range(4)]) +
+                        frame(150) + frame(300),
     "blk-get-id": bytes([D_BLK_RO]) + virtio_up(1) + blk_request(8, 0, 20, True) + r(0x100, 8),
 }
 
