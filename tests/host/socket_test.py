@@ -496,11 +496,19 @@ def socket_mode(env):
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, cwd=env.tmp, env=child_env, umask=0)
     try:
-        expect(wait_for(lambda: os.path.exists(log), 5), "the probe logged no bind()")
+        # The probe creates the file before it writes the line: wait for the line.
+        def logged():
+            try:
+                with open(log) as f:
+                    return f.read().endswith("\n")
+            except FileNotFoundError:
+                return False
+
+        expect(wait_for(logged, scaled(5)), "the probe logged no bind()")
         with open(log) as f:
             lines = f.read().splitlines()
         expect(lines == [f"{path} 0600"], f"socket mode at bind(): {lines}")
-        expect(wait_for(lambda: os.path.exists(path), 5), "no socket")
+        expect(wait_for(lambda: os.path.exists(path), scaled(5)), "no socket")
         expect(stat.S_IMODE(os.lstat(path).st_mode) == 0o600, "the socket is not 0600")
         c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         c.settimeout(scaled(5))
