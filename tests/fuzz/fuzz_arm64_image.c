@@ -9,17 +9,7 @@
 #include <string.h>
 
 #include "arch/arm64/image.h"
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			fprintf(stderr, "%s:%d: contract violated: %s\n", __FILE__, __LINE__, \
-				#cond);                                                       \
-			abort();                                                              \
-		}                                                                             \
-	} while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -10,16 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_util.h"
 #include "vmm/control_request.h"
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			fprintf(stderr, "%s:%d: contract violated: %s\n", __FILE__, __LINE__, \
-				#cond);                                                       \
-			abort();                                                              \
-		}                                                                             \
-	} while (0)
 
 static void parse_line(const char *line, size_t len)
 {
@@ -40,8 +32,6 @@ static void parse_line(const char *line, size_t len)
 	control_request_free(&req);
 	CHECK(!req.root && !req.id && !req.command);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

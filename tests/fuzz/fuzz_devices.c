@@ -40,21 +40,13 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
+#include "fuzz_util.h"
 #include "vmm/console.h"
 #include "vmm/device.h"
 #include "vmm/device_host.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
 #include "vmm/state.h"
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			fprintf(stderr, "%s:%d: contract violated: %s\n", __FILE__, __LINE__, \
-				#cond);                                                       \
-			abort();                                                              \
-		}                                                                             \
-	} while (0)
 
 #define RAM_SIZE 0x10000ULL
 #define DEVICE_BASE 0x10000000ULL
@@ -102,20 +94,6 @@ struct fake_host {
 	unsigned nr_watches;
 	int net_peer; /* the host's end of virtio-net's "tap", or -1 */
 };
-
-struct input {
-	const uint8_t *data;
-	size_t left;
-};
-
-static uint64_t take(struct input *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->data++ << (8 * i);
-	return v;
-}
 
 static int fake_add_device(void *ctx, struct device *dev)
 {
@@ -412,8 +390,6 @@ static void run_op(struct fake_host *h, unsigned kind, struct input *in)
 	run_loop(h);
 	drain_sent(h);
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

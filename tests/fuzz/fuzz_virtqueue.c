@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "devices/virtqueue.h"
+#include "fuzz_util.h"
 #include "vmm/guest_mem.h"
 
 /* RAM [0, 0x8000) and [0x9000, 0xb000); rings may be placed up to GPA_SPAN,
@@ -37,29 +38,6 @@
 #define HEADER_BYTES 18
 #define COMMAND_BYTES 5
 #define DRAIN_ROUNDS 16
-
-#define CHECK(cond)                                                                           \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			fprintf(stderr, "%s:%d: contract violated: %s\n", __FILE__, __LINE__, \
-				#cond);                                                       \
-			abort();                                                              \
-		}                                                                             \
-	} while (0)
-
-struct input {
-	const uint8_t *data;
-	size_t left;
-};
-
-static uint64_t take(struct input *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes && in->left; i++, in->left--)
-		v |= (uint64_t)*in->data++ << (8 * i);
-	return v;
-}
 
 /* Copies up to @len input bytes into guest memory at @gpa, as a driver
  * filling its rings would; a ring outside RAM gets nothing. */
@@ -255,8 +233,6 @@ static uint8_t *alloc_region(uint64_t size)
 	memset(p, 0, size);
 	return p;
 }
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
