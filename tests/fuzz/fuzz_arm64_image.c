@@ -19,16 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *head;
 	int ret;
 
-	if (size < 8)
-		return -1;
-	memcpy(&file_size, data, 8);
-	data += 8;
-	size -= 8;
-	/* A heap copy of exactly the bytes given, so ASan sees any read past them. */
-	head = malloc(size ? size : 1);
+	head = take_file_head(data, size, &file_size, &size);
 	if (!head)
-		abort();
-	memcpy(head, data, size);
+		return -1;
 	err[0] = '\0';
 	ret = arm64_image_parse(head, size, file_size, &info, err, sizeof(err));
 	CHECK(ret == 0 || ret == -ENOEXEC);
