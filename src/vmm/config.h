@@ -27,6 +27,14 @@
 
 struct device_type;
 
+/* Dirty-page tracking's engine (vmm/dirty_log.h says what each is). */
+enum dirty_engine_kind {
+	DIRTY_ENGINE_AUTO,
+	DIRTY_ENGINE_BITMAP,       /* KVM_GET_DIRTY_LOG, get-and-clear */
+	DIRTY_ENGINE_BITMAP_CLEAR, /* manual protect: get, then clear what was taken */
+	DIRTY_ENGINE_RING,
+};
+
 struct vm_device_config {
 	const struct device_type *type;
 	_Alignas(VM_DEVICE_CONFIG_ALIGN) unsigned char data[VM_DEVICE_CONFIG_MAX];
@@ -37,16 +45,17 @@ struct vm_config {
 	const char *initrd_path; /* NULL: none */
 	const char *cmdline;     /* NULL: empty */
 	unsigned nr_cpus;
-	uint64_t mem_size;            /* bytes */
-	const char *console_log_path; /* NULL: none */
-	bool console_stdio;           /* guest console on stdin/stdout */
-	uint64_t console_buffer;      /* bytes each console output fd may have waiting */
-	unsigned timeout_sec;         /* 0: no timeout */
-	const char *expect;           /* NULL: none; success once the console shows it */
-	const char *dump_dtb_path;    /* NULL: none */
-	bool print_stats;             /* memory and exit statistics on stderr at exit */
-	const char *api_socket_path;  /* NULL: no control socket */
-	unsigned stop_timeout_sec;    /* grace time after the power button; 0: stop hard */
+	uint64_t mem_size;                   /* bytes */
+	const char *console_log_path;        /* NULL: none */
+	bool console_stdio;                  /* guest console on stdin/stdout */
+	uint64_t console_buffer;             /* bytes each console output fd may have waiting */
+	unsigned timeout_sec;                /* 0: no timeout */
+	const char *expect;                  /* NULL: none; success once the console shows it */
+	const char *dump_dtb_path;           /* NULL: none */
+	bool print_stats;                    /* memory and exit statistics on stderr at exit */
+	const char *api_socket_path;         /* NULL: no control socket */
+	unsigned stop_timeout_sec;           /* grace time after the power button; 0: stop hard */
+	enum dirty_engine_kind dirty_engine; /* chosen when the VM is built (the ring must be) */
 	struct vm_device_config devices[VM_MAX_CONFIG_DEVICES]; /* in the order they were asked for */
 	unsigned nr_devices;
 };

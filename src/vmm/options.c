@@ -6,6 +6,7 @@
 
 #include "arch/arch.h"
 #include "vmm/device_type.h"
+#include "vmm/dirty_log.h"
 
 static int set_kernel(struct run_options *o, const char *v, char *err, size_t errlen)
 {
@@ -160,6 +161,18 @@ static int set_stop_timeout(struct run_options *o, const char *v, char *err, siz
 	return 0;
 }
 
+static int set_dirty_engine(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	enum dirty_engine_kind kind;
+
+	if (dirty_engine_parse(v, &kind) < 0)
+		return option_fail(
+			err, errlen,
+			"--dirty-engine '%s': expected auto, bitmap, bitmap+clear or ring", v);
+	o->vm.dirty_engine = kind;
+	return 0;
+}
+
 static const struct option_spec machine_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE",
 	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL},
@@ -189,6 +202,9 @@ static const struct option_spec machine_specs[] = {
 	 set_api_socket, NULL},
 	{"stop-timeout", 0, OPTION_VALUE, "SECONDS",
 	 "grace time after the power button before a hard stop (default 10)", set_stop_timeout,
+	 NULL},
+	{"dirty-engine", 0, OPTION_VALUE, "ENGINE",
+	 "dirty-page tracking: auto (default), bitmap, bitmap+clear or ring", set_dirty_engine,
 	 NULL},
 };
 

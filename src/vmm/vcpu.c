@@ -12,6 +12,7 @@
 
 #include "arch/arch.h"
 #include "vmm/device.h"
+#include "vmm/dirty_log.h"
 #include "vmm/kvm.h"
 #include "vmm/log.h"
 #include "vmm/thread.h"
@@ -155,6 +156,17 @@ bool vcpu_handle_exit(struct vcpu *vcpu)
 		handle_pio(vcpu);
 		return true;
 	case KVM_EXIT_INTR: return true;
+	case KVM_EXIT_DIRTY_RING_FULL: {
+		char why[160];
+		int ret = dirty_log_ring_full(vm->dirty, vcpu->index, why, sizeof(why));
+
+		if (ret < 0) {
+			vm_error(vm, ret, "vcpu%u: dirty ring full: %s", vcpu->index, why);
+			vm_request_exit(vm, VM_EXIT_ERROR);
+			return false;
+		}
+		return true;
+	}
 	case KVM_EXIT_SYSTEM_EVENT:
 		switch (run->system_event.type) {
 		case KVM_SYSTEM_EVENT_SHUTDOWN:

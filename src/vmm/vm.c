@@ -10,6 +10,7 @@
 
 #include "arch/arch.h"
 #include "vmm/device.h"
+#include "vmm/dirty_log.h"
 #include "vmm/kvm.h"
 #include "vmm/kvm_eventfd.h"
 #include "vmm/log.h"
@@ -137,6 +138,7 @@ static int create_kvm_vm(struct vm *vm)
 {
 	const struct kvm_cap_req *caps, *missing;
 	unsigned long type = 0;
+	char why[256];
 	unsigned nr_caps;
 	int ret;
 
@@ -161,6 +163,12 @@ static int create_kvm_vm(struct vm *vm)
 	if (ret < 0)
 		return ret;
 	vm->vm_fd = ret;
+	/* The engine is chosen now: the dirty ring must be enabled before any
+	 * memslot or vCPU exists. */
+	ret = dirty_log_create(vm->kvm_fd, vm->vm_fd, vm->cfg.dirty_engine, vm->cfg.nr_cpus,
+			       &vm->dirty, why, sizeof(why));
+	if (ret < 0)
+		return vm_error(vm, ret, "%s", why);
 	return 0;
 }
 
@@ -169,6 +177,7 @@ static int create_kvm_vm(struct vm *vm)
 static int setup_ram(struct vm *vm)
 {
 	struct arch_ram_region ram[GUEST_MEM_MAX_REGIONS];
+	char why[256];
 	int nr, ret;
 
 	nr = arch_ram_regions(vm->cfg.mem_size, ram, GUEST_MEM_MAX_REGIONS);
@@ -196,11 +205,13 @@ static int setup_ram(struct vm *vm)
 		if (ret < 0)
 			return ret;
 	}
-	return 0;
+	ret = dirty_log_attach_mem(vm->dirty, &vm->mem, why, sizeof(why));
+	return ret < 0 ? vm_error(vm, ret, "%s", why) : 0;
 }
 
 static int create_vcpus(struct vm *vm)
 {
+	char why[256];
 	int ret;
 
 	vm->vcpus = calloc(vm->cfg.nr_cpus, sizeof(*vm->vcpus));
@@ -211,6 +222,9 @@ static int create_vcpus(struct vm *vm)
 		if (ret < 0)
 			return ret;
 		vm->nr_vcpus++;
+		ret = dirty_log_attach_vcpu(vm->dirty, i, vm->vcpus[i]->fd, why, sizeof(why));
+		if (ret < 0)
+			return vm_error(vm, ret, "%s", why);
 		ret = arch_vcpu_setup(vm, vm->vcpus[i]);
 		if (ret < 0)
 			return ret;
@@ -359,6 +373,7 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(vm->vcpus[i]);
 		free(vm->vcpus);
 	}
+	dirty_log_destroy(vm->dirty);
 	for (unsigned i = 0; i < vm->nr_devices; i++)
 		vm->devices[i]->ops->destroy(vm->devices[i]);
 	arch_vm_teardown(vm);

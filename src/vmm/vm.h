@@ -75,6 +75,7 @@ struct vm {
 	int vm_fd;
 	size_t vcpu_mmap_size;
 	struct guest_mem mem;
+	struct dirty_log *dirty; /* dirty-page tracking (vm_dirty.c) */
 	struct bus mmio_bus;
 	struct bus pio_bus;
 	struct device *devices[VM_MAX_DEVICES];
