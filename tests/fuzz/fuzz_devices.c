@@ -21,14 +21,24 @@
  *     OP_FRAME  u16 n, n bytes: a frame (vnet header first) from the host's
  *               network; virtio-net's "tap" is a SOCK_SEQPACKET socket
  *   After each operation the loop serves every watched fd that is ready and
- *   the frames the guest sent are taken from the socket. */
+ *   the frames the guest sent are taken from the socket; after a kick of
+ *   virtio-blk (or a pause, which kicks) the harness waits until the
+ *   device's worker served every chain available (settle()).
+ *
+ * The disks: DEV_BLK and DEV_BLK_RO on a memfd; DEV_BLK_DIRECT opened with
+ * O_DIRECT on a real file (see open_direct_disk()), so that guest buffers
+ * O_DIRECT refuses take disk_image.c's bounce buffer. */
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "devices/pl031.h"
@@ -37,6 +47,7 @@
 #include "devices/uart_16550.h"
 #include "devices/virtio_blk.h"
 #include "devices/virtio_console.h"
+#include "devices/virtio_dev.h"
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
@@ -52,8 +63,14 @@
 #define DEVICE_BASE 0x10000000ULL
 #define DEVICE_IRQ 5
 #define DISK_SIZE 0x10000
+/* Past the 1 MiB bounce buffer, so that a bounced request can take two
+ * rounds (a chain may name the same guest RAM over and over). */
+#define DIRECT_DISK_SIZE 0x200000
 #define MAX_WATCHES 8
 #define LOOP_ROUNDS 4
+#define REG_QUEUE_NOTIFY 0x50
+/* A kicked virtio-blk queue still not served after this long is a hang. */
+#define SETTLE_TIMEOUT_MS 5000
 
 enum {
 	DEV_UART,
@@ -64,6 +81,7 @@ enum {
 	DEV_BLK,
 	DEV_BLK_RO,
 	DEV_NET,
+	DEV_BLK_DIRECT,
 	DEV_COUNT
 };
 enum {
@@ -93,6 +111,10 @@ struct fake_host {
 	struct watch watches[MAX_WATCHES];
 	unsigned nr_watches;
 	int net_peer; /* the host's end of virtio-net's "tap", or -1 */
+	/* virtio-blk serves its queue on a worker thread: after a kick the
+	 * harness waits until it served what the kick asked for (settle()). */
+	struct virtio_dev *blk;
+	bool kicked;
 };
 
 static int fake_add_device(void *ctx, struct device *dev)
@@ -213,6 +235,59 @@ static int disk_fd(void)
 	return fd;
 }
 
+/* The image of DEV_BLK_DIRECT, opened with O_DIRECT as the device will
+ * open it: a file in KVMKIT_FUZZ_DISK_DIR, else next to the fuzzer (under
+ * build/fuzz, on the checkout's file system), unlinked at once. A memfd
+ * would not do: tmpfs takes O_DIRECT only since Linux 6.6. A directory
+ * whose file system refuses O_DIRECT is an error, not a reason to fuzz
+ * less: the bounce path would go untested without anyone noticing. */
+static int direct_disk_fd;
+
+static void open_direct_disk(void)
+{
+	const char *dir = getenv("KVMKIT_FUZZ_DISK_DIR");
+	char self[PATH_MAX], tmpl[PATH_MAX + 32];
+	ssize_t n;
+	int fd, probe;
+
+	if (!dir) {
+		n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		CHECK(n > 0);
+		self[n] = 0;
+		dir = dirname(self);
+	}
+	snprintf(tmpl, sizeof(tmpl), "%s/fuzz-direct-disk-XXXXXX", dir);
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "fuzz: %s: %s\n", tmpl, strerror(errno));
+		exit(1);
+	}
+	unlink(tmpl);
+	CHECK(ftruncate(fd, DIRECT_DISK_SIZE) == 0);
+	snprintf(tmpl, sizeof(tmpl), "/proc/self/fd/%d", fd);
+	probe = open(tmpl, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (probe < 0) {
+		fprintf(stderr,
+			"fuzz: %s: O_DIRECT refused (%s): the file system cannot hold the "
+			"direct disk; set KVMKIT_FUZZ_DISK_DIR to a directory on ext4, xfs, "
+			"btrfs or (Linux 6.6 or later) tmpfs\n",
+			dir, strerror(errno));
+		exit(1);
+	}
+	close(probe);
+	direct_disk_fd = fd;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	open_direct_disk();
+	return 0;
+}
+
 static int create_virtio(struct fake_host *h, unsigned kind)
 {
 	struct virtio_dev *vdev = NULL;
@@ -234,14 +309,19 @@ static int create_virtio(struct fake_host *h, unsigned kind)
 		break;
 	}
 	default:
-		snprintf(disk.path, sizeof(disk.path), "/proc/self/fd/%d", disk_fd());
+		snprintf(disk.path, sizeof(disk.path), "/proc/self/fd/%d",
+			 kind == DEV_BLK_DIRECT ? direct_disk_fd : disk_fd());
 		disk.read_only = kind == DEV_BLK_RO;
+		disk.direct = kind == DEV_BLK_DIRECT;
 		ret = virtio_blk_create(&h->host, 0, &disk, &vdev);
 		break;
 	}
 	if (ret < 0)
 		return ret;
-	return virtio_mmio_create(&h->host, vdev, DEVICE_BASE, DEVICE_IRQ);
+	ret = virtio_mmio_create(&h->host, vdev, DEVICE_BASE, DEVICE_IRQ);
+	if (ret == 0 && (kind == DEV_BLK || kind == DEV_BLK_RO || kind == DEV_BLK_DIRECT))
+		h->blk = vdev;
+	return ret;
 }
 
 static int create_device(struct fake_host *h, unsigned kind)
@@ -274,6 +354,44 @@ static void reg_access(struct fake_host *h, struct input *in, bool write)
 	else
 		ret = device_read(dev, offset, &value, len);
 	CHECK(ret == 0 || ret == -EINVAL);
+	if (write && ret == 0 && offset == REG_QUEUE_NOTIFY && len == 4 && (uint32_t)value == 0)
+		h->kicked = true;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* After a kick of virtio-blk (or an unquiesce, which kicks): waits until
+ * its worker took every chain the driver made available, so that what a
+ * request does is part of the input's run (and not cut short by the
+ * device's destruction). The worker holds the queue from taking a chain to
+ * completing it, so holding the queue here and finding nothing available
+ * means all was served; a queue the device stopped serving (not running,
+ * broken) has nothing more to do either. Buffers made available without a
+ * kick are not waited for: the device need not look at them. */
+static void settle(struct fake_host *h)
+{
+	uint64_t deadline = now_ms() + SETTLE_TIMEOUT_MS;
+
+	if (!h->blk || !h->kicked)
+		return;
+	h->kicked = false;
+	for (;;) {
+		struct virtq *q = virtio_queue_get(h->blk, 0);
+		bool busy = q && virtq_has_avail(q);
+
+		if (q)
+			virtio_queue_put(h->blk, 0);
+		if (!busy)
+			return;
+		CHECK(now_ms() < deadline);
+		poll(NULL, 0, 1);
+	}
 }
 
 static void pause_round_trip(struct fake_host *h)
@@ -372,8 +490,14 @@ static void run_op(struct fake_host *h, unsigned kind, struct input *in)
 		in->left -= n;
 		console_input(&h->console, (const char *)bytes, n);
 		break;
-	case OP_PAUSE: pause_round_trip(h); break;
-	case OP_LOAD: load_hostile(h, in); break;
+	case OP_PAUSE:
+		pause_round_trip(h);
+		h->kicked = true;
+		break;
+	case OP_LOAD:
+		load_hostile(h, in);
+		h->kicked = true;
+		break;
 	case OP_RESET:
 		if (h->dev->ops->reset)
 			h->dev->ops->reset(h->dev);
@@ -387,6 +511,7 @@ static void run_op(struct fake_host *h, unsigned kind, struct input *in)
 		break;
 	}
 	}
+	settle(h);
 	run_loop(h);
 	drain_sent(h);
 }

@@ -103,7 +103,7 @@ CONFIG_FILE_SEEDS = {
 }
 
 # fuzz_devices.c: device kinds and operations.
-D_UART, D_PL031, D_PL061, D_RNG, D_CONSOLE, D_BLK, D_BLK_RO, D_NET = range(8)
+D_UART, D_PL031, D_PL061, D_RNG, D_CONSOLE, D_BLK, D_BLK_RO, D_NET, D_BLK_DIRECT = range(9)
 O_WRITE, O_READ, O_MEM, O_INPUT, O_PAUSE, O_LOAD, O_RESET, O_GPIO, O_FRAME = range(9)
 
 
@@ -165,13 +165,37 @@ def frame(payload_len, hdr=b""):
 MRG_RXBUF, NET_CSUM, GUEST_CSUM = 1 << 15, 1 << 0, 1 << 1
 
 
-def blk_request(kind, sector, data_len, writable_data):
-    header = struct.pack("<IIQ", kind, 0, sector)
-    bufs = [(0x8000, 16, False)]
-    if data_len:
-        bufs.append((0x8200, data_len, writable_data))
-    bufs.append((0x8100, 1, True))
-    return mem(0x8000, header) + virtio_chain(0, bufs)
+def blk_request(kind, sector, data_len, writable_data, slot=0):
+    """Request @slot (0, 1, ...) of queue 0, its descriptors at 4 * slot."""
+    return blk_chain(kind, sector, [(0x8200, data_len)] if data_len else [], writable_data, slot)
+
+
+def blk_chain(kind, sector, data, writable_data, slot=0, first=None):
+    """A virtio-blk request with data buffers [(gpa, len)], as the driver's
+    request number @slot (0, 1, ...) on queue 0: its header at 0x4000 +
+    0x20 * slot, its status byte at 0x4800 + slot, its descriptors from
+    @first (default 4 * slot) on; then the kick."""
+    base = 0x1000
+    first = 4 * slot if first is None else first
+    header_gpa = 0x4000 + 0x20 * slot
+    bufs = [(header_gpa, 16, False)] + [(a, n, writable_data) for a, n in data]
+    bufs.append((0x4800 + slot, 1, True))
+    table = b""
+    for i, (addr, length, writable) in enumerate(bufs):
+        last = i + 1 == len(bufs)
+        flags = (0 if last else 1) | (2 if writable else 0)
+        table += desc(addr, length, flags, 0 if last else first + i + 1)
+    return (mem(header_gpa, struct.pack("<IIQ", kind, 0, sector)) +
+            mem(base + 16 * first, table) +
+            mem(base + 0x1000 + 4 + 2 * slot, struct.pack("<H", first)) +
+            mem(base + 0x1000 + 2, struct.pack("<H", slot + 1)) + w(0x50, 0))
+
+
+BLK_IN, BLK_OUT, BLK_FLUSH, BLK_GET_ID, BLK_DISCARD, BLK_WRITE_ZEROES = 0, 1, 4, 8, 11, 13
+# More than the 1 MiB bounce buffer (disk_image.c): 33 buffers of 32767
+# bytes at an odd address (the same guest RAM each time), and 33 bytes to
+# make whole sectors.
+BOUNCE_TWICE = [(0x8001, 32767)] * 33 + [(0x8001, 33)]
 
 
 DEVICES_SEEDS = {
@@ -189,7 +213,32 @@ DEVICES_SEEDS = {
                bytes([O_INPUT, 3]) + b"abc" + bytes([O_PAUSE]) + r(0x100),
     "blk-read": bytes([D_BLK]) + virtio_up(1) + blk_request(0, 2, 512, True) + bytes([O_PAUSE]),
     "blk-write-flush": bytes([D_BLK]) + virtio_up(1) + mem(0x8200, bytes(range(256)) * 2) +
-                       blk_request(1, 5, 512, False) + blk_request(4, 0, 0, False),
+                       blk_request(1, 5, 512, False) + blk_request(4, 0, 0, False, slot=1),
+    # O_DIRECT (a real file): buffers the kernel refuses go through the
+    # bounce buffer, aligned ones straight to the file.
+    "blk-direct-unaligned-read": bytes([D_BLK_DIRECT]) + virtio_up(1) +
+                                 blk_chain(BLK_IN, 3, [(0x8201, 512)], True) + bytes([O_PAUSE]),
+    "blk-direct-odd-segments": bytes([D_BLK_DIRECT]) + virtio_up(1, qsize=16) +
+                               mem(0x8200, bytes(range(256)) * 3) +
+                               blk_chain(BLK_OUT, 7, [(0x8200, 100), (0x8333, 300), (0x8600, 112)],
+                                         False) +
+                               blk_chain(BLK_FLUSH, 0, [], False, slot=1) +
+                               blk_chain(BLK_IN, 7, [(0x9001, 7), (0x9100, 505)], True, slot=2) +
+                               bytes([O_PAUSE]),
+    "blk-direct-aligned": bytes([D_BLK_DIRECT]) + virtio_up(1, qsize=16) +
+                          blk_chain(BLK_OUT, 0, [(0x8200, 512), (0x8400, 1024)], False) +
+                          blk_chain(BLK_IN, 0, [(0x9000, 1536)], True, slot=1) +
+                          blk_chain(BLK_FLUSH, 0, [], False, slot=2) + bytes([O_PAUSE]),
+    "blk-direct-two-rounds": bytes([D_BLK_DIRECT]) + virtio_up(1, qsize=128) +
+                             blk_chain(BLK_OUT, 8, BOUNCE_TWICE, False) +
+                             blk_chain(BLK_IN, 8, BOUNCE_TWICE, True, slot=1, first=36) +
+                             bytes([O_PAUSE]),
+    "blk-direct-zeroes-discard": bytes([D_BLK_DIRECT]) + virtio_up(1, qsize=16) +
+                                 mem(0x8200, struct.pack("<QII", 16, 8, 0)) +
+                                 blk_chain(BLK_WRITE_ZEROES, 0, [(0x8200, 16)], False) +
+                                 mem(0x8300, struct.pack("<QII", 24, 8, 0)) +
+                                 blk_chain(BLK_DISCARD, 0, [(0x8300, 16)], False, slot=1) +
+                                 blk_chain(BLK_IN, 16, [(0x9003, 4096)], True, slot=2),
     # Regressions the fuzzer found: states a guest can reach that did not load
     # back (feature bits written but refused at FEATURES_OK; status bits
     # above the status byte).
