@@ -40,6 +40,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -297,6 +298,66 @@ KVMKIT_API enum kvmkit_error_kind kvmkit_vm_last_error_kind(struct kvmkit_vm *vm
 /* Writes counters (exits per vCPU, accesses per device), peak RSS and the
  * VMM's own memory to @fd, as kvmkit run --stats does. -ESRCH before start. */
 KVMKIT_API int kvmkit_vm_write_stats(struct kvmkit_vm *vm, int fd);
+
+/* Dirty-page tracking: which guest pages changed since the last harvest,
+ * from the guest's own writes (KVM's dirty log) and from kvmkit's devices
+ * (disk reads, network and console input, random numbers, used rings)
+ * alike. The engine is chosen when the VM is built (setting "dirty-engine":
+ * auto, bitmap, bitmap+clear or ring) and named by kvmkit_vm_dirty_engine().
+ * All calls need a started VM (-ESRCH otherwise). */
+
+/* One region of guest RAM: the bitmaps of a harvest follow this order. */
+struct kvmkit_memory_region {
+	uint64_t guest_phys_addr;
+	uint64_t size; /* bytes, a multiple of 4096 */
+	void *host;    /* where kvmkit maps it; valid until kvmkit_vm_destroy() */
+};
+
+/* Fills up to @max regions; returns how many the VM has (may be more). */
+KVMKIT_API int kvmkit_vm_memory_regions(struct kvmkit_vm *vm, struct kvmkit_memory_region *out,
+					unsigned max);
+
+/* "bitmap", "bitmap+clear" or "ring"; "" for NULL. */
+KVMKIT_API const char *kvmkit_vm_dirty_engine(struct kvmkit_vm *vm);
+
+/* Starts tracking. With KVMKIT_DIRTY_START_ALL the first harvest holds
+ * every page (for a consumer that has copied nothing yet); without it only
+ * pages written from now on (the caller copies what it needs after this
+ * returns). -EALREADY when tracking is on. */
+#define KVMKIT_DIRTY_START_ALL 1u
+KVMKIT_API int kvmkit_vm_dirty_start(struct kvmkit_vm *vm, unsigned flags);
+/* Stops tracking and forgets what was not harvested. -ENOTCONN when off. */
+KVMKIT_API int kvmkit_vm_dirty_stop(struct kvmkit_vm *vm);
+
+/* The size of a harvest's bitmap in 64-bit words: one bit per 4 KiB page,
+ * each memory region's bits starting on a new word, regions in order. */
+KVMKIT_API size_t kvmkit_vm_dirty_bitmap_words(struct kvmkit_vm *vm);
+
+/* Harvests: fills @bitmap (@words words) with the pages written since the
+ * last successful harvest and returns how many. Write protection is re-armed
+ * before this returns, so a page written while the caller copies it is in
+ * the next harvest. On a paused VM the harvest is complete. The harvest is a
+ * transaction: kvmkit_vm_dirty_finish(@ok = 1) forgets those pages,
+ * @ok = 0 (the copy failed) puts them back for the next harvest; until
+ * then another harvest is -EBUSY. -ENOSPC when @words is too small,
+ * -ENOTCONN when not tracking. */
+KVMKIT_API int64_t kvmkit_vm_dirty_harvest(struct kvmkit_vm *vm, uint64_t *bitmap, size_t words);
+KVMKIT_API int kvmkit_vm_dirty_finish(struct kvmkit_vm *vm, int ok);
+
+/* How fast the guest dirties memory, measured over @ms milliseconds on the
+ * calling thread (tracking runs for the measurement and stops after if it
+ * was off; pages a consumer has not harvested stay pending). Per vCPU only
+ * with the ring engine: @vcpu_pages_per_sec[i] for i < @max_vcpus, else
+ * left alone (may be NULL). */
+struct kvmkit_dirty_rate {
+	double guest_pages_per_sec; /* pages the vCPUs wrote */
+	double vmm_pages_per_sec;   /* pages kvmkit's devices wrote */
+	double seconds;             /* the window measured */
+	unsigned nr_vcpus;          /* how many per-vCPU rates there are (0 but for the ring) */
+};
+KVMKIT_API int kvmkit_vm_dirty_rate(struct kvmkit_vm *vm, unsigned ms,
+				    struct kvmkit_dirty_rate *out, double *vcpu_pages_per_sec,
+				    unsigned max_vcpus);
 
 /* Frees everything the VM holds (threads, fds, memory, the control socket).
  * -EBUSY while it runs, is paused or is stopping (kill and wait first): the VM

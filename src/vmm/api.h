@@ -36,6 +36,13 @@ const struct run_options *api_config_options(const struct kvmkit_config *cfg);
 enum kvmkit_exit_reason api_public_reason(enum vm_exit_reason reason);
 enum kvmkit_state api_public_state(enum vm_run_state state);
 
+/* Records the message of a failed call on @h (api_vm.c); returns @err. */
+int api_vm_fail(struct kvmkit_vm *h, enum kvmkit_error_kind kind, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* The core VM of @h while it runs (RUNNING, PAUSED or STOPPING), else NULL
+ * with -ESRCH in *@ret and the message recorded for "@what". */
+struct vm *api_running_vm(struct kvmkit_vm *h, const char *what, int *ret);
+
 /* Installs the "no output" log sink unless an embedder chose one. */
 void api_log_init(void);
 

@@ -39,10 +39,7 @@ struct kvmkit_vm {
 	char error[512];
 };
 
-static int vm_fail(struct kvmkit_vm *h, enum kvmkit_error_kind kind, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int vm_fail(struct kvmkit_vm *h, enum kvmkit_error_kind kind, int err, const char *fmt, ...)
+int api_vm_fail(struct kvmkit_vm *h, enum kvmkit_error_kind kind, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -160,8 +157,8 @@ static int check_created(struct kvmkit_vm *h, const char *what)
 	started = h->start_called;
 	pthread_mutex_unlock(&h->lock);
 	if (started)
-		return vm_fail(h, KVMKIT_ERROR_USAGE, -EBUSY, "%s: only before the VM starts",
-			       what);
+		return api_vm_fail(h, KVMKIT_ERROR_USAGE, -EBUSY, "%s: only before the VM starts",
+				   what);
 	return 0;
 }
 
@@ -172,7 +169,7 @@ int kvmkit_vm_set_console_fd(struct kvmkit_vm *h, int fd)
 	if (!h)
 		return -EINVAL;
 	if (fd < -1)
-		return vm_fail(h, KVMKIT_ERROR_USAGE, -EINVAL, "console fd %d: not an fd", fd);
+		return api_vm_fail(h, KVMKIT_ERROR_USAGE, -EINVAL, "console fd %d: not an fd", fd);
 	ret = check_created(h, "set_console_fd");
 	if (ret == 0)
 		h->console_fd = fd;
@@ -361,7 +358,8 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 	pthread_mutex_lock(&h->lock);
 	if (h->start_called) {
 		pthread_mutex_unlock(&h->lock);
-		return vm_fail(h, KVMKIT_ERROR_USAGE, -EBUSY, "start: the VM was already started");
+		return api_vm_fail(h, KVMKIT_ERROR_USAGE, -EBUSY,
+				   "start: the VM was already started");
 	}
 	h->start_called = true;
 	pthread_mutex_unlock(&h->lock);
@@ -406,7 +404,7 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 }
 
 /* The core VM when control calls may reach it, or NULL with -ESRCH recorded. */
-static struct vm *running_vm(struct kvmkit_vm *h, const char *what, int *ret)
+struct vm *api_running_vm(struct kvmkit_vm *h, const char *what, int *ret)
 {
 	struct vm *vm = NULL;
 
@@ -415,7 +413,8 @@ static struct vm *running_vm(struct kvmkit_vm *h, const char *what, int *ret)
 		vm = h->vm;
 	pthread_mutex_unlock(&h->lock);
 	if (!vm)
-		*ret = vm_fail(h, KVMKIT_ERROR_USAGE, -ESRCH, "%s: the VM is not running", what);
+		*ret = api_vm_fail(h, KVMKIT_ERROR_USAGE, -ESRCH, "%s: the VM is not running",
+				   what);
 	return vm;
 }
 
@@ -426,13 +425,13 @@ static int control(struct kvmkit_vm *h, const char *what, int (*op)(struct vm *v
 
 	if (!h)
 		return -EINVAL;
-	vm = running_vm(h, what, &ret);
+	vm = api_running_vm(h, what, &ret);
 	if (!vm)
 		return ret;
 	ret = op(vm);
 	if (ret < 0)
-		return vm_fail(h, KVMKIT_ERROR_USAGE, ret, "%s: %s", what,
-			       vm_control_strerror(ret));
+		return api_vm_fail(h, KVMKIT_ERROR_USAGE, ret, "%s: %s", what,
+				   vm_control_strerror(ret));
 	return 0;
 }
 
@@ -451,7 +450,7 @@ int kvmkit_vm_console_input(struct kvmkit_vm *h, const char *buf, size_t len)
 
 	if (!h || (!buf && len))
 		return -EINVAL;
-	vm = running_vm(h, "console_input", &ret);
+	vm = api_running_vm(h, "console_input", &ret);
 	if (!vm)
 		return ret;
 	if (len)
@@ -478,7 +477,7 @@ int kvmkit_vm_wait(struct kvmkit_vm *h, int timeout_ms, enum kvmkit_exit_reason 
 	pthread_mutex_lock(&h->lock);
 	if (!h->start_called) {
 		pthread_mutex_unlock(&h->lock);
-		return vm_fail(h, KVMKIT_ERROR_USAGE, -ESRCH, "wait: the VM was never started");
+		return api_vm_fail(h, KVMKIT_ERROR_USAGE, -ESRCH, "wait: the VM was never started");
 	}
 	while (!h->end_announced && ret == 0) {
 		if (timeout_ms < 0)
@@ -495,8 +494,8 @@ int kvmkit_vm_wait(struct kvmkit_vm *h, int timeout_ms, enum kvmkit_exit_reason 
 	}
 	pthread_mutex_unlock(&h->lock);
 	if (ret == -ETIMEDOUT)
-		return vm_fail(h, KVMKIT_ERROR_USAGE, ret,
-			       "wait: the VM is still running after %d ms", timeout_ms);
+		return api_vm_fail(h, KVMKIT_ERROR_USAGE, ret,
+				   "wait: the VM is still running after %d ms", timeout_ms);
 	return ret;
 }
 
@@ -558,8 +557,8 @@ int kvmkit_vm_write_stats(struct kvmkit_vm *h, int fd)
 	vm = h->vm;
 	pthread_mutex_unlock(&h->lock);
 	if (!vm)
-		return vm_fail(h, KVMKIT_ERROR_USAGE, -ESRCH,
-			       "write_stats: the VM was never built");
+		return api_vm_fail(h, KVMKIT_ERROR_USAGE, -ESRCH,
+				   "write_stats: the VM was never built");
 	vm_print_stats(vm, fd);
 	return 0;
 }
@@ -571,8 +570,8 @@ int kvmkit_vm_destroy(struct kvmkit_vm *h)
 	pthread_mutex_lock(&h->lock);
 	if (h->start_called && !h->end_announced) {
 		pthread_mutex_unlock(&h->lock);
-		return vm_fail(h, KVMKIT_ERROR_USAGE, -EBUSY,
-			       "destroy: the VM is still running (kill it and wait first)");
+		return api_vm_fail(h, KVMKIT_ERROR_USAGE, -EBUSY,
+				   "destroy: the VM is still running (kill it and wait first)");
 	}
 	pthread_mutex_unlock(&h->lock);
 	/* Ended: the loop thread is closing the loop, or done. */

@@ -1,16 +1,12 @@
 #include "vmm/vm_dirty.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "vmm/vm.h"
-
-static int fail(struct vm *vm, int ret, const char *what, const char *why)
-{
-	return vm_error(vm, ret, "dirty tracking: %s: %s", what, why);
-}
 
 /* Every vCPU is outside KVM_RUN and stays there until we are done. */
 static bool vcpus_parked(struct vm *vm)
@@ -20,35 +16,28 @@ static bool vcpus_parked(struct vm *vm)
 	return state == VM_STATE_PAUSED || atomic_load(&vm->nr_running_vcpus) == 0;
 }
 
-int vm_dirty_start(struct vm *vm, bool all)
+int vm_dirty_start(struct vm *vm, bool all, char *err, size_t errlen)
 {
-	char why[256];
-	int ret = dirty_log_start(vm->dirty, all, why, sizeof(why));
-
-	return ret < 0 ? fail(vm, ret, "start", why) : 0;
+	return dirty_log_start(vm->dirty, all, err, errlen);
 }
 
-int vm_dirty_stop(struct vm *vm)
+int vm_dirty_stop(struct vm *vm, char *err, size_t errlen)
 {
-	char why[256];
-	int ret = dirty_log_stop(vm->dirty, why, sizeof(why));
-
-	return ret < 0 ? fail(vm, ret, "stop", why) : 0;
+	return dirty_log_stop(vm->dirty, err, errlen);
 }
 
-int64_t vm_dirty_take(struct vm *vm, uint64_t *out, size_t n)
+int64_t vm_dirty_take(struct vm *vm, uint64_t *out, size_t n, char *err, size_t errlen)
 {
-	char why[256];
-	int64_t ret = dirty_log_take(vm->dirty, vcpus_parked(vm), out, n, why, sizeof(why));
-
-	return ret < 0 ? fail(vm, (int)ret, "harvest", why) : ret;
+	return dirty_log_take(vm->dirty, vcpus_parked(vm), out, n, err, errlen);
 }
 
-int vm_dirty_finish(struct vm *vm, bool ok)
+int vm_dirty_finish(struct vm *vm, bool ok, char *err, size_t errlen)
 {
 	int ret = dirty_log_finish(vm->dirty, ok);
 
-	return ret < 0 ? fail(vm, ret, "finish", "no harvest was taken") : 0;
+	if (ret < 0)
+		snprintf(err, errlen, "no harvest is waiting for its verdict");
+	return ret;
 }
 
 size_t vm_dirty_words(struct vm *vm) { return dirty_log_words(vm->dirty); }
@@ -61,38 +50,61 @@ static double now_sec(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int vm_dirty_rate(struct vm *vm, unsigned ms, struct vm_dirty_rate *out)
+int vm_dirty_rate_begin(struct vm *vm, bool *started, double *t0, char *err, size_t errlen)
 {
-	struct timespec wait = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
 	struct dirty_log_counts counts;
-	bool started = false;
-	double t0, secs;
-	char why[256];
+	int ret;
+
+	*started = false;
+	if (!dirty_log_tracking(vm->dirty)) {
+		ret = dirty_log_start(vm->dirty, false, err, errlen);
+		if (ret < 0)
+			return ret;
+		*started = true;
+	}
+	/* Count from now: what was recorded before goes to pending, uncounted. */
+	ret = dirty_log_collect(vm->dirty, false, err, errlen);
+	if (ret == 0) {
+		ret = dirty_log_counts(vm->dirty, true, &counts);
+		if (ret < 0)
+			snprintf(err, errlen, "out of memory");
+		else
+			free(counts.vcpu_pages);
+	}
+	if (ret < 0 && *started) {
+		char ignored[128];
+
+		dirty_log_stop(vm->dirty, ignored, sizeof(ignored));
+		*started = false;
+	}
+	*t0 = now_sec();
+	return ret;
+}
+
+int vm_dirty_rate_end(struct vm *vm, bool started, double t0, struct vm_dirty_rate *out, char *err,
+		      size_t errlen)
+{
+	struct dirty_log_counts counts;
+	double secs;
 	int ret;
 
 	*out = (struct vm_dirty_rate){0};
-	if (!dirty_log_tracking(vm->dirty)) {
-		ret = dirty_log_start(vm->dirty, false, why, sizeof(why));
+	ret = dirty_log_collect(vm->dirty, vcpus_parked(vm), err, errlen);
+	if (ret == 0) {
+		ret = dirty_log_counts(vm->dirty, true, &counts);
 		if (ret < 0)
-			return fail(vm, ret, "dirty rate", why);
-		started = true;
+			snprintf(err, errlen, "out of memory");
 	}
-	/* Counts from now: what was recorded before goes to pending, uncounted. */
-	ret = dirty_log_collect(vm->dirty, false, why, sizeof(why));
-	if (ret == 0)
-		ret = dirty_log_counts(vm->dirty, true, &counts);
+	if (started) {
+		char ignored[128];
+
+		dirty_log_stop(vm->dirty, ignored, sizeof(ignored));
+	}
 	if (ret < 0)
-		goto out;
-	free(counts.vcpu_pages);
-	t0 = now_sec();
-	while (nanosleep(&wait, &wait) < 0 && errno == EINTR)
-		;
-	ret = dirty_log_collect(vm->dirty, vcpus_parked(vm), why, sizeof(why));
-	if (ret == 0)
-		ret = dirty_log_counts(vm->dirty, true, &counts);
-	if (ret < 0)
-		goto out;
+		return ret;
 	secs = now_sec() - t0;
+	if (secs <= 0)
+		secs = 1e-9;
 	out->seconds = secs;
 	out->guest_pages_per_sec = (double)counts.guest_pages / secs;
 	out->vmm_pages_per_sec = (double)counts.vmm_pages / secs;
@@ -103,10 +115,21 @@ int vm_dirty_rate(struct vm *vm, unsigned ms, struct vm_dirty_rate *out)
 			out->vcpu_pages_per_sec[i] = (double)counts.vcpu_pages[i] / secs;
 		free(counts.vcpu_pages);
 	}
-out:
-	if (started)
-		dirty_log_stop(vm->dirty, why, sizeof(why));
-	if (ret < 0)
-		return fail(vm, ret, "dirty rate", ret == -ENOMEM ? "out of memory" : why);
 	return 0;
+}
+
+int vm_dirty_rate(struct vm *vm, unsigned ms, struct vm_dirty_rate *out, char *err, size_t errlen)
+{
+	struct timespec wait = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+	bool started;
+	double t0;
+	int ret;
+
+	*out = (struct vm_dirty_rate){0};
+	ret = vm_dirty_rate_begin(vm, &started, &t0, err, errlen);
+	if (ret < 0)
+		return ret;
+	while (nanosleep(&wait, &wait) < 0 && errno == EINTR)
+		;
+	return vm_dirty_rate_end(vm, started, t0, out, err, errlen);
 }
