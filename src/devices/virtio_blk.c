@@ -37,6 +37,7 @@
 #include "vmm/device_type.h"
 #include "vmm/guest_mem.h"
 #include "vmm/log.h"
+#include "vmm/state.h"
 #include "vmm/thread.h"
 
 #define VIRTIO_BLK_F_SEG_MAX 2
@@ -465,11 +466,40 @@ static void blk_destroy(void *backend)
 	((1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) | \
 	 (1ULL << VIRTIO_BLK_F_FLUSH))
 
-/* No save/load of its own: a quiesced device has completed every request
- * it took (the worker holds the queue from taking a request to completing
- * it) and keeps nothing beyond its queue; the image and config come from
- * the configuration. A failed flush (flush_failed) is not saved either: the
- * loaded device opens the image afresh and starts with flushes working. */
+#define BLK_STATE_VERSION 1
+
+/* A quiesced device has completed every request it took (the worker holds
+ * the queue from taking a request to completing it); the image and config
+ * come from the configuration. What is left is whether a flush failed: the
+ * writes it lost are lost for the loaded device too, whose driver must not
+ * be told a later flush succeeded. The worker sets it under the queue's
+ * lock, which the quiesced core holds. */
+static void blk_save(void *backend, struct state_buf *out)
+{
+	struct virtio_blk *blk = backend;
+
+	state_begin(out, "virtio-blk", BLK_STATE_VERSION);
+	state_put_bool(out, blk->flush_failed);
+	state_end(out);
+}
+
+/* Before the worker starts (the core activates the device after this). */
+static int blk_load(void *backend, struct state_reader *in)
+{
+	struct virtio_blk *blk = backend;
+	struct state_reader rec;
+	uint32_t version;
+	bool flush_failed;
+
+	if (state_expect(in, "virtio-blk", &version, &rec) < 0 || version != BLK_STATE_VERSION)
+		return -EINVAL;
+	flush_failed = state_get_bool(&rec);
+	if (state_finish(&rec) < 0)
+		return -EINVAL;
+	blk->flush_failed = flush_failed;
+	return 0;
+}
+
 static const struct virtio_device_ops virtio_blk_ops = {
 	.kind = "virtio-blk",
 	.device_id = VIRTIO_ID_BLOCK,
@@ -482,6 +512,8 @@ static const struct virtio_device_ops virtio_blk_ops = {
 	.activate = blk_activate,
 	.kicks_to_backend = true,
 	.reset = blk_reset,
+	.save = blk_save,
+	.load = blk_load,
 	.destroy = blk_destroy,
 };
 
@@ -497,6 +529,8 @@ static const struct virtio_device_ops virtio_blk_ro_ops = {
 	.activate = blk_activate,
 	.kicks_to_backend = true,
 	.reset = blk_reset,
+	.save = blk_save,
+	.load = blk_load,
 	.destroy = blk_destroy,
 };
 

@@ -164,6 +164,9 @@ static void reply_status(struct ctl_client *c, struct json_object *id)
 	for (int i = 0; i < CONSOLE_NR_SINKS; i++)
 		dropped += console_dropped(&vm->console, (enum console_sink_index)i);
 	add_state(obj, vm);
+	/* The state stays "running" until the pause completed. */
+	json_object_object_add(obj, "pausing",
+			       json_object_new_boolean(vm_pause_poll(vm) == -EINPROGRESS));
 	json_object_object_add(obj, "vcpus", json_object_new_int((int)vm->nr_vcpus));
 	json_object_object_add(obj, "memory-mib",
 			       json_object_new_int64((int64_t)(vm->cfg.mem_size >> 20)));

@@ -1,7 +1,8 @@
 /* The control socket (--api-socket PATH): a Unix stream socket served on the
  * VM's event loop. One JSON request per line, one JSON reply per line:
  *
- *   {"command": "status"}            -> {"ok": true, "state": "running", ...}
+ *   {"command": "status"}            -> {"ok": true, "state": "running",
+ *                                       "pausing": false, ...}
  *   pause | resume | stop | kill     -> {"ok": true, "state": ...}
  *                                       (pause answers once the VM is paused:
  *                                       vCPUs parked, devices quiesced; the

@@ -3,10 +3,12 @@
  * SIGINT into a hard one, wait, map the outcome to an exit code. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kvmkit/kvmkit.h"
@@ -28,6 +30,44 @@ static int exit_code_for(enum kvmkit_exit_reason reason)
 	case KVMKIT_EXIT_ERROR: break;
 	}
 	return EXIT_CODE_INTERNAL;
+}
+
+/* How long the ended VM's threads may take to stop (man/kvmkit.1, EXIT
+ * STATUS). */
+#define DESTROY_WAIT_SEC 5
+
+static void *destroy_thread(void *vm)
+{
+	kvmkit_vm_destroy(vm);
+	return NULL;
+}
+
+/* kvmkit_vm_destroy() joins every thread of the VM, and one held in host I/O
+ * (a vCPU in a device reset waiting for a disk request, the disk's worker in
+ * a read from an image that never answers) would keep a killed kvmkit from
+ * exiting. So the VM is destroyed on a thread of its own, and when that
+ * takes longer than DESTROY_WAIT_SEC the process exits without it: the
+ * guest is over, its output flushed (the VM reported its end after that),
+ * and the kernel ends the held threads with the process. */
+static void destroy_bounded(struct kvmkit_vm *vm, int code)
+{
+	struct timespec deadline;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, destroy_thread, vm) != 0) {
+		kvmkit_vm_destroy(vm);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += DESTROY_WAIT_SEC;
+	if (pthread_timedjoin_np(t, NULL, &deadline) == 0)
+		return;
+	fprintf(stderr,
+		"kvmkit: the VM's threads did not stop within %d s (held in host I/O?); "
+		"exiting without them\n",
+		DESTROY_WAIT_SEC);
+	fflush(NULL);
+	_exit(code);
 }
 
 /* The first SIGTERM presses the power button; SIGINT, or a second SIGTERM,
@@ -111,7 +151,7 @@ static int run(struct kvmkit_config *cfg)
 	if (reason == KVMKIT_EXIT_ERROR)
 		fprintf(stderr, "kvmkit: %s\n",
 			kvmkit_vm_last_error(vm)[0] ? kvmkit_vm_last_error(vm) : "the VM failed");
-	kvmkit_vm_destroy(vm);
+	destroy_bounded(vm, code);
 	close(sfd);
 	return code;
 }

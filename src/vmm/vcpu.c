@@ -282,6 +282,16 @@ void vcpu_join(struct vcpu *vcpu)
 	vcpu->thread_started = false;
 }
 
+int vcpu_join_until(struct vcpu *vcpu, const struct timespec *deadline)
+{
+	if (!vcpu->thread_started)
+		return 0;
+	if (pthread_timedjoin_np(vcpu->thread, NULL, deadline) != 0)
+		return -ETIMEDOUT;
+	vcpu->thread_started = false;
+	return 0;
+}
+
 void vcpu_destroy(struct vcpu *vcpu)
 {
 	if (!vcpu)

@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "vmm/ratelimit.h"
 
@@ -41,6 +42,9 @@ void vcpu_kick(struct vcpu *vcpu);
 
 /* Waits for the thread to end (after vm->stopping was set and the vCPU kicked). */
 void vcpu_join(struct vcpu *vcpu);
+/* The same until @deadline (CLOCK_REALTIME): 0 once joined (or never
+ * started), -ETIMEDOUT while the thread is still running. */
+int vcpu_join_until(struct vcpu *vcpu, const struct timespec *deadline);
 
 void vcpu_destroy(struct vcpu *vcpu);
 

@@ -349,7 +349,7 @@ void vm_request_exit(struct vm *vm, enum vm_exit_reason reason)
 		vm_loop_wake(vm);
 }
 
-void vm_stop_vcpus(struct vm *vm)
+static void stop_vcpus_begin(struct vm *vm)
 {
 	atomic_store(&vm->stopping, true);
 	/* Parked vCPUs and a waiting vm_pause() see "stopping" and return. */
@@ -359,8 +359,37 @@ void vm_stop_vcpus(struct vm *vm)
 	pthread_mutex_unlock(&vm->ctl_lock);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(vm->vcpus[i]);
+}
+
+void vm_stop_vcpus(struct vm *vm)
+{
+	stop_vcpus_begin(vm);
 	for (unsigned i = 0; i < vm->nr_vcpus; i++)
 		vcpu_join(vm->vcpus[i]);
+}
+
+unsigned vm_stop_vcpus_within(struct vm *vm, unsigned ms)
+{
+	struct timespec deadline;
+	unsigned left = 0;
+
+	stop_vcpus_begin(vm);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (vcpu_join_until(vm->vcpus[i], &deadline) < 0) {
+			log_warn("vcpu%u did not stop within %u ms (held in a device, waiting on "
+				 "host I/O?): the VM ends without it",
+				 i, ms);
+			left++;
+		}
+	}
+	return left;
 }
 
 void vm_destroy(struct vm *vm)

@@ -198,6 +198,15 @@ const char *vm_exit_reason_name(enum vm_exit_reason reason);
  * kicks and joins every vCPU thread. */
 void vm_loop_wake(struct vm *vm);
 void vm_stop_vcpus(struct vm *vm);
+/* How long the loop waits for the vCPUs once the VM has an exit reason. A
+ * vCPU is outside KVM_RUN within microseconds of its kick, unless a device
+ * holds it (a virtio-blk reset waits for the request in flight, which may
+ * wait on an image that does not answer): then the VM ends without it, so
+ * a kill always ends the VM; vm_destroy() still waits for the thread. */
+#define VM_VCPU_STOP_WAIT_MS 2000
+/* vm_stop_vcpus() with the joins bounded by @ms in all: returns how many
+ * vCPU threads still run (each reported), which vm_destroy() joins. */
+unsigned vm_stop_vcpus_within(struct vm *vm, unsigned ms);
 /* vm_control.c, for the vCPU threads: wait while the VM is paused; a vCPU
  * thread is ending. */
 void vm_park_vcpu(struct vm *vm);

@@ -364,7 +364,8 @@ enum vm_exit_reason vm_run_loop(struct vm *vm)
 
 	if (ls && atomic_load(&vm->exit_reason) == VM_EXIT_NONE)
 		uv_run(&ls->loop, UV_RUN_DEFAULT);
-	vm_stop_vcpus(vm);
+	/* Bounded: a vCPU held in a device does not keep the VM from ending. */
+	vm_stop_vcpus_within(vm, VM_VCPU_STOP_WAIT_MS);
 	/* The output is out (or counted lost) when the VM reports its end. */
 	console_flush(&vm->console);
 	vm_set_ended(vm);

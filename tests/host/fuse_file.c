@@ -34,6 +34,9 @@ struct fuse_shared {
 	int write_error;      /* errno for each WRITE, 0: none */
 	unsigned fsync_failures;
 	unsigned fsyncs;
+	bool hold_reads;         /* READs wait (unanswered) until it is cleared */
+	unsigned reads_held;     /* READs that waited */
+	pthread_cond_t released; /* process-shared: hold_reads was cleared */
 	uint64_t size;
 	uint8_t data[];
 };
@@ -130,6 +133,13 @@ static void do_read(struct server *f, const struct fuse_in_header *in, const voi
 	int err;
 
 	pthread_mutex_lock(&f->sh->lock);
+	if (f->sh->hold_reads) {
+		/* A server that does not answer: the reader waits in the kernel,
+		 * and so does everything else of this file system meanwhile. */
+		f->sh->reads_held++;
+		while (f->sh->hold_reads)
+			pthread_cond_wait(&f->sh->released, &f->sh->lock);
+	}
 	err = f->sh->read_error;
 	if (r->offset < f->sh->size)
 		len = f->sh->size - r->offset < r->size ? f->sh->size - r->offset : r->size;
@@ -224,6 +234,7 @@ static void serve(struct server *f)
 void fuse_file_start(struct fuse_file *f, const uint8_t *init, uint64_t size)
 {
 	pthread_mutexattr_t attr;
+	pthread_condattr_t cattr;
 	pid_t parent = getpid();
 	char opts[128];
 	int fd;
@@ -236,6 +247,10 @@ void fuse_file_start(struct fuse_file *f, const uint8_t *init, uint64_t size)
 	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
 	pthread_mutex_init(&f->sh->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	pthread_condattr_init(&cattr);
+	pthread_condattr_setpshared(&cattr, PTHREAD_PROCESS_SHARED);
+	pthread_cond_init(&f->sh->released, &cattr);
+	pthread_condattr_destroy(&cattr);
 	f->sh->size = size;
 	memcpy(f->sh->data, init, size);
 	snprintf(f->dir, sizeof(f->dir), "/tmp/kvmkit-fuse-XXXXXX");
@@ -277,6 +292,7 @@ void fuse_file_stop(struct fuse_file *f)
 	kill(f->server, SIGKILL);
 	ck_assert_int_eq(waitpid(f->server, NULL, 0), f->server);
 	rmdir(f->dir);
+	pthread_cond_destroy(&f->sh->released);
 	pthread_mutex_destroy(&f->sh->lock);
 	munmap(f->sh, f->sh_len);
 }
@@ -286,6 +302,25 @@ void fuse_file_fail_reads(struct fuse_file *f, int err)
 	pthread_mutex_lock(&f->sh->lock);
 	f->sh->read_error = err;
 	pthread_mutex_unlock(&f->sh->lock);
+}
+
+void fuse_file_hold_reads(struct fuse_file *f, bool hold)
+{
+	pthread_mutex_lock(&f->sh->lock);
+	f->sh->hold_reads = hold;
+	if (!hold)
+		pthread_cond_broadcast(&f->sh->released);
+	pthread_mutex_unlock(&f->sh->lock);
+}
+
+unsigned fuse_file_reads_held(struct fuse_file *f)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&f->sh->lock);
+	n = f->sh->reads_held;
+	pthread_mutex_unlock(&f->sh->lock);
+	return n;
 }
 
 void fuse_file_fail_writes(struct fuse_file *f, int err)

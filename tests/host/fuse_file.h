@@ -44,6 +44,12 @@ void fuse_file_stop(struct fuse_file *f);
 
 void fuse_file_fail_reads(struct fuse_file *f, int err);
 void fuse_file_fail_writes(struct fuse_file *f, int err);
+/* A server that stops answering: while @hold, each READ waits unanswered
+ * (and the server with it, so nothing else of the file is answered either);
+ * clearing it answers them. Clear it before the file is closed. */
+void fuse_file_hold_reads(struct fuse_file *f, bool hold);
+/* READs that were held so far (counted when they arrive). */
+unsigned fuse_file_reads_held(struct fuse_file *f);
 /* The next @count FSYNC requests fail with EIO. */
 void fuse_file_fail_fsyncs(struct fuse_file *f, unsigned count);
 /* FSYNC requests seen so far. */

@@ -147,7 +147,8 @@ def commands(env):
         c = vm.connect()
         r = c.command("status")
         expect_ok(r, "running")
-        expect(r.get("exit-reason", "absent") is None and r.get("vcpus") == 1 and
+        expect(r.get("exit-reason", "absent") is None and r.get("pausing") is False and
+               r.get("vcpus") == 1 and
                r.get("memory-mib") == 256 and r.get("pid") == vm.proc.pid, f"status {r}")
         expect_ok(c.command("pause"), "paused")
         expect_ok(c.command("pause"), "paused")

@@ -24,6 +24,7 @@
 #include "vm_util.h"
 #include "vmm/device.h"
 #include "vmm/device_type.h"
+#include "vmm/state.h"
 #include "vmm/vm.h"
 
 #define DISK_SIZE (1u << 20)
@@ -736,6 +737,132 @@ START_TEST(flush_failure_sticks)
 }
 END_TEST
 
+/* A record's kind as written: its length, then its name. */
+static const char blk_device_name[] = "\013virtio-blk0";
+static const char blk_kind[] = "\012virtio-blk";
+
+/* @saved with virtio-blk0's own record replaced by one of @version holding
+ * the @n bytes @fields; the rest is copied. */
+static void craft_blk(const struct state_buf *saved, struct state_buf *out, uint32_t version,
+		      const uint8_t *fields, size_t n)
+{
+	struct state_reader r, rec;
+	char kind[STATE_KIND_MAX];
+	uint32_t v;
+	bool blk_next = false, done = false;
+
+	state_buf_init(out);
+	state_reader_init(&r, saved->data, saved->len);
+	while (!state_reader_done(&r)) {
+		size_t start = r.pos;
+
+		ck_assert_int_eq(state_next(&r, kind, &v, &rec), 0);
+		if (blk_next) {
+			/* The transport's record: the core's fields, then the backend's. */
+			const uint8_t *at = memmem(rec.data, rec.len, blk_kind, 11);
+
+			ck_assert_ptr_nonnull(at);
+			state_begin(out, kind, v);
+			state_put_bytes(out, rec.data, (size_t)(at - rec.data));
+			state_begin(out, "virtio-blk", version);
+			state_put_bytes(out, fields, n);
+			state_end(out);
+			state_end(out);
+			done = true;
+		} else {
+			state_put_bytes(out, saved->data + start, r.pos - start);
+		}
+		blk_next = strcmp(kind, "device") == 0 && rec.len == 12 &&
+			   memcmp(rec.data, blk_device_name, 12) == 0;
+	}
+	ck_assert(done);
+	ck_assert_int_eq(out->err, 0);
+}
+
+/* VM A's flush failed; its devices are saved and loaded into a fresh VM B
+ * (on an image that flushes fine): B's disk still refuses flushes and writes,
+ * as A's did, until its driver resets it. */
+static void flush_failure_saved(bool bad_records)
+{
+	static const struct {
+		uint32_t version;
+		uint8_t fields[2];
+		size_t n;
+	} bad[] = {
+		{2, {1}, 1},    /* unknown version */
+		{1, {2}, 1},    /* not a boolean */
+		{1, {1, 0}, 2}, /* a field too many */
+		{1, {0}, 0},    /* none */
+	};
+	struct fuse_file f;
+	struct image img;
+	struct running_vm a, b;
+	struct vm_config cfg;
+	struct vdrv d;
+	struct state_buf saved, crafted;
+	struct state_reader in;
+
+	start_fuse_image(&f);
+	start_one_disk(&a, &d, f.path, false, false);
+	fuse_file_detach(&f);
+	fuse_file_fail_fsyncs(&f, 1);
+	ck_assert_uint_eq(write_request(&d, 16, SECTOR), S_OK);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_IOERR);
+	host_pause(a.vm);
+	state_buf_init(&saved);
+	ck_assert_msg(vm_save_devices(a.vm, &saved) == 0, "save: %s", a.vm->error);
+
+	make_image(&img, DISK_SIZE);
+	vdrv_config_init(&cfg);
+	add_disk(&cfg, img.path, false, false, NULL);
+	vdrv_start_vm(&b, &cfg);
+	host_pause(b.vm);
+	/* d's rings and buffers are in A's RAM: B takes it. */
+	for (unsigned i = 0; i < a.vm->mem.nr_regions; i++)
+		memcpy(b.vm->mem.regions[i].host, a.vm->mem.regions[i].host,
+		       a.vm->mem.regions[i].size);
+	if (bad_records) {
+		for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			craft_blk(&saved, &crafted, bad[i].version, bad[i].fields, bad[i].n);
+			b.vm->error[0] = '\0';
+			state_reader_init(&in, crafted.data, crafted.len);
+			ck_assert_msg(vm_load_devices(b.vm, &in) == -EINVAL, "bad record %u taken",
+				      i);
+			ck_assert_msg(strstr(b.vm->error, "virtio-blk0"), "record %u: message: %s",
+				      i, b.vm->error);
+			state_buf_free(&crafted);
+		}
+		/* The control: the same record crafted good is taken. */
+		craft_blk(&saved, &crafted, 1, (const uint8_t[]){1}, 1);
+		state_reader_init(&in, crafted.data, crafted.len);
+		state_buf_free(&saved);
+		saved = crafted;
+	}
+	state_reader_init(&in, saved.data, saved.len);
+	ck_assert_msg(vm_load_devices(b.vm, &in) == 0, "load: %s", b.vm->error);
+	state_buf_free(&saved);
+	vdrv_stop_vm(&a);
+	fuse_file_stop(&f);
+	vdrv_move(&d, b.vm, "virtio-blk0");
+	ck_assert_int_eq(vm_resume(b.vm), 0);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_IOERR);
+	ck_assert_uint_eq(write_request(&d, 24, SECTOR), S_IOERR);
+	ck_assert_uint_eq(request(&d, T_IN, 24, SECTOR, true), S_OK);
+	/* A reset: B's next driver starts afresh. */
+	vdrv_reset(&d);
+	driver_init(&d, b.vm, "virtio-blk0");
+	ck_assert_uint_eq(write_request(&d, 24, SECTOR), S_OK);
+	ck_assert_uint_eq(request(&d, T_FLUSH, 0, 0, false), S_OK);
+	vdrv_stop_vm(&b);
+	unlink(img.path);
+}
+
+START_TEST(flush_failure_saved_and_loaded) { flush_failure_saved(false); }
+END_TEST
+
+START_TEST(flush_failure_bad_records) { flush_failure_saved(true); }
+END_TEST
+
 /* A driver that refuses VIRTIO_BLK_F_FLUSH cannot flush: each change must
  * be on stable storage (fdatasync returned) before it completes, and one
  * that cannot be synced fails. A driver with FLUSH gets no sync per write. */
@@ -916,6 +1043,8 @@ int main(int argc, char **argv)
 		{"direct", direct_io, 30},
 		{"lifecycle", worker_lifecycle, 30},
 		{"flush_failure_sticks", flush_failure_sticks, 30},
+		{"flush_failure_saved", flush_failure_saved_and_loaded, 30},
+		{"flush_failure_bad_records", flush_failure_bad_records, 30},
 		{"write_through", write_through_without_flush, 30},
 		{"host_eio", host_eio, 30},
 		{"host_enospc", host_enospc, 30},

@@ -36,6 +36,10 @@
 #define FLOOD_BYTES (64 * 1024)
 #define FLOOD_BUFFER 0x400000
 
+/* guests/poke.S: the test writes a dword value at POKE_MAILBOX + 8, then
+ * the guest-physical address to write it to at POKE_MAILBOX (8 bytes). */
+#define POKE_MAILBOX 0x300000
+
 /* Addresses no device claims. */
 #define TEST_UNMAPPED_MMIO 0xd0000000
 #define TEST_UNMAPPED_PORT 0x600
