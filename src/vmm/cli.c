@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/vm_dirty.h"
+
 /* getopt values: 'h' and 'V', short letters, OPT_CONFIG, or OPT_SPEC_BASE +
  * the setting's index. */
 #define OPT_CONFIG 255
@@ -62,7 +64,8 @@ void cli_usage(char *buf, size_t len)
 	append(buf, len,
 	       "\n"
 	       "kvmkit ctl talks to a VM started with --api-socket PATH; COMMAND is status,\n"
-	       "pause, resume, stop (graceful), kill (hard) or wait (for the exit reason);\n"
+	       "pause, resume, stop (graceful), kill (hard), wait (for the exit reason),\n"
+	       "dirty-start, dirty-stop or dirty-rate [--seconds N] (pages/s the guest writes);\n"
 	       "--send TEXT sends TEXT as the request line; --timeout SECONDS bounds connecting,\n"
 	       "sending and the reply (30 by default; for wait, the reply is not bounded).\n"
 	       "\n"
@@ -204,6 +207,20 @@ static int parse_run(int argc, char **argv, struct cli_options *opts, char *err,
 	return 0;
 }
 
+/* Whole seconds of a dirty-rate window. */
+static int parse_seconds(const char *text, unsigned *out)
+{
+	char *end;
+	long sec;
+
+	errno = 0;
+	sec = strtol(text, &end, 10);
+	if (errno || end == text || *end || sec < 1 || sec > DIRTY_RATE_MAX_SEC)
+		return -EINVAL;
+	*out = (unsigned)sec;
+	return 0;
+}
+
 static int parse_timeout(const char *text, int *ms)
 {
 	char *end;
@@ -223,6 +240,7 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 		{.name = "socket", .has_arg = required_argument, .val = 's'},
 		{.name = "send", .has_arg = required_argument, .val = 'S'},
 		{.name = "timeout", .has_arg = required_argument, .val = 't'},
+		{.name = "seconds", .has_arg = required_argument, .val = 'n'},
 		{.name = "help", .val = 'h'},
 		{0},
 	};
@@ -244,6 +262,12 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 					optarg);
 			timeout_given = true;
 			break;
+		case 'n':
+			if (parse_seconds(optarg, &opts->seconds) < 0)
+				return fail(err, errlen,
+					    "--seconds '%s': expected whole seconds from 1 to %d",
+					    optarg, DIRTY_RATE_MAX_SEC);
+			break;
 		case 'h': opts->action = CLI_HELP; return 0;
 		default: return getopt_error(opt, argv, ":s:h", err, errlen);
 		}
@@ -257,10 +281,16 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 	if (!opts->command == !opts->send_text)
 		return fail(
 			err, errlen,
-			"ctl: give one COMMAND (status, pause, resume, stop, kill, wait) or --send TEXT");
+			"ctl: give one COMMAND (status, pause, resume, stop, kill, wait, dirty-start, "
+			"dirty-stop, dirty-rate) or --send TEXT");
+	if (opts->seconds && (!opts->command || strcmp(opts->command, "dirty-rate") != 0))
+		return fail(err, errlen, "ctl: --seconds goes with dirty-rate only");
 	/* wait returns when the VM ends, which may take any time. */
 	if (!timeout_given)
 		opts->timeout_ms = opts->command && strcmp(opts->command, "wait") == 0 ? -1 : 30000;
+	/* dirty-rate answers once its window has passed. */
+	if (!timeout_given && opts->command && strcmp(opts->command, "dirty-rate") == 0)
+		opts->timeout_ms += (int)(opts->seconds ? opts->seconds : 1) * 1000;
 	return 0;
 }
 

@@ -36,6 +36,7 @@ struct cli_options {
 	const char *command;          /* CLI_CTL: "status", ...; NULL with --send */
 	const char *send_text;        /* CLI_CTL: a raw request line */
 	int timeout_ms;               /* CLI_CTL: for the reply; -1 waits for ever */
+	unsigned seconds;             /* CLI_CTL dirty-rate: the window; 0 when not given */
 };
 
 /* Parses argv (argv[0] is the program, argv[1] the subcommand). Returns 0 and

@@ -14,6 +14,7 @@
 #include "vmm/control_request.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
+#include "vmm/vm_dirty.h"
 
 #define CTL_MAX_CLIENTS 16
 /* A client that sends nothing (not even a blank line) for this long, and
@@ -25,13 +26,18 @@ struct ctl_client {
 	uv_poll_t poll;
 	uv_timer_t idle;
 	int fd;                /* -1: closed */
-	unsigned open_handles; /* the slot is free when libuv closed both */
+	unsigned open_handles; /* the slot is free when libuv closed all three */
 	bool in_use;
 	uint64_t last_read; /* uv_now() of the last bytes received */
 	bool waiting;       /* sent "wait": answered when the VM ends */
 	struct json_object *wait_id;
 	bool pausing; /* sent "pause": answered once paused (never waits on the loop) */
 	struct json_object *pause_id;
+	uv_timer_t rate_timer; /* "dirty-rate": the end of the window measured */
+	bool measuring;
+	bool rate_started; /* the measurement turned tracking on */
+	double rate_t0;
+	struct json_object *rate_id;
 	size_t len;
 	char buf[CONTROL_LINE_MAX];
 };
@@ -44,6 +50,7 @@ struct control_socket {
 	dev_t dev; /* of the socket file, to remove only ours */
 	ino_t ino;
 	bool handles_open;
+	bool measuring; /* one "dirty-rate" at a time */
 	struct ctl_client clients[CTL_MAX_CLIENTS];
 };
 
@@ -58,6 +65,10 @@ static const char *errno_code(int err)
 	case EMSGSIZE: return "EMSGSIZE";
 	case EBADMSG: return "EBADMSG";
 	case ENOMEM: return "ENOMEM";
+	case EALREADY: return "EALREADY";
+	case ENOTCONN: return "ENOTCONN";
+	case EOVERFLOW: return "EOVERFLOW";
+	case ENOTSUP: return "ENOTSUP";
 	}
 	return "EIO";
 }
@@ -77,6 +88,18 @@ static void client_close(struct ctl_client *c)
 	uv_poll_stop(&c->poll);
 	uv_close((uv_handle_t *)&c->poll, on_client_closed);
 	uv_close((uv_handle_t *)&c->idle, on_client_closed);
+	uv_close((uv_handle_t *)&c->rate_timer, on_client_closed);
+	if (c->measuring) {
+		char ignored[128];
+
+		/* Tracking it turned on for the measurement goes off with it. */
+		if (c->rate_started)
+			vm_dirty_stop(c->cs->vm, ignored, sizeof(ignored));
+		c->cs->measuring = false;
+		c->measuring = false;
+	}
+	json_object_put(c->rate_id);
+	c->rate_id = NULL;
 	close(c->fd);
 	c->fd = -1;
 	c->waiting = false;
@@ -173,6 +196,10 @@ static void reply_status(struct ctl_client *c, struct json_object *id)
 	json_object_object_add(obj, "pid", json_object_new_int((int)getpid()));
 	json_object_object_add(obj, "console-dropped-bytes",
 			       json_object_new_int64((int64_t)dropped));
+	json_object_object_add(obj, "dirty-engine",
+			       json_object_new_string(dirty_log_engine_name(vm->dirty)));
+	json_object_object_add(obj, "dirty-tracking",
+			       json_object_new_boolean(dirty_log_tracking(vm->dirty)));
 	reply(c, obj);
 }
 
@@ -185,9 +212,144 @@ static const struct {
 	{"kill", vm_kill},
 };
 
-static void run_command(struct ctl_client *c, const char *command, struct json_object *id)
+/* A request's optional member @name: absent leaves *@out alone; the wrong
+ * type is an error (false, with @msg). */
+static bool get_bool(struct json_object *req, const char *name, bool *out, char *msg, size_t msglen)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, name, &v))
+		return true;
+	if (!json_object_is_type(v, json_type_boolean)) {
+		snprintf(msg, msglen, "\"%s\" must be true or false", name);
+		return false;
+	}
+	*out = json_object_get_boolean(v);
+	return true;
+}
+
+static bool get_seconds(struct json_object *req, unsigned *out, char *msg, size_t msglen)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (!json_object_object_get_ex(req, "seconds", &v))
+		return true;
+	n = json_object_get_int64(v);
+	if (!json_object_is_type(v, json_type_int) || n < 1 || n > DIRTY_RATE_MAX_SEC) {
+		snprintf(msg, msglen, "\"seconds\" must be a whole number from 1 to %d",
+			 DIRTY_RATE_MAX_SEC);
+		return false;
+	}
+	*out = (unsigned)n;
+	return true;
+}
+
+static void reply_dirty(struct ctl_client *c, struct json_object *id)
+{
+	struct json_object *obj = new_reply(true, id);
+	struct vm *vm = c->cs->vm;
+
+	json_object_object_add(obj, "dirty-engine",
+			       json_object_new_string(dirty_log_engine_name(vm->dirty)));
+	json_object_object_add(obj, "dirty-tracking",
+			       json_object_new_boolean(dirty_log_tracking(vm->dirty)));
+	reply(c, obj);
+}
+
+static void on_rate_window(uv_timer_t *timer)
+{
+	struct ctl_client *c = timer->data;
+	struct json_object *id = c->rate_id, *obj, *vcpus;
+	struct vm_dirty_rate rate;
+	char why[256];
+	int ret;
+
+	ret = vm_dirty_rate_end(c->cs->vm, c->rate_started, c->rate_t0, &rate, why, sizeof(why));
+	c->measuring = c->cs->measuring = false;
+	c->rate_id = NULL;
+	if (ret < 0) {
+		reply_error(c, id, -ret, why);
+		json_object_put(id);
+		return;
+	}
+	obj = new_reply(true, id);
+	json_object_put(id);
+	json_object_object_add(obj, "dirty-engine",
+			       json_object_new_string(dirty_log_engine_name(c->cs->vm->dirty)));
+	json_object_object_add(obj, "seconds", json_object_new_double(rate.seconds));
+	json_object_object_add(obj, "guest-pages-per-sec",
+			       json_object_new_double(rate.guest_pages_per_sec));
+	json_object_object_add(obj, "vmm-pages-per-sec",
+			       json_object_new_double(rate.vmm_pages_per_sec));
+	if (rate.vcpu_pages_per_sec) {
+		vcpus = json_object_new_array();
+		for (unsigned i = 0; i < rate.nr_vcpus; i++)
+			json_object_array_add(vcpus,
+					      json_object_new_double(rate.vcpu_pages_per_sec[i]));
+		json_object_object_add(obj, "vcpu-pages-per-sec", vcpus);
+		free(rate.vcpu_pages_per_sec);
+	}
+	reply(c, obj);
+}
+
+/* dirty-start, dirty-stop, dirty-rate; false when @command is none of them. */
+static bool run_dirty_command(struct ctl_client *c, const char *command, struct json_object *req,
+			      struct json_object *id)
+{
+	struct vm *vm = c->cs->vm;
+	char msg[256];
+	bool all = false;
+	unsigned seconds = 1;
+	int ret;
+
+	if (strcmp(command, "dirty-start") == 0) {
+		if (!get_bool(req, "all", &all, msg, sizeof(msg)))
+			reply_error(c, id, EINVAL, msg);
+		else if ((ret = vm_dirty_start(vm, all, msg, sizeof(msg))) < 0)
+			reply_error(c, id, -ret, msg);
+		else
+			reply_dirty(c, id);
+		return true;
+	}
+	if (strcmp(command, "dirty-stop") == 0) {
+		if ((ret = vm_dirty_stop(vm, msg, sizeof(msg))) < 0)
+			reply_error(c, id, -ret, msg);
+		else
+			reply_dirty(c, id);
+		return true;
+	}
+	if (strcmp(command, "dirty-rate") != 0)
+		return false;
+	if (!get_seconds(req, &seconds, msg, sizeof(msg))) {
+		reply_error(c, id, EINVAL, msg);
+		return true;
+	}
+	if (c->cs->measuring) {
+		reply_error(c, id, EBUSY, "a dirty-rate measurement is running already");
+		return true;
+	}
+	ret = vm_dirty_rate_begin(vm, &c->rate_started, &c->rate_t0, msg, sizeof(msg));
+	if (ret < 0) {
+		reply_error(c, id, -ret, msg);
+		return true;
+	}
+	/* The answer comes when the window ends; the loop runs on meanwhile. */
+	c->measuring = c->cs->measuring = true;
+	c->rate_id = id ? json_object_get(id) : NULL;
+	/* From now, not from when this loop turn began: the window starts at t0. */
+	uv_update_time(c->rate_timer.loop);
+	uv_timer_start(&c->rate_timer, on_rate_window, (uint64_t)seconds * 1000, 0);
+	return true;
+}
+
+static void run_command(struct ctl_client *c, const char *command, struct json_object *req,
+			struct json_object *id)
 {
 	char msg[256];
+
+	if (run_dirty_command(c, command, req, id))
+		return;
 
 	if (strcmp(command, "status") == 0) {
 		reply_status(c, id);
@@ -225,7 +387,8 @@ static void run_command(struct ctl_client *c, const char *command, struct json_o
 		}
 	}
 	snprintf(msg, sizeof(msg),
-		 "unknown command '%.64s': expected status, pause, resume, stop, kill or wait",
+		 "unknown command '%.64s': expected status, pause, resume, stop, kill, wait, "
+		 "dirty-start, dirty-stop or dirty-rate",
 		 command);
 	reply_error(c, id, EINVAL, msg);
 }
@@ -239,7 +402,7 @@ static void handle_line(struct ctl_client *c, const char *line, size_t len)
 	if (err)
 		reply_error(c, req.id, err, msg);
 	else
-		run_command(c, req.command, req.id);
+		run_command(c, req.command, req.root, req.id);
 	control_request_free(&req);
 }
 
@@ -303,7 +466,7 @@ static void on_idle(uv_timer_t *timer)
 	struct ctl_client *c = timer->data;
 
 	/* A client waiting for its answer is not idle. */
-	if (c->waiting || c->pausing)
+	if (c->waiting || c->pausing || c->measuring)
 		return;
 	log_debug("--api-socket %s: closed a client idle for %d s", c->cs->path,
 		  CTL_IDLE_MS / 1000);
@@ -319,13 +482,15 @@ static struct ctl_client *eviction_victim(struct control_socket *cs)
 
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *c = &cs->clients[i];
-		bool busy = c->waiting || c->pausing;
+		bool busy = c->waiting || c->pausing || c->measuring;
 
 		if (c->fd < 0)
 			continue;
-		if (!victim || (!busy && (victim->waiting || victim->pausing)) ||
-		    (busy == (victim->waiting || victim->pausing) &&
-		     c->last_read < victim->last_read))
+		bool victim_busy = victim &&
+				   (victim->waiting || victim->pausing || victim->measuring);
+
+		if (!victim || (!busy && victim_busy) ||
+		    (busy == victim_busy && c->last_read < victim->last_read))
 			victim = c;
 	}
 	return victim;
@@ -372,9 +537,11 @@ static void on_connect(uv_poll_t *handle, int status, int events)
 		return;
 	}
 	uv_timer_init(handle->loop, &c->idle);
+	uv_timer_init(handle->loop, &c->rate_timer);
+	c->rate_timer.data = c;
 	c->fd = fd;
 	c->in_use = true;
-	c->open_handles = 2;
+	c->open_handles = 3;
 	c->len = 0;
 	c->last_read = uv_now(handle->loop);
 	c->poll.data = c;

@@ -134,7 +134,7 @@ static int read_line(int fd, char *buf, size_t size, long long deadline)
 	}
 }
 
-static char *request_line(const char *command, const char *raw)
+static char *request_line(const char *command, const char *raw, unsigned seconds)
 {
 	struct json_object *req;
 	char *line;
@@ -149,6 +149,8 @@ static char *request_line(const char *command, const char *raw)
 	if (!req)
 		return NULL;
 	json_object_object_add(req, "command", json_object_new_string(command));
+	if (seconds)
+		json_object_object_add(req, "seconds", json_object_new_int((int)seconds));
 	line = malloc(strlen(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) + 2);
 	if (line)
 		sprintf(line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
@@ -169,9 +171,10 @@ static bool reply_ok(const char *reply)
 	return result;
 }
 
-int ctl_main(const char *socket_path, const char *command, const char *raw, int timeout_ms)
+int ctl_main(const char *socket_path, const char *command, const char *raw, unsigned seconds,
+	     int timeout_ms)
 {
-	char *line = request_line(command, raw);
+	char *line = request_line(command, raw, seconds);
 	char *reply = malloc(REPLY_MAX);
 	long long start = now_ms();
 	/* --timeout bounds the whole exchange; without one (a "wait") only

@@ -181,7 +181,8 @@ int main(int argc, char **argv)
 		code = 0;
 		break;
 	case CLI_CTL:
-		code = ctl_main(opts.socket_path, opts.command, opts.send_text, opts.timeout_ms);
+		code = ctl_main(opts.socket_path, opts.command, opts.send_text, opts.seconds,
+				opts.timeout_ms);
 		break;
 	case CLI_RUN:
 	default: code = run(opts.config); break;

@@ -20,6 +20,9 @@ int64_t vm_dirty_take(struct vm *vm, uint64_t *out, size_t n, char *err, size_t 
 int vm_dirty_finish(struct vm *vm, bool ok, char *err, size_t errlen);
 size_t vm_dirty_words(struct vm *vm);
 
+/* The longest window a rate is measured over. */
+#define DIRTY_RATE_MAX_SEC 3600
+
 /* Pages written per second, measured over @ms milliseconds on the calling
  * thread (tracking is started for the measurement and stopped after when it
  * was off; a consumer's pending pages are kept when it was on). */

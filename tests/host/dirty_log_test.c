@@ -248,6 +248,7 @@ static void dirty_log_run(enum dirty_engine_kind engine)
 	unsigned reads = 0, failures = 0;
 	int pending_read = -1;
 	uint64_t gen = 1;
+	char err[256] = "";
 
 	make_image();
 	start(&r, engine);
@@ -259,14 +260,14 @@ static void dirty_log_run(enum dirty_engine_kind engine)
 			 : engine == DIRTY_ENGINE_RING ? "ring"
 						       : "bitmap+clear");
 
-	ck_assert_msg(vm_dirty_start(r.vm, false) == 0, "start: %s", r.vm->error);
+	ck_assert_msg(vm_dirty_start(r.vm, false, err, sizeof(err)) == 0, "start: %s", err);
 	copy_all(&copy, r.vm);
 	words = vm_dirty_words(r.vm);
 	bits = calloc(words, 8);
 	failed = calloc(words, 8);
 	ck_assert_ptr_nonnull(bits);
 	ck_assert_ptr_nonnull(failed);
-	ck_assert_int_eq(vm_dirty_take(r.vm, bits, words - 1), -ENOSPC);
+	ck_assert_int_eq(vm_dirty_take(r.vm, bits, words - 1, err, sizeof(err)), -ENOSPC);
 
 	for (unsigned round = 1; round <= ROUNDS; round++) {
 		int64_t n;
@@ -280,11 +281,10 @@ static void dirty_log_run(enum dirty_engine_kind engine)
 			check_read(&d, (unsigned)pending_read);
 		}
 		wait_writes(r.vm, guest_writes(r.vm) + WRITES_PER_ROUND);
-		n = vm_dirty_take(r.vm, bits, words);
-		ck_assert_msg(n > 0, "round %u: harvest %lld: %s", round, (long long)n,
-			      r.vm->error);
+		n = vm_dirty_take(r.vm, bits, words, err, sizeof(err));
+		ck_assert_msg(n > 0, "round %u: harvest %lld: %s", round, (long long)n, err);
 		ck_assert_uint_eq((uint64_t)n, count_bits(bits, words));
-		ck_assert_int_eq(vm_dirty_take(r.vm, bits, words), -EBUSY);
+		ck_assert_int_eq(vm_dirty_take(r.vm, bits, words, err, sizeof(err)), -EBUSY);
 		/* What the consumer failed on comes back. */
 		for (size_t w = 0; w < words; w++)
 			ck_assert_msg((failed[w] & ~bits[w]) == 0,
@@ -305,28 +305,28 @@ static void dirty_log_run(enum dirty_engine_kind engine)
 		if (round % 3 == 0) {
 			memcpy(failed, bits, words * 8);
 			failures++;
-			ck_assert_int_eq(vm_dirty_finish(r.vm, false), 0);
+			ck_assert_int_eq(vm_dirty_finish(r.vm, false, err, sizeof(err)), 0);
 		} else {
 			copy_reported(&copy, r.vm, bits);
-			ck_assert_int_eq(vm_dirty_finish(r.vm, true), 0);
+			ck_assert_int_eq(vm_dirty_finish(r.vm, true, err, sizeof(err)), 0);
 		}
 		reported += (uint64_t)n;
 	}
-	ck_assert_int_eq(vm_dirty_finish(r.vm, true), -ENOENT);
+	ck_assert_int_eq(vm_dirty_finish(r.vm, true, err, sizeof(err)), -ENOENT);
 
 	/* The last harvest, with the guest parked: the copy is then exact. */
 	host_pause(r.vm);
-	ck_assert_int_gt(vm_dirty_take(r.vm, bits, words), 0);
+	ck_assert_int_gt(vm_dirty_take(r.vm, bits, words, err, sizeof(err)), 0);
 	for (size_t w = 0; w < words; w++)
 		ck_assert_msg((failed[w] & ~bits[w]) == 0, "final: a failed harvest was lost");
 	copy_reported(&copy, r.vm, bits);
-	ck_assert_int_eq(vm_dirty_finish(r.vm, true), 0);
+	ck_assert_int_eq(vm_dirty_finish(r.vm, true, err, sizeof(err)), 0);
 	first_difference(&copy, r.vm);
 	ck_assert_msg(reported > ROUNDS * 100, "only %llu pages reported in %u rounds",
 		      (unsigned long long)reported, ROUNDS);
 	ck_assert_uint_gt(failures, 0);
-	ck_assert_msg(vm_dirty_stop(r.vm) == 0, "stop: %s", r.vm->error);
-	ck_assert_int_eq(vm_dirty_take(r.vm, bits, words), -ENOTCONN);
+	ck_assert_msg(vm_dirty_stop(r.vm, err, sizeof(err)) == 0, "stop: %s", err);
+	ck_assert_int_eq(vm_dirty_take(r.vm, bits, words, err, sizeof(err)), -ENOTCONN);
 
 	free(bits);
 	free(failed);

@@ -297,6 +297,65 @@ def ctl(env):
         vm.close()
 
 
+@case("dirty")
+def dirty(env):
+    """Dirty tracking over the socket and through kvmkit ctl, with a guest
+    that writes random pages all the time (guests/dirty_writer.S)."""
+    for engine in ("bitmap+clear", "ring"):
+        vm = Vm(env, "dirty_writer", "--dirty-engine", engine, "--memory", "64M")
+        try:
+            c = vm.connect()
+            r = c.command("status")
+            expect(r.get("dirty-engine") == engine and r.get("dirty-tracking") is False,
+                   f"status {r}")
+            r = c.request({"command": "dirty-rate", "seconds": 1, "id": 7})
+            expect(r.get("ok") is True and r.get("id") == 7 and r.get("dirty-engine") == engine,
+                   f"dirty-rate: {r}")
+            # libuv's clock counts whole milliseconds: the window may end up to 1 ms early.
+            expect(r["guest-pages-per-sec"] > 0 and r["seconds"] >= 0.998, f"dirty-rate: {r}")
+            if engine == "ring":
+                rates = r.get("vcpu-pages-per-sec")
+                expect(isinstance(rates, list) and len(rates) == 1 and rates[0] > 0,
+                       f"per-vCPU rates: {r}")
+            else:
+                expect("vcpu-pages-per-sec" not in r, f"per-vCPU rates without a ring: {r}")
+            # The measurement turned tracking on for itself only.
+            expect(c.command("status").get("dirty-tracking") is False, "tracking left on")
+            r = c.command("dirty-start")
+            expect(r.get("ok") is True and r.get("dirty-tracking") is True, f"start: {r}")
+            expect_error(c.command("dirty-start"), "EALREADY", ["already"])
+            # A measurement while a consumer tracks leaves tracking on.
+            code, out, err = env.ctl(vm.path, "dirty-rate", "--seconds", "1", timeout=scaled(10))
+            expect(code == 0 and json.loads(out)["guest-pages-per-sec"] > 0,
+                   f"ctl dirty-rate: {code} {out!r} {err!r}")
+            expect(c.command("status").get("dirty-tracking") is True, "tracking turned off")
+            # One measurement at a time: once m's status answer is back, the
+            # dirty-rate it sent before it is running (one client's requests
+            # are served in order).
+            m = vm.connect()
+            m.send_raw(b'{"command": "dirty-rate", "seconds": 2, "id": "m"}\n')
+            m.send_raw(b'{"command": "status", "id": "s"}\n')
+            expect(m.reply().get("id") == "s", "status did not come first")
+            expect_error(c.command("dirty-rate"), "EBUSY", ["running"])
+            r = m.reply()
+            expect(r.get("ok") is True and r.get("id") == "m", f"the first measurement: {r}")
+            for bad in (0, -1, 3601, "1", 1.5):
+                expect_error(c.request({"command": "dirty-rate", "seconds": bad}), "EINVAL",
+                             ["seconds"])
+            expect_error(c.request({"command": "dirty-start", "all": 1}), "EINVAL", ["all"])
+            r = c.command("dirty-stop")
+            expect(r.get("ok") is True and r.get("dirty-tracking") is False, f"stop: {r}")
+            expect_error(c.command("dirty-stop"), "ENOTCONN", ["not on"])
+            code, out, err = env.ctl(vm.path, "status", "--seconds", "1")
+            expect(code == 2 and out == "" and "--seconds" in err, f"--seconds: {code} {err!r}")
+            code, out, err = env.ctl(vm.path, "dirty-rate", "--seconds", "0")
+            expect(code == 2 and "--seconds '0'" in err, f"--seconds 0: {code} {err!r}")
+            expect(c.command("kill").get("ok") is True, "kill")
+            vm.finish(EXIT_KILLED)
+        finally:
+            vm.close()
+
+
 @case("owner-only")
 def owner_only(env):
     """Another user cannot connect (the socket is 0600)."""
