@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "guests/dirty_layout.h"
 #include "host_util.h"
 #include "kvmkit/kvmkit.h"
 
@@ -560,6 +561,80 @@ START_TEST(log_goes_where_asked)
 }
 END_TEST
 
+/* Dirty tracking through the public API only: guests/dirty_writer.S keeps
+ * writing random pages of its area and counting in its mailbox. */
+START_TEST(dirty_tracking)
+{
+	struct kvmkit_config *cfg = guest_config("dirty_writer");
+	struct kvmkit_memory_region regions[8];
+	struct kvmkit_dirty_rate rate;
+	double per_vcpu[4] = {0};
+	struct kvmkit_vm *vm;
+	uint64_t *bits, *mailbox = NULL;
+	size_t words, expect_words = 0;
+	uint64_t pages = 0, from;
+	int n;
+
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory", "64M"), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "dirty-engine", "bitmap"), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "dirty-engine", "paging"), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_eq(kvmkit_vm_dirty_start(vm, 0), -ESRCH);
+	start_vm(vm);
+	ck_assert_str_eq(kvmkit_vm_dirty_engine(vm), "bitmap");
+	n = kvmkit_vm_memory_regions(vm, regions, 8);
+	ck_assert_int_ge(n, 1);
+	for (int i = 0; i < n; i++) {
+		expect_words += (regions[i].size / 4096 + 63) / 64;
+		pages += regions[i].size / 4096;
+		if (regions[i].guest_phys_addr <= DIRTY_MAILBOX_OFFSET &&
+		    DIRTY_MAILBOX_OFFSET < regions[i].guest_phys_addr + regions[i].size)
+			mailbox = (uint64_t *)((char *)regions[i].host + DIRTY_MAILBOX_OFFSET -
+					       regions[i].guest_phys_addr);
+	}
+	ck_assert_ptr_nonnull(mailbox);
+	words = kvmkit_vm_dirty_bitmap_words(vm);
+	ck_assert_uint_eq(words, expect_words);
+	bits = calloc(words, sizeof(*bits));
+	ck_assert_ptr_nonnull(bits);
+
+	ck_assert_int_eq(kvmkit_vm_dirty_harvest(vm, bits, words), -ENOTCONN);
+	ck_assert_int_eq(kvmkit_vm_dirty_start(vm, 2), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_dirty_start(vm, KVMKIT_DIRTY_START_ALL), 0);
+	ck_assert_int_eq(kvmkit_vm_dirty_start(vm, 0), -EALREADY);
+	ck_assert_int_eq(kvmkit_vm_last_error_kind(vm), KVMKIT_ERROR_USAGE);
+	ck_assert_int_eq(kvmkit_vm_dirty_harvest(vm, bits, words - 1), -ENOSPC);
+	/* START_ALL: the first harvest holds every page. */
+	ck_assert_int_eq(kvmkit_vm_dirty_harvest(vm, bits, words), (int64_t)pages);
+	ck_assert_int_eq(kvmkit_vm_dirty_harvest(vm, bits, words), -EBUSY);
+	ck_assert_int_eq(kvmkit_vm_dirty_finish(vm, 1), 0);
+	ck_assert_int_eq(kvmkit_vm_dirty_finish(vm, 1), -ENOENT);
+	/* The guest goes on writing: the next harvest has its pages. */
+	from = __atomic_load_n(&mailbox[1], __ATOMIC_ACQUIRE);
+	for (int ms = 0; ms < 10000 * host_time_factor(); ms++) {
+		if (__atomic_load_n(&mailbox[1], __ATOMIC_ACQUIRE) >= from + 1000)
+			break;
+		host_sleep_ms(1);
+	}
+	ck_assert_uint_ge(__atomic_load_n(&mailbox[1], __ATOMIC_ACQUIRE), from + 1000);
+	ck_assert_int_gt(kvmkit_vm_dirty_harvest(vm, bits, words), 0);
+	ck_assert_int_eq(kvmkit_vm_dirty_finish(vm, 0), 0);
+	ck_assert_int_eq(kvmkit_vm_dirty_rate(vm, 0, &rate, NULL, 0), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_dirty_rate(vm, 200, &rate, per_vcpu, 4), 0);
+	ck_assert(rate.guest_pages_per_sec > 0);
+	ck_assert(rate.seconds > 0.19);
+	ck_assert_uint_eq(rate.nr_vcpus, 0); /* bitmap: no per-vCPU counts */
+	ck_assert_int_eq(kvmkit_vm_dirty_stop(vm), 0);
+	ck_assert_int_eq(kvmkit_vm_dirty_stop(vm), -ENOTCONN);
+	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
+	wait_vm(vm);
+	ck_assert_int_eq(kvmkit_vm_dirty_start(vm, 0), -ESRCH);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+	free(bits);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
@@ -574,6 +649,7 @@ int main(int argc, char **argv)
 		{"input_before_host", input_before_host, 20},
 		{"pause_deadlock", pause_from_a_vcpu_thread_is_refused, 20},
 		{"kick_signal", kick_signal_is_configurable, 20},
+		{"dirty", dirty_tracking, 30},
 		{"log", log_goes_where_asked, 20},
 	};
 	const struct host_suite suite = {
