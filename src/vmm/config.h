@@ -28,6 +28,8 @@
 struct device_type;
 
 /* Dirty-page tracking's engine (vmm/dirty_log.h says what each is). */
+#define DIRTY_RING_MIN_ENTRIES 512
+#define DIRTY_RING_MAX_ENTRIES 65536
 enum dirty_engine_kind {
 	DIRTY_ENGINE_AUTO,
 	DIRTY_ENGINE_BITMAP,       /* KVM_GET_DIRTY_LOG, get-and-clear */
@@ -56,6 +58,7 @@ struct vm_config {
 	const char *api_socket_path;         /* NULL: no control socket */
 	unsigned stop_timeout_sec;           /* grace time after the power button; 0: stop hard */
 	enum dirty_engine_kind dirty_engine; /* chosen when the VM is built (the ring must be) */
+	unsigned dirty_ring_entries;         /* per vCPU ring; 0: DIRTY_RING_DEFAULT_ENTRIES */
 	struct vm_device_config devices[VM_MAX_CONFIG_DEVICES]; /* in the order they were asked for */
 	unsigned nr_devices;
 };

@@ -13,7 +13,7 @@
 #include "vmm/guest_mem.h"
 
 /* Ring size in entries (16 bytes each) unless KVM allows less. */
-#define DIRTY_RING_DEFAULT_ENTRIES 65536
+#define DIRTY_RING_DEFAULT_ENTRIES DIRTY_RING_MAX_ENTRIES
 /* "Ring full" exits in a row that find the ring empty before it is deemed
  * overrun (dirty_log_ring_full()). */
 #define DIRTY_RING_EMPTY_EXITS_MAX 16

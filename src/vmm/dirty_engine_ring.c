@@ -53,14 +53,15 @@ static int ring_init(struct dirty_log *dl, char *err, size_t errlen)
 			err, errlen, -ENOTSUP,
 			"dirty engine ring: this host's KVM offers no dirty ring "
 			"(KVM_CAP_DIRTY_LOG_RING_ACQ_REL and KVM_CAP_DIRTY_LOG_RING are 0)");
-	/* The size is a power of two of at least a page; KVM gives the most. */
-	bytes = (size_t)DIRTY_RING_DEFAULT_ENTRIES * sizeof(struct kvm_dirty_gfn);
-	while (bytes > (size_t)max)
-		bytes /= 2;
-	if (bytes < (size_t)sysconf(_SC_PAGESIZE))
+	/* A power of two of at least a page (the option checked both). */
+	bytes = (size_t)dl->ring_entries * sizeof(struct kvm_dirty_gfn);
+	if (bytes > (size_t)max)
 		return dirty_error(err, errlen, -ENOTSUP,
-				   "dirty engine ring: KVM allows rings of %d bytes, under a page",
-				   max);
+				   "dirty ring of %u entries: this host's KVM allows at most %zu",
+				   dl->ring_entries, (size_t)max / sizeof(struct kvm_dirty_gfn));
+	if (bytes < (size_t)sysconf(_SC_PAGESIZE))
+		return dirty_error(err, errlen, -EINVAL, "dirty ring of %u entries: under a page",
+				   dl->ring_entries);
 	ret = enable(dl, cap, bytes, cap_name, err, errlen);
 	if (ret < 0)
 		return ret;

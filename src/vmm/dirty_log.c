@@ -47,8 +47,8 @@ static enum dirty_engine_kind choose_engine(int vm_fd)
 	return DIRTY_ENGINE_BITMAP;
 }
 
-int dirty_log_create(int kvm_fd, int vm_fd, enum dirty_engine_kind kind, unsigned nr_vcpus,
-		     struct dirty_log **out, char *err, size_t errlen)
+int dirty_log_create(int kvm_fd, int vm_fd, enum dirty_engine_kind kind, unsigned ring_entries,
+		     unsigned nr_vcpus, struct dirty_log **out, char *err, size_t errlen)
 {
 	struct dirty_log *dl;
 	int ret;
@@ -63,6 +63,7 @@ int dirty_log_create(int kvm_fd, int vm_fd, enum dirty_engine_kind kind, unsigne
 	dl->kvm_fd = kvm_fd;
 	dl->vm_fd = vm_fd;
 	dl->nr_vcpus = nr_vcpus;
+	dl->ring_entries = ring_entries ? ring_entries : DIRTY_RING_DEFAULT_ENTRIES;
 	pthread_mutex_init(&dl->lock, NULL);
 	ret = dl->ops->init(dl, err, errlen);
 	if (ret < 0) {
@@ -232,6 +233,7 @@ int dirty_log_stop(struct dirty_log *dl, char *err, size_t errlen)
 		goto out;
 	dl->ops->stopped(dl);
 	dl->tracking = false;
+	dl->ring_overrun = false;
 	dl->taken = false;
 	dirty_set_clear(&dl->pending);
 	dirty_set_clear(&dl->taken_set);
@@ -242,7 +244,14 @@ out:
 
 static int collect_locked(struct dirty_log *dl, bool final, char *err, size_t errlen)
 {
-	int ret = dl->ops->collect(dl, final, err, errlen);
+	int ret;
+
+	/* Pages were lost: no set from here on can be trusted. */
+	if (dl->ring_overrun)
+		return dirty_error(err, errlen, -EOVERFLOW,
+				   "KVM overran a dirty ring and pages were lost: stop tracking and "
+				   "start again with a full copy");
+	ret = dl->ops->collect(dl, final, err, errlen);
 
 	/* Device writes after KVM's: a device marks a page after writing it,
 	 * so what it wrote before this point is in the set either way. */

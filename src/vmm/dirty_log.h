@@ -43,12 +43,13 @@ struct dirty_log_counts {
 	uint64_t *vcpu_pages; /* ring only: per vCPU, nr_vcpus entries; else NULL */
 };
 
-/* Chooses and prepares the engine on @vm_fd: call after KVM_CREATE_VM and
+/* Chooses and prepares the engine on @vm_fd (@ring_entries: the ring's
+ * size, 0 for DIRTY_RING_DEFAULT_ENTRIES): call after KVM_CREATE_VM and
  * before any memslot and vCPU exists (the ring must be enabled first).
  * @kind AUTO picks from the capabilities. Errors come back as -errno with a
  * message in @err. */
-int dirty_log_create(int kvm_fd, int vm_fd, enum dirty_engine_kind kind, unsigned nr_vcpus,
-		     struct dirty_log **out, char *err, size_t errlen);
+int dirty_log_create(int kvm_fd, int vm_fd, enum dirty_engine_kind kind, unsigned ring_entries,
+		     unsigned nr_vcpus, struct dirty_log **out, char *err, size_t errlen);
 /* Once RAM is registered (slot i is region i of @mem). */
 int dirty_log_attach_mem(struct dirty_log *dl, struct guest_mem *mem, char *err, size_t errlen);
 /* For each vCPU as it is created (maps its ring). */

@@ -173,6 +173,18 @@ static int set_dirty_engine(struct run_options *o, const char *v, char *err, siz
 	return 0;
 }
 
+static int set_dirty_ring_size(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	unsigned long n;
+
+	if (parse_uint(v, DIRTY_RING_MIN_ENTRIES, DIRTY_RING_MAX_ENTRIES, &n) < 0 || (n & (n - 1)))
+		return option_fail(err, errlen,
+				   "--dirty-ring-size '%s': expected a power of two from %d to %d",
+				   v, DIRTY_RING_MIN_ENTRIES, DIRTY_RING_MAX_ENTRIES);
+	o->vm.dirty_ring_entries = (unsigned)n;
+	return 0;
+}
+
 static const struct option_spec machine_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE",
 	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL},
@@ -205,6 +217,9 @@ static const struct option_spec machine_specs[] = {
 	 NULL},
 	{"dirty-engine", 0, OPTION_VALUE, "ENGINE",
 	 "dirty-page tracking: auto (default), bitmap, bitmap+clear or ring", set_dirty_engine,
+	 NULL},
+	{"dirty-ring-size", 0, OPTION_VALUE, "ENTRIES",
+	 "pages each vCPU's dirty ring holds (ring engine; default 65536)", set_dirty_ring_size,
 	 NULL},
 };
 

@@ -165,8 +165,9 @@ static int create_kvm_vm(struct vm *vm)
 	vm->vm_fd = ret;
 	/* The engine is chosen now: the dirty ring must be enabled before any
 	 * memslot or vCPU exists. */
-	ret = dirty_log_create(vm->kvm_fd, vm->vm_fd, vm->cfg.dirty_engine, vm->cfg.nr_cpus,
-			       &vm->dirty, why, sizeof(why));
+	ret = dirty_log_create(vm->kvm_fd, vm->vm_fd, vm->cfg.dirty_engine,
+			       vm->cfg.dirty_ring_entries, vm->cfg.nr_cpus, &vm->dirty, why,
+			       sizeof(why));
 	if (ret < 0)
 		return vm_error(vm, ret, "%s", why);
 	return 0;

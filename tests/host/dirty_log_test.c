@@ -82,7 +82,7 @@ static void *run_loop(void *opaque)
 	return NULL;
 }
 
-static void start(struct run *r, enum dirty_engine_kind engine)
+static void start(struct run *r, enum dirty_engine_kind engine, unsigned ring_entries)
 {
 	struct vm_config cfg;
 	struct vm_disk_config *disk;
@@ -95,6 +95,7 @@ static void start(struct run *r, enum dirty_engine_kind engine)
 	cfg.kernel_path = host_guest_path("dirty_writer");
 	cfg.mem_size = GUEST_RAM;
 	cfg.dirty_engine = engine;
+	cfg.dirty_ring_entries = ring_entries;
 	disk = vm_config_add_device(&cfg, device_type_find("disk"));
 	snprintf(disk->path, sizeof(disk->path), "%s", image_path);
 	ret = vm_create(&cfg, &r->vm, err, sizeof(err), &input_error);
@@ -251,7 +252,7 @@ static void dirty_log_run(enum dirty_engine_kind engine)
 	char err[256] = "";
 
 	make_image();
-	start(&r, engine);
+	start(&r, engine, 0);
 	vdrv_init(&d, r.vm, "virtio-blk0", 2, 1, 0);
 	ck_assert_int_eq(guest_mem_write(&r.vm->mem, DIRTY_MAILBOX_OFFSET, &gen, 8), 0);
 	wait_writes(r.vm, 100);
@@ -337,6 +338,65 @@ static void dirty_log_run(enum dirty_engine_kind engine)
 	unlink(image_path);
 }
 
+/* A ring much smaller than what the guest dirties between harvests: it fills
+ * again and again, and its vCPU empties it each time (KVM_EXIT_DIRTY_RING_FULL)
+ * without losing a page. A KVM that lets a vCPU run past the ring's soft
+ * limit loses entries (kvm_pvm's instruction emulator does); kvmkit must then
+ * say so and refuse every later harvest, never hand out a set with holes. */
+static void ring_full_run(void)
+{
+	struct run r;
+	struct ram_copy copy;
+	struct dirty_log_counts counts;
+	uint64_t *bits, target, gen = 1;
+	size_t words;
+	char err[256] = "";
+	double deadline;
+
+	make_image();
+	start(&r, DIRTY_ENGINE_RING, 512);
+	ck_assert_int_eq(guest_mem_write(&r.vm->mem, DIRTY_MAILBOX_OFFSET, &gen, 8), 0);
+	wait_writes(r.vm, 100);
+	ck_assert_msg(vm_dirty_start(r.vm, false, err, sizeof(err)) == 0, "start: %s", err);
+	copy_all(&copy, r.vm);
+	words = vm_dirty_words(r.vm);
+	bits = calloc(words, 8);
+	ck_assert_ptr_nonnull(bits);
+	/* 16 rings' worth of writes with nobody harvesting, or the VM's end. */
+	target = guest_writes(r.vm) + 16 * 512 * 4;
+	deadline = now_sec() + WAIT_SEC * host_time_factor();
+	while (guest_writes(r.vm) < target && now_sec() < deadline &&
+	       atomic_load(&r.vm->exit_reason) == VM_EXIT_NONE)
+		host_sleep_ms(1);
+	if (atomic_load(&r.vm->exit_reason) != VM_EXIT_NONE) {
+		/* The overrun was reported, the VM ended, and no harvest is handed out. */
+		pthread_join(r.loop, NULL);
+		ck_assert_msg(r.reason == VM_EXIT_ERROR && strstr(r.vm->error, "overran"),
+			      "the VM ended (%s): %s", vm_exit_reason_name(r.reason), r.vm->error);
+		ck_assert_int_eq(vm_dirty_take(r.vm, bits, words, err, sizeof(err)), -EOVERFLOW);
+		ck_assert_msg(strstr(err, "lost"), "message: %s", err);
+		fprintf(stderr, "this host's KVM overran the dirty ring; kvmkit said: %s\n",
+			r.vm->error);
+	} else {
+		ck_assert_msg(guest_writes(r.vm) >= target, "the guest made %llu writes of %llu",
+			      (unsigned long long)guest_writes(r.vm), (unsigned long long)target);
+		host_pause(r.vm);
+		ck_assert_int_gt(vm_dirty_take(r.vm, bits, words, err, sizeof(err)), 0);
+		copy_reported(&copy, r.vm, bits);
+		ck_assert_int_eq(vm_dirty_finish(r.vm, true, err, sizeof(err)), 0);
+		first_difference(&copy, r.vm);
+		ck_assert_int_eq(dirty_log_counts(r.vm->dirty, false, &counts), 0);
+		ck_assert_msg(counts.ring_full_exits > 0, "the ring never filled");
+		free(counts.vcpu_pages);
+		vm_request_exit(r.vm, VM_EXIT_QUIT);
+		pthread_join(r.loop, NULL);
+	}
+	free(bits);
+	free_copy(&copy);
+	vm_destroy(r.vm);
+	unlink(image_path);
+}
+
 START_TEST(bitmap) { dirty_log_run(DIRTY_ENGINE_BITMAP); }
 END_TEST
 
@@ -346,12 +406,16 @@ END_TEST
 START_TEST(ring) { dirty_log_run(DIRTY_ENGINE_RING); }
 END_TEST
 
+START_TEST(ring_full) { ring_full_run(); }
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
 		{"bitmap", bitmap, 60},
 		{"bitmap_clear", bitmap_clear, 60},
 		{"ring", ring, 60},
+		{"ring_full", ring_full, 60},
 	};
 	const struct host_suite suite = {
 		.name = "dirty_log",
