@@ -248,9 +248,10 @@ static int collect_locked(struct dirty_log *dl, bool final, char *err, size_t er
 
 	/* Pages were lost: no set from here on can be trusted. */
 	if (dl->ring_overrun)
-		return dirty_error(err, errlen, -EOVERFLOW,
-				   "KVM overran a dirty ring and pages were lost: stop tracking and "
-				   "start again with a full copy");
+		return dirty_error(
+			err, errlen, -EOVERFLOW,
+			"KVM overran a dirty ring and pages were lost: stop tracking and "
+			"start again with a full copy");
 	ret = dl->ops->collect(dl, final, err, errlen);
 
 	/* Device writes after KVM's: a device marks a page after writing it,
