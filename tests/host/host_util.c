@@ -8,13 +8,21 @@
 #include <time.h>
 #include <unistd.h>
 
+/* x86_64 test guests are ELF files (tests/host/guests), arm64 ones flat
+ * Images (tests/arm64/guests). */
+#if defined(__aarch64__)
+#define GUEST_SUFFIX ".img"
+#else
+#define GUEST_SUFFIX ".elf"
+#endif
+
 const char *host_guest_path(const char *name)
 {
 	static char path[4096];
 	const char *dir = getenv("KVMKIT_HOST_GUESTS");
 
 	ck_assert_msg(dir != NULL, "KVMKIT_HOST_GUESTS is not set (run through meson test)");
-	snprintf(path, sizeof(path), "%s/%s.elf", dir, name);
+	snprintf(path, sizeof(path), "%s/%s" GUEST_SUFFIX, dir, name);
 	return path;
 }
 

@@ -8,7 +8,8 @@
 #include <check.h>
 #include <stdbool.h>
 
-/* The path of test guest @name in $KVMKIT_HOST_GUESTS (set by meson test).
+/* The path of test guest @name in $KVMKIT_HOST_GUESTS (set by meson test, or
+ * by tests/arm64/run-case.sh in the arm64 L1): NAME.elf, or NAME.img on arm64.
  * Static storage: valid until the next call. */
 const char *host_guest_path(const char *name);
 

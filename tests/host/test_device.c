@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "guests/layout.h"
+#include "guests/test_regs.h"
 
 static _Atomic unsigned nr_destroyed;
 

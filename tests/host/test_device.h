@@ -1,5 +1,5 @@
 /* The counting test device: a struct device the host tests put on the port
- * I/O or MMIO bus with the registers of guests/layout.h. It checks every
+ * I/O or MMIO bus with the registers of guests/test_regs.h. It checks every
  * DATA write against the agreed sequence and records what the guest did, so a
  * test can assert exact counts and values after vm_run() (and before
  * vm_destroy(), which frees it). */

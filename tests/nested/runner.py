@@ -5,6 +5,10 @@ Boots an L1 arm64 Linux (with KVM) under qemu-system-aarch64/TCG with EL2 emulat
 runs a per-test shell script in it (which usually starts /bin/kvmkit on /guest/Image
 and /guest/initramfs.cpio), and checks the serial output.
 
+--l1-kernel 6.12 boots bookworm-backports' 6.12 kernel as L1 instead of the
+default one (which is also the L2 kernel), for what 6.1's KVM lacks (the arm64
+dirty ring): scripts/guest-assets puts it in arm64/l1-6.12/Image.
+
 The L1 initramfs is a cached base archive (busybox, tests/nested/l1-init as /init,
 the L2 kernel and initramfs under /guest) followed by a small per-run archive with
 /bin/kvmkit and /test.sh. newc archives concatenate; later files override earlier.
@@ -30,6 +34,8 @@ from l1vm import READY_RE, DONE_RE, Newc, first_match  # noqa: E402
 
 L1_INIT = os.path.join(HERE, "l1-init")
 SKIP = 1  # a missing QEMU or asset is a failure: CI must not pass by skipping
+# --l1-kernel: the kernel QEMU boots as L1, under the asset dir's arm64/.
+L1_KERNELS = {"default": "Image", "6.12": os.path.join("l1-6.12", "Image")}
 
 # busybox applets linked in L1 (/bin/busybox --install -s /bin adds the rest).
 L1_APPLETS = """
@@ -107,8 +113,17 @@ def build_l1_cpio(base, workdir, kvmkit, script_text, extra_files=()):
     with f:
         if kvmkit:
             w.file("bin/kvmkit", kvmkit)
+        made = {"bin", "dev", "proc", "sys", "tmp", "guest"}  # in the base archive
         for src, dest in extra_files:
-            w.file(dest.lstrip("/"), src)
+            dest = dest.lstrip("/")
+            # A directory the base lacks (/guests for the arm64 suite) comes first.
+            parts = dest.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                d = "/".join(parts[:i])
+                if d not in made:
+                    w.directory(d)
+                    made.add(d)
+            w.file(dest, src)
         w.text("test.sh", script_text.encode())
         w.trailer()
     return out
@@ -136,6 +151,8 @@ def parse_args(argv):
                    help="regex that no output line may match (repeatable)")
     p.add_argument("--expect-rc", type=int, default=0,
                    help="exit status /test.sh must return (default 0)")
+    p.add_argument("--l1-kernel", choices=sorted(L1_KERNELS), default="default",
+                   help="L1 kernel: the default one (also L2's) or bookworm-backports' 6.12")
     p.add_argument("--smp", type=int, default=1, help="L1 vCPUs (default 1)")
     p.add_argument("--mem", default="2048", help="L1 memory, QEMU -m syntax (default 2048)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
@@ -176,7 +193,9 @@ def main(argv):
         print(f"FAIL: {args.qemu} not found (scripts/install-deps)", flush=True)
         return SKIP
     arch_dir = os.path.join(os.path.abspath(args.assets), "arm64")
-    missing = [p for p in base_inputs(arch_dir).values() if not os.path.isfile(p)]
+    l1_kernel = os.path.join(arch_dir, L1_KERNELS[args.l1_kernel])
+    missing = [p for p in list(base_inputs(arch_dir).values()) + [l1_kernel]
+               if not os.path.isfile(p)]
     if missing:
         print(f"FAIL: missing {', '.join(missing)} (run scripts/guest-assets)", flush=True)
         return SKIP
@@ -212,7 +231,7 @@ def main(argv):
         cmd = [qemu, "-M", "virt,virtualization=on,gic-version=3",
                "-cpu", "max,sve=off,pauth=off", "-smp", str(args.smp), "-m", args.mem,
                "-accel", "tcg", "-nographic", "-no-reboot", "-nodefaults",
-               "-serial", "stdio", "-kernel", os.path.join(arch_dir, "Image"),
+               "-serial", "stdio", "-kernel", l1_kernel,
                "-initrd", l1, "-append", append]
         print("runner: " + " ".join(cmd), flush=True)
         if args.interactive:

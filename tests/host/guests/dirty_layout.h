@@ -1,6 +1,8 @@
-/* What the dirty-writer guests (x86_64: tests/host/guests/dirty_writer.S)
- * and the dirty-log tests agree on. Only #defines: included by assembly and
- * by C. Addresses are offsets from the start of guest RAM (0 on x86_64).
+/* What the dirty-writer guests (x86_64: tests/host/guests/dirty_writer.S,
+ * arm64: tests/arm64/guests/dirty_writer.S) and the dirty-log tests agree on.
+ * Only #defines: included by assembly and by C. Addresses are offsets from
+ * the start of guest RAM (TEST_RAM_BASE of each architecture's
+ * guests/layout.h: 0 on x86_64, 1 GiB on arm64).
  *
  * The guest loops forever: it reads the generation g from the mailbox,
  * picks a page of the area with xorshift64 (seed DIRTY_SEED), writes g to

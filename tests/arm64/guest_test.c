@@ -1,0 +1,516 @@
+/* The arm64 counterpart of the host suite: flat test guests
+ * (tests/arm64/guests) booted by kvmkit's core on the /dev/kvm of the arm64
+ * L1 that tests/nested/runner.py starts (tests/arm64/run-case.sh runs one
+ * case there). Built static for aarch64 by the cross build.
+ *
+ *     kvmkit-arm64-guest-test [CASE] */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arch/arch.h"
+#include "guests/layout.h"
+#include "host_util.h"
+#include "test_device.h"
+#include "vm_util.h"
+#include "vmm/state.h"
+#include "vmm/vcpu.h"
+#include "vmm/vm.h"
+#include "vmm/vm_cpu_state.h"
+
+/* Linux 6.3 and later; the cross build's headers are 6.1's. */
+#ifndef KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP
+#define KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP 225
+#endif
+
+#define MiB (1ULL << 20)
+#define GUEST_MEM_SIZE (16 * MiB) /* kvmkit's minimum: keeps each boot cheap */
+#define GUEST_TIMEOUT_SEC 20      /* a broken guest fails, it does not hang */
+#define WAIT_SEC 20               /* for a running guest to get somewhere */
+#define STATE_WRITES_BEFORE 200   /* the cpu_state pause comes after this many writes */
+#define DIRTY_UCALLS 2            /* ucalls seen per generation */
+#define PATTERN_BYTES (TEST_PATTERN_QWORDS * 8)
+
+static uint64_t counter(const _Atomic uint64_t *value) { return atomic_load(value); }
+
+static unsigned relaxed(const unsigned *value) { return __atomic_load_n(value, __ATOMIC_RELAXED); }
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Waits until *@value reaches @target; fails the test after WAIT_SEC. */
+static void wait_count(const unsigned *value, unsigned target, const char *what)
+{
+	double deadline = now_sec() + WAIT_SEC * host_time_factor();
+
+	while (relaxed(value) < target && now_sec() < deadline)
+		arch_cpu_relax();
+	ck_assert_msg(relaxed(value) >= target, "%s: %u after %d s, waited for %u", what,
+		      relaxed(value), WAIT_SEC, target);
+}
+
+static void assert_logged(const char *text)
+{
+	ck_assert_msg(strstr(host_captured(), text) != NULL, "expected \"%s\" in the log:\n%s",
+		      text, host_captured());
+}
+
+/* The guest's console, as the VM hands it to its embedder. */
+static pthread_mutex_t console_lock = PTHREAD_MUTEX_INITIALIZER;
+static char console[4096];
+static size_t console_len;
+
+static void on_console(void *opaque, const char *buf, size_t len)
+{
+	(void)opaque;
+	pthread_mutex_lock(&console_lock);
+	if (len > sizeof(console) - 1 - console_len)
+		len = sizeof(console) - 1 - console_len;
+	memcpy(console + console_len, buf, len);
+	console_len += len;
+	console[console_len] = '\0';
+	pthread_mutex_unlock(&console_lock);
+}
+
+static struct vm *create_vm(const char *guest, uint64_t mem_size)
+{
+	const struct vm_hooks hooks = {.console_output = on_console, .console_fd = -1};
+	struct vm_config cfg;
+	struct vm *vm = NULL;
+	char err[512] = "";
+	bool input_error = false;
+	int ret;
+
+	vm_config_defaults(&cfg);
+	cfg.kernel_path = host_guest_path(guest);
+	cfg.nr_cpus = 1;
+	cfg.mem_size = mem_size;
+	cfg.console_stdio = false;
+	cfg.timeout_sec = (unsigned)(GUEST_TIMEOUT_SEC * host_time_factor());
+	ret = vm_create_hooked(&cfg, &hooks, &vm, err, sizeof(err), &input_error);
+	ck_assert_msg(ret == 0, "vm_create(%s): %s (%d, input error %d)", guest, err, ret,
+		      input_error);
+	return vm;
+}
+
+static struct test_device *add_test_device(struct vm *vm)
+{
+	struct test_device *t =
+		test_device_new("mmio-test", BUS_MMIO, TEST_MMIO_BASE, TEST_MMIO_SIZE);
+
+	ck_assert_ptr_nonnull(t);
+	ck_assert_msg(vm_add_device(vm, &t->dev) == 0, "vm_add_device: %s", vm->error);
+	return t;
+}
+
+static void run_to_poweroff(struct vm *vm)
+{
+	enum vm_exit_reason reason = vm_run(vm);
+
+	ck_assert_msg(reason == VM_EXIT_POWEROFF, "guest ended with %s, not poweroff (%s)",
+		      vm_exit_reason_name(reason), vm->error);
+}
+
+static void assert_no_bad_writes(const struct test_device *t)
+{
+	ck_assert_msg(t->nr_bad_writes == 0,
+		      "%u DATA writes off the sequence; first: 0x%llx (%u bytes)", t->nr_bad_writes,
+		      (unsigned long long)t->first_bad_write.value, t->first_bad_write.len);
+	ck_assert_uint_eq(t->nr_good_writes, t->nr_data_writes);
+}
+
+START_TEST(hello)
+{
+	struct vm *vm = create_vm("hello", GUEST_MEM_SIZE);
+
+	run_to_poweroff(vm);
+	ck_assert_str_eq(console, "hello from the arm64 guest\n");
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
+	vm_destroy(vm);
+}
+END_TEST
+
+/* guests/mmio_count.S: every width KVM decodes on arm64 reaches the device
+ * with its length, reads return the sequence and come back echoed. */
+START_TEST(mmio)
+{
+	const unsigned w = TEST_WRITES_PER_WIDTH, r = TEST_READS_PER_WIDTH;
+	struct vm *vm = create_vm("mmio_count", GUEST_MEM_SIZE);
+	struct test_device *t = add_test_device(vm);
+
+	run_to_poweroff(vm);
+	ck_assert_uint_eq(t->done, TEST_DONE_MAGIC);
+	assert_no_bad_writes(t);
+	ck_assert_uint_eq(t->nr_data_writes, 4 * w);
+	ck_assert_uint_eq(t->nr_data_reads, 4 * r);
+	for (unsigned len = 1; len <= 8; len *= 2) {
+		ck_assert_uint_eq(t->nr_data_writes_by_len[len], w);
+		ck_assert_uint_eq(t->nr_data_reads_by_len[len], r);
+	}
+	ck_assert_uint_eq(t->nr_echoes, t->nr_data_reads);
+	for (unsigned i = 0; i < t->nr_echoes; i++)
+		ck_assert_msg(
+			t->echoes[i].len == t->reads[i].len &&
+				t->echoes[i].value == t->reads[i].value,
+			"read %u returned 0x%llx (%u bytes), the guest echoed 0x%llx (%u bytes)", i,
+			(unsigned long long)t->reads[i].value, t->reads[i].len,
+			(unsigned long long)t->echoes[i].value, t->echoes[i].len);
+	ck_assert_uint_eq(counter(&t->dev.nr_writes), t->nr_data_writes + t->nr_echoes + 1);
+	ck_assert_uint_eq(counter(&t->dev.nr_reads), t->nr_data_reads);
+	ck_assert_uint_eq(counter(&t->dev.nr_rejected), 0);
+	ck_assert_uint_eq(counter(&vm->vcpus[0]->nr_mmio_exits),
+			  t->nr_data_writes + t->nr_data_reads + t->nr_echoes + 1);
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
+	vm_destroy(vm);
+}
+END_TEST
+
+/* guests/bad_width.S: 2-byte accesses to the byte-wide 16550 are refused
+ * and reported, the read sees all ones, and the UART still prints. */
+START_TEST(bad_width)
+{
+	struct vm *vm = create_vm("bad_width", GUEST_MEM_SIZE);
+	struct test_device *t = add_test_device(vm);
+	struct device *uart;
+
+	run_to_poweroff(vm);
+	ck_assert_uint_eq(t->done, TEST_DONE_MAGIC);
+	ck_assert_uint_eq(t->nr_echoes, 1);
+	ck_assert_uint_eq(t->echoes[0].len, 2);
+	ck_assert_uint_eq(t->echoes[0].value, 0xffff);
+	uart = host_find_device(vm, "uart0");
+	ck_assert_uint_eq(counter(&uart->nr_rejected), 2);
+	assert_logged("vcpu0: 2-byte mmio write at 0x9000000: uart0 does not implement it\n");
+	assert_logged("vcpu0: 2-byte mmio read at 0x9000000: uart0 does not implement it\n");
+	ck_assert_uint_eq(host_captured_lines(), 2);
+	ck_assert_str_eq(console, "uart still works\n");
+	vm_destroy(vm);
+}
+END_TEST
+
+/* guests/ram_pattern.S writes the sequence at each of @gpas and reads it
+ * back through the test device; the test finds it in vm->mem. */
+static void write_and_find_pattern(uint64_t mem_size, const uint64_t *gpas, unsigned nr)
+{
+	uint64_t table[1 + TEST_RAM_TABLE_MAX] = {nr};
+	struct vm *vm = create_vm("ram_pattern", mem_size);
+	struct test_device *t = add_test_device(vm);
+
+	ck_assert_uint_le(nr, TEST_RAM_TABLE_MAX);
+	ck_assert_uint_eq(vm->mem.nr_regions, 1);
+	ck_assert_uint_eq(vm->mem.regions[0].gpa, TEST_RAM_BASE);
+	ck_assert_uint_eq(vm->mem.regions[0].size, mem_size);
+	for (unsigned i = 0; i < nr; i++) {
+		const uint8_t *host = guest_mem_ptr(&vm->mem, gpas[i], PATTERN_BYTES);
+
+		ck_assert_msg(host, "0x%llx is not RAM", (unsigned long long)gpas[i]);
+		for (unsigned b = 0; b < PATTERN_BYTES; b++)
+			ck_assert_uint_eq(host[b], 0);
+		table[1 + i] = gpas[i];
+	}
+	ck_assert_int_eq(guest_mem_write(&vm->mem, TEST_RAM_TABLE, table, sizeof(table)), 0);
+	run_to_poweroff(vm);
+	ck_assert_uint_eq(t->done, TEST_DONE_MAGIC);
+	ck_assert_msg(t->nr_bad_writes == 0,
+		      "the guest read back 0x%llx as value %u of its pattern (%u bad)",
+		      (unsigned long long)t->first_bad_write.value, t->nr_good_writes,
+		      t->nr_bad_writes);
+	ck_assert_uint_eq(t->nr_good_writes, nr * TEST_PATTERN_QWORDS);
+	for (unsigned i = 0; i < nr; i++) {
+		for (unsigned q = 0; q < TEST_PATTERN_QWORDS; q++) {
+			uint64_t gpa = gpas[i] + 8 * q, want = test_seq_value(i * 8 + q, 8), seen;
+
+			ck_assert_int_eq(guest_mem_read(&vm->mem, gpa, &seen, sizeof(seen)), 0);
+			ck_assert_msg(seen == want,
+				      "vm->mem at 0x%llx holds 0x%llx, the guest wrote 0x%llx",
+				      (unsigned long long)gpa, (unsigned long long)seen,
+				      (unsigned long long)want);
+		}
+	}
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
+	vm_destroy(vm);
+}
+
+/* The minimum RAM: above the table, across a page boundary, at its end
+ * (beyond the device tree in the last 2 MiB). */
+START_TEST(ram)
+{
+	const uint64_t end = TEST_RAM_BASE + GUEST_MEM_SIZE;
+	const uint64_t gpas[] = {
+		TEST_RAM_TABLE + 0x1000,
+		TEST_RAM_BASE + GUEST_MEM_SIZE / 2 - PATTERN_BYTES / 2,
+		end - PATTERN_BYTES,
+	};
+
+	write_and_find_pattern(GUEST_MEM_SIZE, gpas, sizeof(gpas) / sizeof(gpas[0]));
+}
+END_TEST
+
+/* The largest RAM the layout allows ends just inside the default 40-bit IPA
+ * space: KVM takes the memslot and the guest reaches its last page.
+ * Anonymous memory is mapped lazily: only the touched pages cost. */
+START_TEST(ram_largest)
+{
+	const uint64_t size = arch_max_ram(), end = TEST_RAM_BASE + size;
+	const uint64_t gpas[] = {TEST_RAM_BASE + (4ULL << 30), end - 0x1000 - PATTERN_BYTES / 2};
+
+	write_and_find_pattern(size, gpas, sizeof(gpas) / sizeof(gpas[0]));
+}
+END_TEST
+
+struct running_vm {
+	struct vm *vm;
+	struct test_device *dev;
+	pthread_t loop;
+	enum vm_exit_reason reason;
+};
+
+static void *run_loop(void *arg)
+{
+	struct running_vm *r = arg;
+
+	r->reason = vm_run_loop(r->vm);
+	return NULL;
+}
+
+static void start_on_thread(struct running_vm *r, const char *guest, uint64_t mem_size)
+{
+	r->vm = create_vm(guest, mem_size);
+	r->dev = add_test_device(r->vm);
+	ck_assert_msg(vm_start(r->vm) == 0, "vm_start: %s", r->vm->error);
+	ck_assert_int_eq(pthread_create(&r->loop, NULL, run_loop, r), 0);
+}
+
+static void save_all(struct vm *vm, struct state_buf *b)
+{
+	int ret;
+
+	state_buf_init(b);
+	ret = vm_cpu_state_save(vm, b);
+	ck_assert_msg(ret == 0, "vm_cpu_state_save: %d: %s", ret, vm->error);
+	ck_assert_uint_gt(b->len, 0);
+}
+
+/* Takes the virtual counter out of the vCPU record of @b (the first record),
+ * zeroed in its place: the one value that goes on counting in a paused VM
+ * (src/arch/arm64/arm64_vcpu_state.c), after the vCPU index in the fields. */
+static uint64_t take_counter(struct state_buf *b)
+{
+	struct state_reader r, rec;
+	char kind[STATE_KIND_MAX];
+	uint32_t version;
+	uint64_t counter;
+	uint8_t *at;
+
+	state_reader_init(&r, b->data, b->len);
+	ck_assert_int_eq(state_next(&r, kind, &version, &rec), 0);
+	ck_assert_str_eq(kind, "arm64-vcpu");
+	ck_assert_uint_ge(rec.len, 4 + sizeof(counter));
+	at = b->data + (rec.data - b->data) + 4;
+	memcpy(&counter, at, sizeof(counter));
+	memset(at, 0, sizeof(counter));
+	return counter;
+}
+
+/* guests/state_loop.S paused mid-loop: every vCPU and the GIC saved, loaded
+ * back and saved again byte for byte but for the virtual counter, which
+ * only went forward; the guest then finishes its sequence exactly (a
+ * register lost or changed shows as a write off the sequence). */
+START_TEST(cpu_state)
+{
+	struct running_vm r = {0};
+	struct state_buf first, second;
+	struct state_reader in;
+	uint64_t counters[2];
+	unsigned paused_at;
+	size_t at = 0;
+	int ret;
+
+	start_on_thread(&r, "state_loop", GUEST_MEM_SIZE);
+	wait_count(&r.dev->nr_data_writes, STATE_WRITES_BEFORE, "state_loop's DATA writes");
+	host_pause(r.vm);
+	paused_at = relaxed(&r.dev->nr_data_writes);
+	ck_assert_msg(paused_at < STATE_LOOP_WRITES,
+		      "the guest finished before the pause: make STATE_LOOP_WRITES larger");
+	save_all(r.vm, &first);
+	state_reader_init(&in, first.data, first.len);
+	ret = vm_cpu_state_load(r.vm, &in);
+	ck_assert_msg(ret == 0, "vm_cpu_state_load: %d: %s", ret, r.vm->error);
+	ck_assert(state_reader_done(&in));
+	save_all(r.vm, &second);
+	ck_assert_uint_eq(second.len, first.len);
+	counters[0] = take_counter(&first);
+	counters[1] = take_counter(&second);
+	ck_assert_msg(counters[1] >= counters[0], "the virtual counter went back: %llu, then %llu",
+		      (unsigned long long)counters[0], (unsigned long long)counters[1]);
+	while (at < first.len && first.data[at] == second.data[at])
+		at++;
+	ck_assert_msg(at == first.len, "a save after loading the first differs at byte %zu of %zu",
+		      at, first.len);
+	state_buf_free(&first);
+	state_buf_free(&second);
+	host_sleep_ms(20);
+	ck_assert_msg(relaxed(&r.dev->nr_data_writes) == paused_at,
+		      "the paused guest kept writing");
+	ck_assert_msg(vm_resume(r.vm) == 0, "vm_resume: %s", r.vm->error);
+	pthread_join(r.loop, NULL);
+	ck_assert_msg(r.reason == VM_EXIT_POWEROFF, "guest ended with %s, not poweroff (%s)",
+		      vm_exit_reason_name(r.reason), r.vm->error);
+	ck_assert_uint_eq(r.dev->done, TEST_DONE_MAGIC);
+	assert_no_bad_writes(r.dev);
+	ck_assert_uint_eq(r.dev->nr_data_writes, STATE_LOOP_WRITES);
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
+	vm_destroy(r.vm);
+}
+END_TEST
+
+static uint64_t read_u64(struct vm *vm, uint64_t gpa)
+{
+	uint64_t value;
+
+	ck_assert_int_eq(guest_mem_read(&vm->mem, gpa, &value, sizeof(value)), 0);
+	return value;
+}
+
+static uint64_t xorshift64(uint64_t x)
+{
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return x;
+}
+
+/* guests/dirty_writer.S keeps the protocol of ../host/guests/dirty_layout.h,
+ * which the dirty-log tests rely on: its count and ucalls go up, and once
+ * paused every page it wrote (replayed from the seed) holds a generation it
+ * saw in both qwords, every other page nothing, and the last write the
+ * generation the host set while it ran. */
+START_TEST(dirty_writer)
+{
+	struct running_vm r = {0};
+	const uint64_t generation = 0x1d1e;
+	uint64_t count, x = DIRTY_SEED, next_page, last_page = 0;
+	unsigned ucalls, nr_new = 0;
+	static uint8_t touched[DIRTY_AREA_PAGES];
+
+	start_on_thread(&r, "dirty_writer", TEST_DIRTY_MEM_SIZE);
+	wait_count(&r.dev->nr_echoes, DIRTY_UCALLS, "the dirty writer's ucalls");
+	for (unsigned i = 0; i < DIRTY_UCALLS; i++)
+		ck_assert_uint_eq(r.dev->echoes[i].value, (i + 1ULL) * DIRTY_UCALL_EVERY);
+	ck_assert_uint_eq(r.dev->echoes[0].len, 8);
+	count = read_u64(r.vm, TEST_DIRTY_MAILBOX + 8);
+	ck_assert_uint_ge(count, DIRTY_UCALLS * DIRTY_UCALL_EVERY);
+
+	ck_assert_int_eq(guest_mem_write(&r.vm->mem, TEST_DIRTY_MAILBOX, &generation,
+					 sizeof(generation)),
+			 0);
+	ucalls = relaxed(&r.dev->nr_echoes);
+	wait_count(&r.dev->nr_echoes, ucalls + DIRTY_UCALLS, "the dirty writer's ucalls");
+	ck_assert_uint_gt(read_u64(r.vm, TEST_DIRTY_MAILBOX + 8), count);
+
+	host_pause(r.vm);
+	count = read_u64(r.vm, TEST_DIRTY_MAILBOX + 8);
+	ck_assert_uint_ge(count, (uint64_t)relaxed(&r.dev->nr_echoes) * DIRTY_UCALL_EVERY);
+	for (uint64_t i = 0; i < count; i++) {
+		x = xorshift64(x);
+		last_page = x % DIRTY_AREA_PAGES;
+		touched[last_page] = 1;
+	}
+	next_page = xorshift64(x) % DIRTY_AREA_PAGES; /* may be half written */
+	for (unsigned p = 0; p < DIRTY_AREA_PAGES; p++) {
+		uint64_t gpa = TEST_DIRTY_AREA + (uint64_t)p * TEST_DIRTY_PAGE_SIZE;
+		uint64_t head = read_u64(r.vm, gpa);
+		uint64_t tail = read_u64(r.vm, gpa + TEST_DIRTY_PAGE_SIZE - 8);
+
+		if (p == next_page) {
+			ck_assert_msg(head == generation || head == tail,
+				      "page %u (next write): 0x%llx/0x%llx", p,
+				      (unsigned long long)head, (unsigned long long)tail);
+			continue;
+		}
+		ck_assert_msg(head == tail && (head == 0 || head == generation) &&
+				      (touched[p] || head == 0),
+			      "page %u (%s): first qword 0x%llx, last 0x%llx", p,
+			      touched[p] ? "written" : "never written", (unsigned long long)head,
+			      (unsigned long long)tail);
+		nr_new += head == generation;
+	}
+	ck_assert_uint_eq(read_u64(r.vm, TEST_DIRTY_AREA + last_page * TEST_DIRTY_PAGE_SIZE),
+			  generation);
+	ck_assert_uint_gt(nr_new, 0);
+	ck_assert_int_eq(vm_kill(r.vm), 0);
+	pthread_join(r.loop, NULL);
+	ck_assert_msg(r.reason == VM_EXIT_KILLED, "guest ended with %s, not killed (%s)",
+		      vm_exit_reason_name(r.reason), r.vm->error);
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
+	printf("KVMKIT-ARM64 dirty_writer writes=%llu ucalls=%u pages-with-new-generation=%u\n",
+	       (unsigned long long)count, relaxed(&r.dev->nr_echoes), nr_new);
+	vm_destroy(r.vm);
+}
+END_TEST
+
+/* Where the dirty-log ring tests can run: this kernel's KVM offers the
+ * arm64 ring (which needs ACQ_REL) with its bitmap, and a VM takes both. */
+START_TEST(dirty_ring_caps)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC), vm, acq_rel, bitmap, plain;
+	struct kvm_enable_cap ring = {.cap = KVM_CAP_DIRTY_LOG_RING_ACQ_REL};
+	struct kvm_enable_cap with_bitmap = {.cap = KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP};
+
+	ck_assert_msg(kvm >= 0, "/dev/kvm: %s", strerror(errno));
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	ck_assert_msg(vm >= 0, "KVM_CREATE_VM: %s", strerror(errno));
+	plain = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_DIRTY_LOG_RING);
+	acq_rel = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_DIRTY_LOG_RING_ACQ_REL);
+	bitmap = ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP);
+	printf("KVMKIT-ARM64 caps DIRTY_LOG_RING=%d DIRTY_LOG_RING_ACQ_REL=%d "
+	       "DIRTY_LOG_RING_WITH_BITMAP=%d\n",
+	       plain, acq_rel, bitmap);
+	ck_assert_msg(acq_rel > 0, "KVM_CAP_DIRTY_LOG_RING_ACQ_REL is %d", acq_rel);
+	ck_assert_msg(bitmap > 0, "KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP is %d", bitmap);
+	/* The smallest ring (one page of entries), before any vCPU or memslot. */
+	ring.args[0] = 4096;
+	ck_assert_msg(ioctl(vm, KVM_ENABLE_CAP, &ring) == 0, "enabling the ring: %s",
+		      strerror(errno));
+	ck_assert_msg(ioctl(vm, KVM_ENABLE_CAP, &with_bitmap) == 0, "enabling its bitmap: %s",
+		      strerror(errno));
+	close(vm);
+	close(kvm);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	const struct host_case cases[] = {
+		{"hello", hello, 10},
+		{"mmio", mmio, 10},
+		{"bad_width", bad_width, 10},
+		{"ram", ram, 10},
+		{"ram_largest", ram_largest, 30},
+		{"cpu_state", cpu_state, 30},
+		{"dirty_writer", dirty_writer, 60},
+		{"dirty_ring_caps", dirty_ring_caps, 10},
+	};
+	const struct host_suite suite = {
+		.name = "arm64",
+		.cases = cases,
+		.nr_cases = sizeof(cases) / sizeof(cases[0]),
+		.setup = host_capture_start,
+		.teardown = host_capture_stop,
+	};
+
+	return host_run_suite(argc, argv, &suite);
+}
