@@ -10,6 +10,9 @@
  * the VM is paused, a last harvest taken, and the copy must equal guest RAM
  * byte for byte.
  *
+ * Built for x86_64 (the host suite) and for arm64 (the arm64 suite, in the
+ * arm64 L1: tests/arm64), with each one's guest and RAM layout.
+ *
  *     host-dirty-log-test [CASE] */
 #include <check.h>
 #include <errno.h>
@@ -21,7 +24,6 @@
 
 #include "devices/virtio_blk.h"
 #include "guests/dirty_layout.h"
-#include "guests/layout.h"
 #include "host_util.h"
 #include "test_device.h"
 #include "virtio_driver.h"
@@ -30,6 +32,7 @@
 #include "vmm/vm.h"
 #include "vmm/vm_dirty.h"
 
+#define MAILBOX_GPA (TEST_RAM_BASE + DIRTY_MAILBOX_OFFSET)
 #define GUEST_RAM (64ULL << 20)
 #define ROUNDS 12
 #define WRITES_PER_ROUND 4000 /* guest writes between two harvests */
@@ -109,7 +112,7 @@ static void start(struct run *r, enum dirty_engine_kind engine, unsigned ring_en
 
 static uint64_t *mailbox(struct vm *vm)
 {
-	uint64_t *m = guest_mem_ptr(&vm->mem, DIRTY_MAILBOX_OFFSET, 16);
+	uint64_t *m = guest_mem_ptr(&vm->mem, MAILBOX_GPA, 16);
 
 	ck_assert_ptr_nonnull(m);
 	return m;
@@ -254,7 +257,7 @@ static void dirty_log_run(enum dirty_engine_kind engine)
 	make_image();
 	start(&r, engine, 0);
 	vdrv_init(&d, r.vm, "virtio-blk0", 2, 1, 0);
-	ck_assert_int_eq(guest_mem_write(&r.vm->mem, DIRTY_MAILBOX_OFFSET, &gen, 8), 0);
+	ck_assert_int_eq(guest_mem_write(&r.vm->mem, MAILBOX_GPA, &gen, 8), 0);
 	wait_writes(r.vm, 100);
 	ck_assert_str_eq(dirty_log_engine_name(r.vm->dirty),
 			 engine == DIRTY_ENGINE_BITMAP ? "bitmap"
@@ -274,7 +277,7 @@ static void dirty_log_run(enum dirty_engine_kind engine)
 		int64_t n;
 
 		gen = round + 1;
-		ck_assert_int_eq(guest_mem_write(&r.vm->mem, DIRTY_MAILBOX_OFFSET, &gen, 8), 0);
+		ck_assert_int_eq(guest_mem_write(&r.vm->mem, MAILBOX_GPA, &gen, 8), 0);
 		if (round % 4 == 1) {
 			pending_read = (int)reads++;
 			post_read(&d, (unsigned)pending_read);
@@ -292,7 +295,7 @@ static void dirty_log_run(enum dirty_engine_kind engine)
 				      "round %u: pages of a failed harvest were lost (word %zu)",
 				      round, w);
 		memset(failed, 0, words * 8);
-		ck_assert_msg(in_harvest(r.vm, bits, DIRTY_MAILBOX_OFFSET),
+		ck_assert_msg(in_harvest(r.vm, bits, MAILBOX_GPA),
 			      "round %u: the mailbox the VMM wrote is not reported", round);
 		if (pending_read >= 0) {
 			ck_assert_msg(in_harvest(r.vm, bits, DATA_GPA(pending_read)),
@@ -355,7 +358,7 @@ static void ring_full_run(void)
 
 	make_image();
 	start(&r, DIRTY_ENGINE_RING, 512);
-	ck_assert_int_eq(guest_mem_write(&r.vm->mem, DIRTY_MAILBOX_OFFSET, &gen, 8), 0);
+	ck_assert_int_eq(guest_mem_write(&r.vm->mem, MAILBOX_GPA, &gen, 8), 0);
 	wait_writes(r.vm, 100);
 	ck_assert_msg(vm_dirty_start(r.vm, false, err, sizeof(err)) == 0, "start: %s", err);
 	copy_all(&copy, r.vm);

@@ -12,6 +12,12 @@
 #include <stdint.h>
 
 #include "host_util.h"
+/* Where guest RAM starts, by the architecture the test is built for. */
+#if defined(__aarch64__)
+#include "../arm64/guests/layout.h"
+#else
+#include "guests/layout.h"
+#endif
 #include "vmm/vm.h"
 
 #define VDRV_MAX_QUEUES 2
@@ -24,8 +30,8 @@
 /* Guest RAM the driver owns (the test kernel lives at 1 MiB): rings at
  * VDRV_RING_GPA + 64 KiB per queue; tests put their buffers from
  * VDRV_BUF_GPA on. */
-#define VDRV_RING_GPA 0x800000ULL
-#define VDRV_BUF_GPA 0x900000ULL
+#define VDRV_RING_GPA (TEST_RAM_BASE + 0x800000ULL)
+#define VDRV_BUF_GPA (TEST_RAM_BASE + 0x900000ULL)
 
 /* virtio-mmio registers (version 2), for vdrv_reg_read()/vdrv_reg_write(). */
 #define VDRV_REG_DEVICE_ID 0x008
