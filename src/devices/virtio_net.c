@@ -134,9 +134,13 @@ static void gate_set(struct virtio_net *n, bool open)
 		log_warn("%s: epoll_ctl: %s", n->name, strerror(errno));
 }
 
-/* Copies @len bytes from @src into the buffers, @off bytes in. */
-static size_t bufs_write(const struct virtq_buf *bufs, unsigned nr, uint64_t off, const void *src,
-			 size_t len)
+/* Copies @len bytes from @src into the buffers, @off bytes in, or (@src
+ * NULL) marks that many bytes dirty after readv() stored them. A copy is
+ * marked once it is done: a page marked before the data lands could be
+ * harvested without it. Every store into a receive buffer goes through
+ * here, delivered or not: a dropped frame changed guest memory too. */
+static size_t bufs_write(const struct guest_mem *mem, const struct virtq_buf *bufs, unsigned nr,
+			 uint64_t off, const void *src, size_t len)
 {
 	size_t done = 0;
 
@@ -150,7 +154,9 @@ static size_t bufs_write(const struct virtq_buf *bufs, unsigned nr, uint64_t off
 		n = bufs[i].len - off;
 		if (n > len - done)
 			n = len - done;
-		memcpy(bufs[i].host + off, (const uint8_t *)src + done, n);
+		if (src)
+			memcpy(bufs[i].host + off, (const uint8_t *)src + done, n);
+		guest_mem_mark_dirty(mem, bufs[i].gpa + off, n);
 		done += n;
 		off = 0;
 	}
@@ -225,24 +231,19 @@ static int rx_deliver(struct virtio_net *n, struct virtq *q, uint64_t len)
 	uint64_t left = len;
 	uint16_t num_buffers;
 
+	/* The frame's bytes were marked as they were stored (bufs_write()). */
 	while (left && n->slot_start + k < n->slot_end) {
 		const struct rx_slot *s = &n->slots[n->slot_start + k];
-		uint64_t w = left < s->len ? left : s->len, mark = w;
+		uint64_t w = left < s->len ? left : s->len;
 
-		for (unsigned j = 0; j < s->nr_bufs && mark; j++) {
-			uint64_t m = mark < n->bufs[b + j].len ? mark : n->bufs[b + j].len;
-
-			guest_mem_mark_dirty(q->mem, n->bufs[b + j].gpa, m);
-			mark -= m;
-		}
 		used[k++] = (struct virtq_used_elem){.head = s->head, .written = (uint32_t)w};
 		left -= w;
 		b += s->nr_bufs;
 		n->cached_bytes -= s->len;
 	}
 	num_buffers = htole16((uint16_t)k);
-	bufs_write(&n->bufs[n->buf_start], n->slots[n->slot_start].nr_bufs, NET_HDR_NUM_BUFFERS,
-		   &num_buffers, sizeof(num_buffers));
+	bufs_write(q->mem, &n->bufs[n->buf_start], n->slots[n->slot_start].nr_bufs,
+		   NET_HDR_NUM_BUFFERS, &num_buffers, sizeof(num_buffers));
 	n->slot_start += k;
 	n->buf_start = b;
 	return virtq_push_batch(q, used, k) < 0 ? -EIO : 1;
@@ -294,6 +295,8 @@ static int rx_read_frame(struct virtio_net *n, struct virtq *q, bool mrg)
 			(struct iovec){n->bufs[first + nr].host, n->bufs[first + nr].len};
 	if (got < 0)
 		return errno == EAGAIN ? 0 : tap_failed(n, "read", errno);
+	bufs_write(q->mem, &n->bufs[first], nr, 0, NULL,
+		   (uint64_t)got < room ? (size_t)got : (size_t)room);
 	if (got < TAP_VNET_HDR_LEN || (uint64_t)got >= room + sizeof(n->spill)) {
 		rx_drop(n, "%zd bytes from the tap, %llu bytes of buffers", got,
 			(unsigned long long)room);
@@ -338,7 +341,7 @@ static int rx_finish_partial(struct virtio_net *n, struct virtq *q)
 			continue;
 		}
 		s = &n->slots[n->slot_start + n->partial_slots];
-		copied = bufs_write(&n->bufs[n->buf_start + n->partial_bufs], s->nr_bufs, 0,
+		copied = bufs_write(q->mem, &n->bufs[n->buf_start + n->partial_bufs], s->nr_bufs, 0,
 				    n->spill + n->spill_off, n->spill_len - n->spill_off);
 		n->spill_off += copied;
 		n->partial_slots++;

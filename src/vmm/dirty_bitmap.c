@@ -41,9 +41,13 @@ void dirty_bitmap_mark(struct dirty_bitmap *bm, uint64_t gpa, uint64_t len)
 		return;
 	first = (start - bm->base_gpa) >> DIRTY_PAGE_SHIFT;
 	last = (end - 1 - bm->base_gpa) >> DIRTY_PAGE_SHIFT;
+	/* Release: the caller stored the data before marking, and whoever
+	 * collects the bit (acquire) and then copies the page must see that
+	 * data; a relaxed OR would let a weakly ordered CPU (arm64) publish the
+	 * bit first, and the copy taken then would miss the data for good. */
 	for (uint64_t p = first; p <= last; p++)
 		atomic_fetch_or_explicit(&bm->words[p / 64], 1ULL << (p % 64),
-					 memory_order_relaxed);
+					 memory_order_release);
 }
 
 bool dirty_bitmap_test(const struct dirty_bitmap *bm, uint64_t gpa)

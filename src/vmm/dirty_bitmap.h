@@ -23,7 +23,8 @@ int dirty_bitmap_init(struct dirty_bitmap *bm, uint64_t gpa, uint64_t size);
 void dirty_bitmap_free(struct dirty_bitmap *bm);
 
 /* Marks every page that [gpa, gpa+len) touches; the part outside the bitmap is
- * ignored. len 0 marks nothing. */
+ * ignored. len 0 marks nothing. Call it after the data is stored, never
+ * before: a collect between the mark and the store would lose the page. */
 void dirty_bitmap_mark(struct dirty_bitmap *bm, uint64_t gpa, uint64_t len);
 
 bool dirty_bitmap_test(const struct dirty_bitmap *bm, uint64_t gpa);

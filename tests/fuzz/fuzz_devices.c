@@ -4,7 +4,10 @@
  * RAM under the driver's control, kicks served by a loop the harness turns,
  * console input, GPIO lines, pause/save/load round trips, hostile state
  * records and resets. Besides the sanitizers it checks that a register access
- * returns 0 or -EINVAL, and that a saved record loads back.
+ * returns 0 or -EINVAL, that a saved record loads back, and that every page
+ * of guest RAM a device changed is in the region's dirty bitmap
+ * (audit_dirty()): a device write that bypasses guest_mem_mark_dirty() would
+ * be lost to snapshots and migration.
  *
  * Input:
  *   0  u8 device (DEV_* below, modulo their number)
@@ -12,7 +15,8 @@
  *     OP_WRITE  u8 len-1 (low 3 bits), u16 offset (modulo the register window),
  *               u64 value
  *     OP_READ   u8 len-1, u16 offset
- *     OP_MEM    u16 gpa (modulo RAM_SIZE), u8 n, n bytes: guest RAM
+ *     OP_MEM    u16 gpa (modulo RAM_SIZE), u8 n, n bytes: guest RAM, stored
+ *               as the guest would (not marked: KVM's log sees those)
  *     OP_INPUT  u8 n, n bytes: typed on the console
  *     OP_PAUSE  quiesce, save, load the record back, unquiesce
  *     OP_LOAD   u16 n, n bytes: quiesce, load them as a record, unquiesce
@@ -30,6 +34,7 @@
  * O_DIRECT refuses take disk_image.c's bounce buffer. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
@@ -59,7 +64,7 @@
 #include "vmm/log.h"
 #include "vmm/state.h"
 
-#define RAM_SIZE 0x10000ULL
+#define RAM_SIZE UINT64_C(0x10000)
 #define DEVICE_BASE 0x10000000ULL
 #define DEVICE_IRQ 5
 #define DISK_SIZE 0x10000
@@ -71,6 +76,9 @@
 #define REG_QUEUE_NOTIFY 0x50
 /* A kicked virtio-blk queue still not served after this long is a hang. */
 #define SETTLE_TIMEOUT_MS 5000
+#define PAGE UINT64_C(0x1000)
+#define RAM_PAGES (RAM_SIZE / PAGE)
+#define RAM_WORDS ((RAM_PAGES + 63) / 64)
 
 enum {
 	DEV_UART,
@@ -115,6 +123,10 @@ struct fake_host {
 	 * harness waits until it served what the kick asked for (settle()). */
 	struct virtio_dev *blk;
 	bool kicked;
+	/* Guest RAM, and what it held when audit_dirty() last looked, but
+	 * for the guest's own stores since (guest_store()). */
+	uint8_t *ram;
+	uint8_t *shadow;
 };
 
 static int fake_add_device(void *ctx, struct device *dev)
@@ -459,6 +471,44 @@ static void send_frame(struct fake_host *h, struct input *in)
 	in->left -= n;
 }
 
+/* A store by the guest (the driver): into RAM and the shadow alike, so that
+ * only the bytes a device changes since differ. Not marked dirty: the
+ * bitmap is the VMM's record, KVM's log has the guest's writes. virtio-blk's
+ * worker may write the same page meanwhile; it marks what it writes. */
+static void guest_store(struct fake_host *h, uint64_t gpa, const uint8_t *src, size_t n)
+{
+	memcpy(h->ram + gpa, src, n);
+	memcpy(h->shadow + gpa, src, n);
+}
+
+/* Issue #10's audit: every page whose bytes differ from the shadow was
+ * written by a device since the last audit, and must be in the dirty
+ * bitmap; then the bitmap is collected and the shadow brought up to date.
+ * virtio-blk's worker writes guest memory (data, status, used ring) only
+ * while it holds its queue, so holding the queue keeps it out; a queue
+ * that cannot be taken is one the worker cannot take either. */
+static void audit_dirty(struct fake_host *h)
+{
+	uint64_t words[RAM_WORDS];
+	struct virtq *q = h->blk ? virtio_queue_get(h->blk, 0) : NULL;
+
+	CHECK(dirty_bitmap_collect(&h->mem.regions[0].dirty, words, RAM_WORDS) == RAM_WORDS);
+	for (uint64_t p = 0; p < RAM_PAGES; p++) {
+		if (!memcmp(h->ram + p * PAGE, h->shadow + p * PAGE, PAGE))
+			continue;
+		if (!((words[p / 64] >> (p % 64)) & 1)) {
+			fprintf(stderr,
+				"fuzz: a device wrote guest page 0x%" PRIx64
+				" without marking it dirty (guest_mem_mark_dirty())\n",
+				p * PAGE);
+			abort();
+		}
+	}
+	memcpy(h->shadow, h->ram, RAM_SIZE);
+	if (q)
+		virtio_queue_put(h->blk, 0);
+}
+
 static void run_op(struct fake_host *h, unsigned kind, struct input *in)
 {
 	unsigned op = take(in, 1) % OP_COUNT;
@@ -476,7 +526,7 @@ static void run_op(struct fake_host *h, unsigned kind, struct input *in)
 			n = in->left;
 		if (n > RAM_SIZE - gpa)
 			n = RAM_SIZE - gpa;
-		CHECK(guest_mem_write(&h->mem, gpa, in->data, n) == 0);
+		guest_store(h, gpa, in->data, n);
 		in->data += n;
 		in->left -= n;
 		break;
@@ -514,11 +564,12 @@ static void run_op(struct fake_host *h, unsigned kind, struct input *in)
 	settle(h);
 	run_loop(h);
 	drain_sent(h);
+	audit_dirty(h);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t *ram;
+	static uint8_t *ram, *shadow;
 	static bool quiet;
 	struct fake_host h = {.net_peer = -1};
 	struct input in = {data, size};
@@ -534,22 +585,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		quiet = true;
 	}
 	if (!ram) {
-		ram = aligned_alloc(0x1000, RAM_SIZE);
-		CHECK(ram);
+		ram = aligned_alloc(PAGE, RAM_SIZE);
+		shadow = malloc(RAM_SIZE);
+		CHECK(ram && shadow);
 	}
 	memset(ram, 0, RAM_SIZE);
+	memset(shadow, 0, RAM_SIZE);
 	kind = take(&in, 1) % DEV_COUNT;
 	CHECK(guest_mem_add(&h.mem, 0, RAM_SIZE, ram) == 0);
 	CHECK(console_init(&h.console, false, 4096, on_console_event, &h) == 0);
 	h.host = (struct device_host){
 		.ops = &fake_ops, .ctx = &h, .mem = &h.mem, .console = &h.console};
+	h.ram = ram;
+	h.shadow = shadow;
 	if (create_device(&h, kind) == 0) {
 		CHECK(h.dev);
+		audit_dirty(&h);
 		while (in.left)
 			run_op(&h, kind, &in);
 	}
+	h.blk = NULL;
 	if (h.dev)
 		h.dev->ops->destroy(h.dev);
+	audit_dirty(&h);
 	if (h.net_peer >= 0)
 		close(h.net_peer);
 	console_destroy(&h.console);

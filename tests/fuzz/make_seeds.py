@@ -254,6 +254,12 @@ DEVICES_SEEDS = {
     "net-rx-mergeable": bytes([D_NET]) + virtio_up(2, low_features=MRG_RXBUF) +
                         virtio_single_chains(0, [(0x8000 + 0x100 * i, 64, True) for i in range(4)]) +
                         frame(150) + frame(300),
+    # Frames that are stored into the guest's buffers and then dropped: one
+    # too long for its chain, one shorter than the vnet header. What they
+    # stored must be marked dirty all the same.
+    "net-rx-dropped": bytes([D_NET]) + virtio_up(2) +
+                      virtio_single_chains(0, [(0x8000, 64, True), (0x9000, 64, True)]) +
+                      frame(100, b"\x01") + struct.pack("<BH", O_FRAME, 4) + b"\x02" * 4,
     "blk-get-id": bytes([D_BLK_RO]) + virtio_up(1) + blk_request(8, 0, 20, True) + r(0x100, 8),
 }
 

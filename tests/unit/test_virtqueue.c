@@ -750,6 +750,82 @@ START_TEST(push_marks_dirty_pages)
 }
 END_TEST
 
+/* Issue #10's audit on the queue alone: after each call that stores into
+ * guest memory, every page whose bytes changed is in the dirty bitmap. */
+static uint8_t shadow[RAM_SIZE];
+
+static void audit_begin(void)
+{
+	uint64_t words[(RAM_SIZE / PAGE + 63) / 64];
+
+	dirty_bitmap_collect((struct dirty_bitmap *)&guest_mem_region_of(&mem, RAM)->dirty, words,
+			     ARRAY_SIZE(words));
+	memcpy(shadow, ram, RAM_SIZE);
+}
+
+static void audit_end(const char *what)
+{
+	const struct dirty_bitmap *bm = &guest_mem_region_of(&mem, RAM)->dirty;
+	unsigned changed = 0;
+
+	for (uint64_t off = 0; off < RAM_SIZE; off += PAGE) {
+		if (!memcmp((uint8_t *)ram + off, shadow + off, PAGE))
+			continue;
+		changed++;
+		ck_assert_msg(dirty_bitmap_test(bm, RAM + off),
+			      "%s changed page 0x%llx without marking it dirty", what,
+			      (unsigned long long)(RAM + off));
+	}
+	ck_assert_msg(changed, "%s changed nothing: the audit saw no store", what);
+}
+
+START_TEST(every_store_marks_its_page)
+{
+	const struct virtq_used_elem two[2] = {{1, 0x10}, {2, 0}};
+	const bool event_idx = _i;
+	/* The used ring across a page boundary: flags and index on one page,
+	 * the entries from the second on, and avail_event, on the next. */
+	const uint64_t used = USED + PAGE - 8;
+
+	ck_assert_int_eq(virtq_init(&q, &mem, QSIZE, DESC, AVAIL, used, event_idx, false), 0);
+	/* Three chains, their writable buffers on pages of their own. */
+	for (unsigned i = 0; i < 3; i++) {
+		put_desc(i, BUF + (i + 1) * PAGE - 8, 0x10, VIRTQ_DESC_F_WRITE, 0);
+		make_available(QSIZE, (uint16_t)i);
+	}
+
+	if (!event_idx) {
+		audit_begin();
+		virtq_disable_notify(&q); /* sets VIRTQ_USED_F_NO_NOTIFY */
+		audit_end("virtq_disable_notify");
+	}
+	ck_assert_int_eq(virtq_pop(&q, &chain), 1);
+	audit_begin();
+	ck_assert_uint_eq(virtq_chain_write(&chain, 0, "0123456789abcdef", 0x10), 0x10);
+	ck_assert_int_eq(virtq_push(&q, &chain, 0x10), 0);
+	audit_end("virtq_push");
+	/* enable_notify stores the flag (or avail_event) and nothing else. */
+	audit_begin();
+	ck_assert(virtq_enable_notify(&q));
+	audit_end("virtq_enable_notify");
+
+	ck_assert_int_eq(virtq_pop(&q, &chain), 1);
+	ck_assert_uint_eq(virtq_chain_write(&chain, 0, "fedcba9876543210", 0x10), 0x10);
+	ck_assert_int_eq(virtq_pop(&q, &chain), 1);
+	audit_begin();
+	ck_assert_int_eq(virtq_push_batch(&q, two, 2), 0);
+	audit_end("virtq_push_batch");
+	if (!event_idx) {
+		audit_begin();
+		virtq_disable_notify(&q);
+		audit_end("virtq_disable_notify");
+	}
+	audit_begin();
+	ck_assert(!virtq_enable_notify(&q));
+	audit_end("virtq_enable_notify");
+}
+END_TEST
+
 START_TEST(indices_wrap_at_65535)
 {
 	init_queue(QSIZE, false, false);
@@ -991,6 +1067,7 @@ Suite *virtqueue_suite(void)
 	tcase_add_test(good, push_fills_used_ring);
 	tcase_add_test(good, push_batch_publishes_once);
 	tcase_add_test(good, push_marks_dirty_pages);
+	tcase_add_loop_test(good, every_store_marks_its_page, 0, 2);
 	tcase_add_test(good, indices_wrap_at_65535);
 	tcase_add_test(good, no_interrupt_flag_without_event_idx);
 	tcase_add_test(good, event_idx_suppression);
