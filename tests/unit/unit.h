@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 Suite *guest_mem_suite(void);
+Suite *dirty_set_suite(void);
 Suite *bus_suite(void);
 Suite *expect_suite(void);
 Suite *escape_suite(void);
