@@ -48,6 +48,13 @@ void dirty_bitmap_mark(struct dirty_bitmap *bm, uint64_t gpa, uint64_t len)
 	for (uint64_t p = first; p <= last; p++)
 		atomic_fetch_or_explicit(&bm->words[p / 64], 1ULL << (p % 64),
 					 memory_order_release);
+	/* After the bits: a collector that sees the flag sees them. */
+	atomic_store_explicit(&bm->marked, true, memory_order_release);
+}
+
+bool dirty_bitmap_take_marked(struct dirty_bitmap *bm)
+{
+	return atomic_exchange_explicit(&bm->marked, false, memory_order_acq_rel);
 }
 
 bool dirty_bitmap_test(const struct dirty_bitmap *bm, uint64_t gpa)
@@ -70,6 +77,7 @@ size_t dirty_bitmap_collect(struct dirty_bitmap *bm, uint64_t *out, size_t n)
 
 	if (n > words)
 		n = words;
+	dirty_bitmap_take_marked(bm);
 	for (size_t i = 0; i < n; i++)
 		out[i] = atomic_exchange_explicit(&bm->words[i], 0, memory_order_acq_rel);
 	return n;

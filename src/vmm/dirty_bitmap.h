@@ -16,6 +16,9 @@ struct dirty_bitmap {
 	uint64_t base_gpa;
 	uint64_t nr_pages;
 	_Atomic uint64_t *words;
+	/* Set after every mark: lets a collector skip a bitmap nothing marked
+	 * (a harvest then costs no scan of it). */
+	_Atomic bool marked;
 };
 
 /* For [gpa, gpa+size), page aligned. -EINVAL or -ENOMEM. */
@@ -31,6 +34,11 @@ bool dirty_bitmap_test(const struct dirty_bitmap *bm, uint64_t gpa);
 
 /* Number of 64-bit words: (nr_pages + 63) / 64. */
 size_t dirty_bitmap_words(const struct dirty_bitmap *bm);
+
+/* Whether anything was marked since the last call (or collect), and forgets
+ * it: a page marked after this returns false is reported by the next call.
+ * A true answer makes the marks visible (acquire). */
+bool dirty_bitmap_take_marked(struct dirty_bitmap *bm);
 
 /* Copies up to @n words into @out and clears them, atomically per word, so a
  * page marked meanwhile is never lost. Returns the number of words copied. */

@@ -127,17 +127,21 @@ static int collect(struct dirty_log *dl, bool manual, char *err, size_t errlen)
 	for (unsigned slot = 0; slot < dl->pending.nr_regions; slot++) {
 		size_t words = (size_t)((dl->pending.regions[slot].nr_pages + 63) / 64);
 		int ret = dirty_get_log(dl, slot, err, errlen);
+		uint64_t got;
 
 		if (ret < 0)
 			return ret;
-		/* Protect before anyone reads the pages: a write after this is
-		 * reported again. */
-		if (manual) {
+		got = dirty_set_or_words(&dl->pending, slot, 0, dl->scratch, words);
+		dl->guest_pages += got;
+		/* Protect before anyone reads the pages (the consumer takes them
+		 * after this returns): a write after this is reported again. A
+		 * slot with nothing dirty costs no second pass (bench/dirty). If
+		 * the clear fails, KVM keeps reporting the pages: none is lost. */
+		if (manual && got) {
 			ret = clear_harvested(dl, slot, err, errlen);
 			if (ret < 0)
 				return ret;
 		}
-		dl->guest_pages += dirty_set_or_words(&dl->pending, slot, 0, dl->scratch, words);
 	}
 	return 0;
 }

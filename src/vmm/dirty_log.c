@@ -164,14 +164,19 @@ static int set_slots_logging(struct dirty_log *dl, bool on, char *err, size_t er
 	return 0;
 }
 
-/* Pages the devices wrote, into pending. A word is exchanged only when it
- * has a bit set: most are 0, and an atomic exchange costs more than a load. */
+/* Pages the devices wrote, into pending. A region no device marked since
+ * the last collection is not scanned (bench/dirty: at 0% dirty the scan
+ * alone cost a third of a harvest); in one that was, a word is exchanged
+ * only when it has a bit set: most are 0, and an atomic exchange costs more
+ * than a load. */
 static void collect_vmm_writes(struct dirty_log *dl, bool keep)
 {
 	for (unsigned i = 0; i < dl->mem->nr_regions; i++) {
 		struct dirty_bitmap *bm = &dl->mem->regions[i].dirty;
 		size_t words = dirty_bitmap_words(bm);
 
+		if (!dirty_bitmap_take_marked(bm))
+			continue;
 		for (size_t w = 0; w < words; w++) {
 			uint64_t bits;
 

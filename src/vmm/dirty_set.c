@@ -44,6 +44,9 @@ void dirty_set_free(struct dirty_set *set)
 
 void dirty_set_clear(struct dirty_set *set)
 {
+	if (set->nr_set == 0)
+		return; /* every word is 0 already */
+	set->nr_set = 0;
 	for (unsigned i = 0; i < set->nr_regions; i++)
 		memset(set->regions[i].words, 0,
 		       words_for(set->regions[i].nr_pages) * sizeof(uint64_t));
@@ -51,11 +54,13 @@ void dirty_set_clear(struct dirty_set *set)
 
 void dirty_set_fill(struct dirty_set *set)
 {
+	set->nr_set = 0;
 	for (unsigned i = 0; i < set->nr_regions; i++) {
 		struct dirty_set_region *r = &set->regions[i];
 
 		for (size_t w = 0; w < words_for(r->nr_pages); w++)
 			r->words[w] = valid_mask(r, w);
+		set->nr_set += r->nr_pages;
 	}
 }
 
@@ -68,7 +73,10 @@ bool dirty_set_add_page(struct dirty_set *set, unsigned region, uint64_t page)
 	r = &set->regions[region];
 	if (page >= r->nr_pages)
 		return false;
-	r->words[page / 64] |= 1ULL << (page % 64);
+	if (!(r->words[page / 64] & (1ULL << (page % 64)))) {
+		r->words[page / 64] |= 1ULL << (page % 64);
+		set->nr_set++;
+	}
 	return true;
 }
 
@@ -88,12 +96,16 @@ uint64_t dirty_set_or_words(struct dirty_set *set, unsigned region, size_t first
 	if (n > total - first)
 		n = total - first;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t bits = words[i] & valid_mask(r, first + i);
+		uint64_t bits, fresh;
 
-		if (!bits)
-			continue;
+		if (!words[i])
+			continue; /* most words, mostly: test before anything else */
+		bits = words[i] & valid_mask(r, first + i);
+		fresh = bits & ~r->words[first + i];
 		r->words[first + i] |= bits;
 		count += (uint64_t)__builtin_popcountll(bits);
+		if (fresh)
+			set->nr_set += (uint64_t)__builtin_popcountll(fresh);
 	}
 	return count;
 }
@@ -107,15 +119,7 @@ void dirty_set_merge(struct dirty_set *dst, const struct dirty_set *src)
 				   words_for(src->regions[i].nr_pages));
 }
 
-uint64_t dirty_set_count(const struct dirty_set *set)
-{
-	uint64_t count = 0;
-
-	for (unsigned i = 0; i < set->nr_regions; i++)
-		for (size_t w = 0; w < words_for(set->regions[i].nr_pages); w++)
-			count += (uint64_t)__builtin_popcountll(set->regions[i].words[w]);
-	return count;
-}
+uint64_t dirty_set_count(const struct dirty_set *set) { return set->nr_set; }
 
 bool dirty_set_test(const struct dirty_set *set, uint64_t gpa)
 {
@@ -136,6 +140,11 @@ size_t dirty_set_copy_out(const struct dirty_set *set, uint64_t *out, size_t n)
 {
 	size_t done = 0;
 
+	if (set->nr_set == 0) {
+		done = n < set->nr_words ? n : set->nr_words;
+		memset(out, 0, done * sizeof(uint64_t));
+		return done;
+	}
 	for (unsigned i = 0; i < set->nr_regions && done < n; i++) {
 		size_t words = words_for(set->regions[i].nr_pages);
 

@@ -1,7 +1,9 @@
 /* A set of guest pages, one bitmap per RAM region (the same regions, in the
  * same order, as struct guest_mem: region i is KVM memslot i). It is what the
  * dirty log keeps pending and what a consumer takes: plain words, guarded by
- * whoever owns the set. Pure logic, unit-tested without KVM. */
+ * whoever owns the set, changed only through these functions, which keep
+ * the count of pages (a harvest then needs no pass to count, and an empty
+ * set none to clear). Pure logic, unit-tested without KVM. */
 #ifndef KVMKIT_DIRTY_SET_H
 #define KVMKIT_DIRTY_SET_H
 
@@ -22,6 +24,7 @@ struct dirty_set {
 	struct dirty_set_region regions[GUEST_MEM_MAX_REGIONS];
 	unsigned nr_regions;
 	size_t nr_words; /* all regions' words */
+	uint64_t nr_set; /* pages in the set */
 };
 
 /* An empty set shaped like @mem. -ENOMEM. */
@@ -45,7 +48,7 @@ uint64_t dirty_set_or_words(struct dirty_set *set, unsigned region, size_t first
 /* @dst |= @src; both shaped alike. */
 void dirty_set_merge(struct dirty_set *dst, const struct dirty_set *src);
 
-/* Pages in the set. */
+/* Pages in the set (kept as it changes: no scan). */
 uint64_t dirty_set_count(const struct dirty_set *set);
 
 bool dirty_set_test(const struct dirty_set *set, uint64_t gpa);

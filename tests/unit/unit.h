@@ -9,6 +9,7 @@
 
 Suite *guest_mem_suite(void);
 Suite *dirty_bitmap_suite(void);
+Suite *dirty_set_count_suite(void);
 Suite *dirty_set_suite(void);
 Suite *bus_suite(void);
 Suite *expect_suite(void);

@@ -9,6 +9,7 @@ static Suite *(*const all_suites[])(void) = {
 	config_file_suite,      elf_loader_suite, fdt_builder_suite,  arm64_image_suite,
 	arm64_fdt_layout_suite, virtqueue_suite,  disk_option_suite,  state_suite,
 	x86_ram_layout_suite,   ratelimit_suite,  dirty_bitmap_suite, dirty_set_suite,
+	dirty_set_count_suite,
 };
 
 int main(void)
