@@ -352,6 +352,21 @@ def dirty(env):
             expect(code == 2 and "--seconds '0'" in err, f"--seconds 0: {code} {err!r}")
             expect(c.command("kill").get("ok") is True, "kill")
             vm.finish(EXIT_KILLED)
+        except (Failure, OSError) as failure:
+            # kvm_pvm's instruction emulator overruns dirty rings (it pushes
+            # an entry per emulated store and does not stop at the ring's
+            # limit): kvmkit must then say so and end the VM, never go on
+            # with holes. Any other end is a failure.
+            if engine != "ring":
+                raise
+            try:
+                rc = vm.proc.wait(timeout=scaled(5))
+            except subprocess.TimeoutExpired:
+                raise failure
+            err = vm.stderr()
+            if rc != 1 or "overran the dirty ring" not in err:
+                raise failure
+            print(f"note: this host's KVM overran the dirty ring; kvmkit said: {err.strip()}")
         finally:
             vm.close()
 
