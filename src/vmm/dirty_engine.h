@@ -24,6 +24,11 @@ struct dirty_log;
 #ifndef KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP
 #define KVM_CAP_DIRTY_LOG_RING_WITH_BITMAP 225
 #endif
+/* Where a vCPU's ring is mapped in its fd, in pages. The uapi headers define
+ * it per architecture and default it to 0 where they know no ring: Debian
+ * 12's arm64 headers (Linux 6.1, before the arm64 ring) do, and a ring
+ * mapped at 0 is the kvm_run page. Every architecture with a ring uses 64. */
+#define DIRTY_RING_PAGE_OFFSET 64
 #ifndef KVM_DIRTY_LOG_INITIALLY_SET
 #define KVM_DIRTY_LOG_INITIALLY_SET (1 << 1)
 #endif

@@ -85,7 +85,7 @@ static int ring_attach_vcpu(struct dirty_log *dl, unsigned index, int vcpu_fd, c
 {
 	long page = sysconf(_SC_PAGESIZE);
 	void *gfns = mmap(NULL, ring_bytes(dl), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd,
-			  (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * page);
+			  (off_t)DIRTY_RING_PAGE_OFFSET * page);
 
 	if (gfns == MAP_FAILED)
 		return dirty_error(err, errlen, -errno, "vcpu%u: mmap of its dirty ring: %s", index,
