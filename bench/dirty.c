@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "vmm/device.h"
+#include "vmm/dirty_engine.h" /* DIRTY_RING_PAGE_OFFSET: the uapi value can be 0 */
 #include "vmm/dirty_log.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
@@ -225,7 +226,7 @@ static int map_rings(struct bvm *b)
 	for (unsigned i = 0; i < b->vm->nr_vcpus; i++) {
 		void *p = mmap(NULL, b->ring_entries * sizeof(struct kvm_dirty_gfn),
 			       PROT_READ | PROT_WRITE, MAP_SHARED, b->vm->vcpus[i]->fd,
-			       (off_t)KVM_DIRTY_LOG_PAGE_OFFSET * page);
+			       (off_t)DIRTY_RING_PAGE_OFFSET * page);
 
 		if (p == MAP_FAILED)
 			return -errno;
