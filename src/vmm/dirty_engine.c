@@ -27,9 +27,9 @@ int dirty_ioctl(int fd, unsigned long request, void *arg)
 
 int dirty_cap(int fd, long cap) { return ioctl(fd, KVM_CHECK_EXTENSION, cap); }
 
-int dirty_get_log(struct dirty_log *dl, unsigned slot, char *err, size_t errlen)
+int dirty_get_log(struct dirty_log *dl, unsigned slot, uint64_t *bits, char *err, size_t errlen)
 {
-	struct kvm_dirty_log log = {.slot = slot, .dirty_bitmap = dl->scratch};
+	struct kvm_dirty_log log = {.slot = slot, .dirty_bitmap = bits};
 	int ret = dirty_ioctl(dl->vm_fd, KVM_GET_DIRTY_LOG, &log);
 
 	if (ret < 0)

@@ -44,6 +44,11 @@ struct dirty_engine_ops {
 	/* Moves KVM's record into dl->pending and re-arms write protection for
 	 * what it moved; adds to the counts. Under dl->lock. */
 	int (*collect)(struct dirty_log *dl, bool final, char *err, size_t errlen);
+	/* Optional: the same, while dl->pending is empty, with KVM writing
+	 * straight into @out (the consumer's buffer, dirty_set's flat layout),
+	 * which then holds exactly what was added to dl->pending. A harvest
+	 * then makes one pass over the bits, not three (bench/dirty at 0%). */
+	int (*collect_into)(struct dirty_log *dl, uint64_t *out, char *err, size_t errlen);
 	/* The slots have just stopped logging: drop what KVM still holds. */
 	void (*stopped)(struct dirty_log *dl);
 	void (*destroy)(struct dirty_log *dl);
@@ -98,7 +103,7 @@ int dirty_ioctl(int fd, unsigned long request, void *arg);
 /* KVM_CHECK_EXTENSION; <= 0 means absent. */
 int dirty_cap(int fd, long cap);
 
-/* KVM_GET_DIRTY_LOG of slot @slot into dl->scratch. */
-int dirty_get_log(struct dirty_log *dl, unsigned slot, char *err, size_t errlen);
+/* KVM_GET_DIRTY_LOG of slot @slot into @bits (the slot's words). */
+int dirty_get_log(struct dirty_log *dl, unsigned slot, uint64_t *bits, char *err, size_t errlen);
 
 #endif

@@ -77,8 +77,9 @@ static bool any_set(const uint64_t *words, size_t n)
 	return false;
 }
 
-/* Clears (re-protects) whatever is set in dl->scratch for slot @slot. */
-static int clear_harvested(struct dirty_log *dl, unsigned slot, char *err, size_t errlen)
+/* Clears (re-protects) whatever is set in @bits, slot @slot's words. */
+static int clear_harvested(struct dirty_log *dl, unsigned slot, uint64_t *bits, char *err,
+			   size_t errlen)
 {
 	const struct dirty_set_region *r = &dl->pending.regions[slot];
 	size_t words = (size_t)((r->nr_pages + 63) / 64);
@@ -87,10 +88,9 @@ static int clear_harvested(struct dirty_log *dl, unsigned slot, char *err, size_
 		size_t n = words - first < CLEAR_CHUNK_WORDS ? words - first : CLEAR_CHUNK_WORDS;
 		int ret;
 
-		if (!any_set(dl->scratch + first, n))
+		if (!any_set(bits + first, n))
 			continue;
-		ret = clear_pages(dl, slot, r->nr_pages, first, n, dl->scratch + first, err,
-				  errlen);
+		ret = clear_pages(dl, slot, r->nr_pages, first, n, bits + first, err, errlen);
 		if (ret < 0)
 			return ret;
 	}
@@ -109,7 +109,7 @@ static int clear_started(struct dirty_log *dl, bool all, char *err, size_t errle
 		int ret;
 
 		memset(dl->scratch, 0xff, words * sizeof(uint64_t));
-		ret = clear_harvested(dl, slot, err, errlen);
+		ret = clear_harvested(dl, slot, dl->scratch, err, errlen);
 		if (ret < 0)
 			return ret;
 	}
@@ -122,23 +122,27 @@ static int bitmap_started(struct dirty_log *dl, bool all, char *err, size_t errl
 	return 0;
 }
 
-static int collect(struct dirty_log *dl, bool manual, char *err, size_t errlen)
+/* Each slot's bitmap is got into @out + the slot's place in dirty_set's flat
+ * layout, or into the scratch buffer when @out is NULL. */
+static int collect(struct dirty_log *dl, bool manual, uint64_t *out, char *err, size_t errlen)
 {
 	for (unsigned slot = 0; slot < dl->pending.nr_regions; slot++) {
-		size_t words = (size_t)((dl->pending.regions[slot].nr_pages + 63) / 64);
-		int ret = dirty_get_log(dl, slot, err, errlen);
+		const struct dirty_set_region *r = &dl->pending.regions[slot];
+		size_t words = (size_t)((r->nr_pages + 63) / 64);
+		uint64_t *bits = out ? out + r->first_word : dl->scratch;
+		int ret = dirty_get_log(dl, slot, bits, err, errlen);
 		uint64_t got;
 
 		if (ret < 0)
 			return ret;
-		got = dirty_set_or_words(&dl->pending, slot, 0, dl->scratch, words);
+		got = dirty_set_or_words(&dl->pending, slot, 0, bits, words);
 		dl->guest_pages += got;
 		/* Protect before anyone reads the pages (the consumer takes them
 		 * after this returns): a write after this is reported again. A
 		 * slot with nothing dirty costs no second pass (bench/dirty). If
 		 * the clear fails, KVM keeps reporting the pages: none is lost. */
 		if (manual && got) {
-			ret = clear_harvested(dl, slot, err, errlen);
+			ret = clear_harvested(dl, slot, bits, err, errlen);
 			if (ret < 0)
 				return ret;
 		}
@@ -149,13 +153,23 @@ static int collect(struct dirty_log *dl, bool manual, char *err, size_t errlen)
 static int bitmap_collect(struct dirty_log *dl, bool final, char *err, size_t errlen)
 {
 	(void) final;
-	return collect(dl, false, err, errlen);
+	return collect(dl, false, NULL, err, errlen);
 }
 
 static int clear_collect(struct dirty_log *dl, bool final, char *err, size_t errlen)
 {
 	(void) final;
-	return collect(dl, true, err, errlen);
+	return collect(dl, true, NULL, err, errlen);
+}
+
+static int bitmap_collect_into(struct dirty_log *dl, uint64_t *out, char *err, size_t errlen)
+{
+	return collect(dl, false, out, err, errlen);
+}
+
+static int clear_collect_into(struct dirty_log *dl, uint64_t *out, char *err, size_t errlen)
+{
+	return collect(dl, true, out, err, errlen);
 }
 
 static void nothing_left(struct dirty_log *dl) { (void)dl; }
@@ -165,6 +179,7 @@ const struct dirty_engine_ops dirty_engine_bitmap = {
 	.init = bitmap_init,
 	.started = bitmap_started,
 	.collect = bitmap_collect,
+	.collect_into = bitmap_collect_into,
 	.stopped = nothing_left,
 };
 
@@ -173,5 +188,6 @@ const struct dirty_engine_ops dirty_engine_bitmap_clear = {
 	.init = clear_init,
 	.started = clear_started,
 	.collect = clear_collect,
+	.collect_into = clear_collect_into,
 	.stopped = nothing_left,
 };

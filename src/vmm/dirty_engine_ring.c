@@ -163,7 +163,7 @@ static int ring_collect(struct dirty_log *dl, bool final, char *err, size_t errl
 	for (unsigned slot = 0; slot < dl->pending.nr_regions; slot++) {
 		size_t words = (size_t)((dl->pending.regions[slot].nr_pages + 63) / 64);
 
-		ret = dirty_get_log(dl, slot, err, errlen);
+		ret = dirty_get_log(dl, slot, dl->scratch, err, errlen);
 		if (ret < 0)
 			return ret;
 		dl->guest_pages += dirty_set_or_words(&dl->pending, slot, 0, dl->scratch, words);

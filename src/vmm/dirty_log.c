@@ -247,8 +247,13 @@ out:
 	return ret;
 }
 
-static int collect_locked(struct dirty_log *dl, bool final, char *err, size_t errlen)
+/* Collects into dl->pending; with @out (the consumer's buffer, dl->pending
+ * empty and the engine able to) KVM writes straight into @out, which is
+ * left equal to dl->pending. Returns 1 when it did, 0 when @out is
+ * untouched. */
+static int collect_locked(struct dirty_log *dl, bool final, uint64_t *out, char *err, size_t errlen)
 {
+	uint64_t before;
 	int ret;
 
 	/* Pages were lost: no set from here on can be trusted. */
@@ -257,12 +262,22 @@ static int collect_locked(struct dirty_log *dl, bool final, char *err, size_t er
 			err, errlen, -EOVERFLOW,
 			"KVM overran a dirty ring and pages were lost: stop tracking and "
 			"start again with a full copy");
-	ret = dl->ops->collect(dl, final, err, errlen);
-
-	/* Device writes after KVM's: a device marks a page after writing it,
-	 * so what it wrote before this point is in the set either way. */
+	if (!out || !dl->ops->collect_into || dirty_set_count(&dl->pending)) {
+		ret = dl->ops->collect(dl, final, err, errlen);
+		/* Device writes after KVM's: a device marks a page after writing
+		 * it, so what it wrote before this point is in the set either way. */
+		collect_vmm_writes(dl, true);
+		return ret < 0 ? ret : 0;
+	}
+	ret = dl->ops->collect_into(dl, out, err, errlen);
+	before = dirty_set_count(&dl->pending);
 	collect_vmm_writes(dl, true);
-	return ret;
+	if (ret < 0)
+		return ret;
+	/* A page only the devices wrote is not in @out yet. */
+	if (dirty_set_count(&dl->pending) != before)
+		dirty_set_copy_out(&dl->pending, out, dl->pending.nr_words);
+	return 1;
 }
 
 int dirty_log_collect(struct dirty_log *dl, bool final, char *err, size_t errlen)
@@ -273,7 +288,7 @@ int dirty_log_collect(struct dirty_log *dl, bool final, char *err, size_t errlen
 	if (!dl->tracking)
 		ret = dirty_error(err, errlen, -ENOTCONN, "dirty tracking is not on");
 	else
-		ret = collect_locked(dl, final, err, errlen);
+		ret = collect_locked(dl, final, NULL, err, errlen);
 	pthread_mutex_unlock(&dl->lock);
 	return ret;
 }
@@ -300,10 +315,11 @@ int64_t dirty_log_take(struct dirty_log *dl, bool final, uint64_t *out, size_t n
 				  dl->pending.nr_words, n);
 		goto out;
 	}
-	ret = collect_locked(dl, final, err, errlen);
+	ret = collect_locked(dl, final, out, err, errlen);
 	if (ret < 0)
 		goto out; /* what was collected stays pending */
-	dirty_set_copy_out(&dl->pending, out, n);
+	if (!ret)
+		dirty_set_copy_out(&dl->pending, out, n);
 	ret = (int64_t)dirty_set_count(&dl->pending);
 	/* The consumer's set is the pending one; a fresh one starts empty. */
 	swap = dl->taken_set;
