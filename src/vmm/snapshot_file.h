@@ -57,12 +57,17 @@ struct snapshot_info {
 /* Writes a snapshot of @mem (every region, in order) with @config and
  * @machine to the directory @path. @arch and @version are this build's;
  * the id is made fresh and the wall clock read here; both are stored back
- * into @info_out when given. Everything goes to a temporary directory next
- * to @path, every file and the directory are fsynced, and only then does it
- * take @path's place (an existing snapshot there is swapped out and
- * removed). On failure @path is as it was and the temporary directory is
- * gone. Returns 0 or a negative errno with a message in @err naming the
- * file. */
+ * into @info_out when given (with everything else but config and machine,
+ * which are left NULL there: the caller has them). Everything goes to a
+ * temporary directory next to @path, every file and the directory are
+ * fsynced, and only then does it take @path's place (an existing snapshot
+ * there is swapped out and removed). Anything at @path that is not a
+ * snapshot directory (one holding a "state" file and at most a "memory"
+ * file besides) is refused with -EEXIST and left alone. On failure @path is
+ * as it was and the temporary directory is gone; the one exception is a
+ * failed fsync of @path's parent after the swap, where @path holds the new
+ * snapshot. Returns 0 or a negative errno with a message in @err naming the
+ * file (-EFBIG: the state would exceed SNAPSHOT_STATE_MAX). */
 int snapshot_write(const char *path, const struct guest_mem *mem, const char *arch,
 		   const char *version, const char *config, const uint8_t *machine,
 		   size_t machine_len, struct snapshot_info *info_out, char *err, size_t errlen);
