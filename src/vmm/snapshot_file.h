@@ -75,7 +75,7 @@ int snapshot_write(const char *path, const struct guest_mem *mem, const char *ar
 /* Reads and checks the snapshot at @path: the state file's magic, CRC,
  * format version, architecture (@arch) and kvmkit version (@version) must
  * match, every record be whole, the memory file's header carry the same id
- * and its size cover every region. Fills @info (free with
+ * and its size be the one the state file records. Fills @info (free with
  * snapshot_info_free()) and returns the memory file opened read-only in
  * @mem_fd. -EINVAL (corrupt, truncated), -ENOENT (missing file), -EPROTO
  * (another format, architecture or version) with a message in @err that

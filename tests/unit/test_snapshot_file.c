@@ -315,6 +315,20 @@ START_TEST(a_flipped_byte_fails_the_checksum)
 }
 END_TEST
 
+START_TEST(another_magic_is_refused)
+{
+	uint8_t *data;
+	size_t len;
+
+	write_snapshot("s", NULL);
+	data = read_file(at("s", SNAPSHOT_STATE_FILE), &len);
+	memcpy(data, "KVMKSNAQ", 8);
+	reseal(at("s", SNAPSHOT_STATE_FILE), data, len);
+	free(data);
+	expect_open_fails("s", ARCH, VERSION, -EINVAL, "not a kvmkit snapshot state file");
+}
+END_TEST
+
 START_TEST(truncated_state_file)
 {
 	uint8_t *data;
@@ -582,6 +596,7 @@ Suite *snapshot_file_suite(void)
 	tcase_add_test(tc, empty_config_and_machine);
 	tcase_add_test(tc, memory_file_is_sparse);
 	tcase_add_test(tc, a_flipped_byte_fails_the_checksum);
+	tcase_add_test(tc, another_magic_is_refused);
 	tcase_add_test(tc, truncated_state_file);
 	tcase_add_test(tc, truncated_memory_file);
 	tcase_add_test(tc, memory_file_of_another_snapshot);
