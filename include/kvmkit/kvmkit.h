@@ -177,6 +177,8 @@ enum kvmkit_exit_reason {
 	KVMKIT_EXIT_STOP_TIMEOUT, /* stop: the guest ignored the power button for the
 				     "stop-timeout" grace time and was stopped hard */
 	KVMKIT_EXIT_ERROR,        /* kvmkit or KVM failed; see kvmkit_vm_last_error() */
+	KVMKIT_EXIT_SNAPSHOT,     /* kvmkit_vm_snapshot() with KVMKIT_SNAPSHOT_STOP wrote
+				     the snapshot and ended the VM */
 };
 
 /* Static lower-case names ("running", "poweroff", "stop-timeout"...), as the
@@ -358,6 +360,39 @@ struct kvmkit_dirty_rate {
 KVMKIT_API int kvmkit_vm_dirty_rate(struct kvmkit_vm *vm, unsigned ms,
 				    struct kvmkit_dirty_rate *out, double *vcpu_pages_per_sec,
 				    unsigned max_vcpus);
+
+/* Snapshots. A snapshot is a directory with two files: "state" (the
+ * machine's settings, every vCPU, the interrupt controller and timers,
+ * every device; versioned and checksummed) and "memory" (guest RAM, zero
+ * pages left as holes). It is written to a temporary directory, fsynced
+ * and then put in @path's place, so a crash leaves the previous snapshot
+ * whole.
+ *
+ * kvmkit_vm_snapshot() pauses the VM (vCPUs parked, devices quiesced),
+ * writes, and then: by default leaves the VM as it was (running, or paused
+ * if it was paused); with KVMKIT_SNAPSHOT_RESUME runs it; with
+ * KVMKIT_SNAPSHOT_STOP ends it (exit reason KVMKIT_EXIT_SNAPSHOT) once the
+ * snapshot is safely written. A failed write leaves the VM running or
+ * paused, never ended. -EEXIST when @path exists and is not a snapshot;
+ * -ESRCH when the VM is not started. @info may be NULL.
+ *
+ * A restore is the setting "restore" (kvmkit run --restore DIR): the VM is
+ * built from the snapshot's settings (its machine: vCPUs, memory, devices)
+ * and the caller's run settings (console, socket, timeouts: machine and
+ * boot settings are refused), its memory file mapped private (pages come in
+ * on first touch, the file is never written), and started where the
+ * snapshot left it. A snapshot of another kvmkit version or architecture,
+ * a corrupt or truncated one, is refused at kvmkit_vm_start() with a
+ * message naming the problem (KVMKIT_ERROR_INPUT). */
+#define KVMKIT_SNAPSHOT_STOP 1u
+#define KVMKIT_SNAPSHOT_RESUME 2u
+struct kvmkit_snapshot_info {
+	uint64_t memory_bytes; /* guest RAM */
+	uint64_t stored_bytes; /* what the memory file takes on disk */
+	double seconds;        /* the write, fsyncs included (the pause not) */
+};
+KVMKIT_API int kvmkit_vm_snapshot(struct kvmkit_vm *vm, const char *path, unsigned flags,
+				  struct kvmkit_snapshot_info *info);
 
 /* Frees everything the VM holds (threads, fds, memory, the control socket).
  * -EBUSY while it runs, is paused or is stopping (kill and wait first): the VM

@@ -43,6 +43,15 @@ int api_vm_fail(struct kvmkit_vm *h, enum kvmkit_error_kind kind, int err, const
  * with -ESRCH in *@ret and the message recorded for "@what". */
 struct vm *api_running_vm(struct kvmkit_vm *h, const char *what, int *ret);
 
+/* Snapshots (api_snapshot.c): the JSON of @cfg's machine settings (what a
+ * snapshot keeps; free()); and, for a config with "restore", the snapshot
+ * opened and @cfg_io replaced by its settings followed by the caller's own
+ * (which may only be run settings). -errno with a message. */
+struct vm_restore;
+int api_machine_settings(const struct kvmkit_config *cfg, char **out);
+int api_restore_prepare(struct kvmkit_config **cfg_io, struct vm_restore **out, char *err,
+			size_t errlen);
+
 /* Installs the "no output" log sink unless an embedder chose one. */
 void api_log_init(void);
 
@@ -70,5 +79,8 @@ int api_events_pop(struct api_events *q, struct kvmkit_event *ev);
 typedef int (*config_file_set_fn)(void *ctx, const char *name, const char *value, char *err,
 				  size_t errlen);
 int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *err, size_t errlen);
+/* The same for JSON @text; messages start with @label. */
+int config_file_parse(const char *label, const char *text, config_file_set_fn set, void *ctx,
+		      char *err, size_t errlen);
 
 #endif

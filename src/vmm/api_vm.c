@@ -15,6 +15,7 @@
 #include "vmm/log.h"
 #include "vmm/thread.h"
 #include "vmm/vcpu.h"
+#include "vmm/vm_snapshot.h"
 
 struct kvmkit_vm {
 	pthread_mutex_t lock; /* everything below but the fields set before start */
@@ -35,6 +36,8 @@ struct kvmkit_vm {
 	kvmkit_event_fn event_fn;
 	void *event_opaque;
 	struct api_events events;
+	char *machine_settings;     /* JSON, what a snapshot keeps (api_snapshot.c) */
+	struct vm_restore *restore; /* the snapshot restored, if any */
 	enum kvmkit_error_kind error_kind;
 	char error[512];
 };
@@ -77,6 +80,7 @@ enum kvmkit_exit_reason api_public_reason(enum vm_exit_reason reason)
 	case VM_EXIT_STOP_TIMEOUT: return KVMKIT_EXIT_STOP_TIMEOUT;
 	case VM_EXIT_QUIT: return KVMKIT_EXIT_QUIT;
 	case VM_EXIT_ERROR: return KVMKIT_EXIT_ERROR;
+	case VM_EXIT_SNAPSHOT: return KVMKIT_EXIT_SNAPSHOT;
 	}
 	return KVMKIT_EXIT_ERROR;
 }
@@ -94,6 +98,7 @@ const char *kvmkit_exit_reason_name(enum kvmkit_exit_reason reason)
 	case KVMKIT_EXIT_KILLED: return "killed";
 	case KVMKIT_EXIT_STOP_TIMEOUT: return "stop-timeout";
 	case KVMKIT_EXIT_ERROR: return "error";
+	case KVMKIT_EXIT_SNAPSHOT: return "snapshot";
 	}
 	return "unknown";
 }
@@ -364,6 +369,19 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 	h->start_called = true;
 	pthread_mutex_unlock(&h->lock);
 
+	if (h->cfg->opts.vm.restore_path) {
+		ret = api_restore_prepare(&h->cfg, &h->restore, err, sizeof(err));
+		if (ret < 0) {
+			mark_ended(h, KVMKIT_EXIT_ERROR,
+				   ret == -ENOMEM ? KVMKIT_ERROR_HOST : KVMKIT_ERROR_INPUT, err);
+			return ret;
+		}
+	}
+	ret = api_machine_settings(h->cfg, &h->machine_settings);
+	if (ret < 0) {
+		mark_ended(h, KVMKIT_EXIT_ERROR, KVMKIT_ERROR_HOST, "out of memory");
+		return ret;
+	}
 	log_set_level(h->cfg->opts.log_level);
 	hooks = (struct vm_hooks){
 		.opaque = h,
@@ -381,6 +399,7 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 		return ret;
 	}
 	h->vm = vm;
+	vm->machine_settings = h->machine_settings;
 	ret = vm_start(vm);
 	if (ret == 0)
 		ret = start_loop_thread(h);
@@ -578,6 +597,8 @@ int kvmkit_vm_destroy(struct kvmkit_vm *h)
 	if (h->loop_thread_started)
 		pthread_join(h->loop_thread, NULL);
 	vm_destroy(h->vm);
+	vm_restore_free(h->restore);
+	free(h->machine_settings);
 	api_events_destroy(&h->events);
 	kvmkit_config_free(h->cfg);
 	pthread_cond_destroy(&h->ended_cond);

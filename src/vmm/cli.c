@@ -14,6 +14,8 @@
 #define OPT_CONFIG 255
 #define OPT_SPEC_BASE 256
 #define MAX_OPTIONS 64
+/* kvmkit ctl snapshot: writing and syncing all of guest RAM may take a while. */
+#define CTL_SNAPSHOT_TIMEOUT_MS 300000
 
 static int append(char *buf, size_t len, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -65,7 +67,9 @@ void cli_usage(char *buf, size_t len)
 	       "\n"
 	       "kvmkit ctl talks to a VM started with --api-socket PATH; COMMAND is status,\n"
 	       "pause, resume, stop (graceful), kill (hard), wait (for the exit reason),\n"
-	       "dirty-start, dirty-stop or dirty-rate [--seconds N] (pages/s the guest writes);\n"
+	       "snapshot DIR [--then resume|stop] (write the VM to DIR; restore it with\n"
+	       "kvmkit run --restore DIR), dirty-start, dirty-stop or dirty-rate [--seconds N]\n"
+	       "(pages/s the guest writes);\n"
 	       "--send TEXT sends TEXT as the request line; --timeout SECONDS bounds connecting,\n"
 	       "sending and the reply (30 by default; for wait, the reply is not bounded).\n"
 	       "\n"
@@ -202,8 +206,10 @@ static int parse_run(int argc, char **argv, struct cli_options *opts, char *err,
 		ret = parse_run_pass(argc, argv, opts, false, err, errlen);
 	if (ret < 0 || opts->action != CLI_RUN)
 		return ret;
-	if (kvmkit_config_is_set(opts->config, "kernel") != 1)
-		return fail(err, errlen, "no kernel given: use -k/--kernel FILE");
+	if (kvmkit_config_is_set(opts->config, "kernel") != 1 &&
+	    kvmkit_config_is_set(opts->config, "restore") != 1)
+		return fail(err, errlen,
+			    "no kernel given: use -k/--kernel FILE (or --restore DIR)");
 	return 0;
 }
 
@@ -241,6 +247,7 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 		{.name = "send", .has_arg = required_argument, .val = 'S'},
 		{.name = "timeout", .has_arg = required_argument, .val = 't'},
 		{.name = "seconds", .has_arg = required_argument, .val = 'n'},
+		{.name = "then", .has_arg = required_argument, .val = 'T'},
 		{.name = "help", .val = 'h'},
 		{0},
 	};
@@ -268,6 +275,12 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 					    "--seconds '%s': expected whole seconds from 1 to %d",
 					    optarg, DIRTY_RATE_MAX_SEC);
 			break;
+		case 'T':
+			if (strcmp(optarg, "resume") != 0 && strcmp(optarg, "stop") != 0)
+				return fail(err, errlen, "--then '%s': expected resume or stop",
+					    optarg);
+			opts->then = optarg;
+			break;
 		case 'h': opts->action = CLI_HELP; return 0;
 		default: return getopt_error(opt, argv, ":s:h", err, errlen);
 		}
@@ -276,18 +289,28 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 		return fail(err, errlen, "ctl: no socket given: use --socket PATH");
 	if (optind < argc)
 		opts->command = argv[optind++];
+	if (opts->command && strcmp(opts->command, "snapshot") == 0) {
+		if (optind == argc)
+			return fail(err, errlen, "ctl: snapshot needs a directory: snapshot DIR");
+		opts->snapshot_path = argv[optind++];
+	}
 	if (optind < argc)
 		return fail(err, errlen, "ctl: unexpected argument '%s'", argv[optind]);
 	if (!opts->command == !opts->send_text)
 		return fail(
 			err, errlen,
-			"ctl: give one COMMAND (status, pause, resume, stop, kill, wait, dirty-start, "
-			"dirty-stop, dirty-rate) or --send TEXT");
+			"ctl: give one COMMAND (status, pause, resume, stop, kill, wait, snapshot, "
+			"dirty-start, dirty-stop, dirty-rate) or --send TEXT");
 	if (opts->seconds && (!opts->command || strcmp(opts->command, "dirty-rate") != 0))
 		return fail(err, errlen, "ctl: --seconds goes with dirty-rate only");
+	if (opts->then && !opts->snapshot_path)
+		return fail(err, errlen, "ctl: --then goes with snapshot only");
 	/* wait returns when the VM ends, which may take any time. */
 	if (!timeout_given)
 		opts->timeout_ms = opts->command && strcmp(opts->command, "wait") == 0 ? -1 : 30000;
+	/* A snapshot writes all of guest RAM and syncs it before it answers. */
+	if (!timeout_given && opts->snapshot_path)
+		opts->timeout_ms = CTL_SNAPSHOT_TIMEOUT_MS;
 	/* dirty-rate answers once its window has passed. */
 	if (!timeout_given && opts->command && strcmp(opts->command, "dirty-rate") == 0)
 		opts->timeout_ms += (int)(opts->seconds ? opts->seconds : 1) * 1000;

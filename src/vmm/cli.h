@@ -37,6 +37,8 @@ struct cli_options {
 	const char *send_text;        /* CLI_CTL: a raw request line */
 	int timeout_ms;               /* CLI_CTL: for the reply; -1 waits for ever */
 	unsigned seconds;             /* CLI_CTL dirty-rate: the window; 0 when not given */
+	const char *snapshot_path;    /* CLI_CTL snapshot: the directory */
+	const char *then;             /* CLI_CTL snapshot --then: resume or stop; NULL */
 };
 
 /* Parses argv (argv[0] is the program, argv[1] the subcommand). Returns 0 and

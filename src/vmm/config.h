@@ -26,6 +26,7 @@
 #define VM_DEVICE_CONFIG_ALIGN 16
 
 struct device_type;
+struct vm_restore;
 
 /* Dirty-page tracking's engine (vmm/dirty_log.h says what each is). */
 #define DIRTY_RING_MIN_ENTRIES 512
@@ -59,6 +60,10 @@ struct vm_config {
 	unsigned stop_timeout_sec;           /* grace time after the power button; 0: stop hard */
 	enum dirty_engine_kind dirty_engine; /* chosen when the VM is built (the ring must be) */
 	unsigned dirty_ring_entries;         /* per vCPU ring; 0: DIRTY_RING_DEFAULT_ENTRIES */
+	const char *restore_path;            /* --restore: a snapshot directory; NULL: boot */
+	/* The snapshot opened from restore_path (the API layer does it, and
+	 * owns it): the VM is built from it rather than booted. */
+	const struct vm_restore *restore;
 	struct vm_device_config devices[VM_MAX_CONFIG_DEVICES]; /* in the order they were asked for */
 	unsigned nr_devices;
 };

@@ -98,7 +98,7 @@ static int apply_value(const char *path, const char *key, const struct option_sp
 	int ret;
 
 	if (value_text(spec, value, num, sizeof(num), &text, &skip) < 0) {
-		snprintf(err, errlen, "--config %s: key '%s': expected %s, not %s", path, key,
+		snprintf(err, errlen, "%s: key '%s': expected %s, not %s", path, key,
 			 spec->kind == OPTION_FLAG   ? "true or false"
 			 : spec->kind == OPTION_LIST ? "a string or a list of strings"
 						     : "a string or a whole number",
@@ -109,7 +109,7 @@ static int apply_value(const char *path, const char *key, const struct option_sp
 		return 0;
 	ret = set(ctx, key, text, why, sizeof(why));
 	if (ret < 0)
-		snprintf(err, errlen, "--config %s: key '%s': %s", path, key, why);
+		snprintf(err, errlen, "%s: key '%s': %s", path, key, why);
 	return ret;
 }
 
@@ -122,7 +122,7 @@ static int apply_object(const char *path, struct json_object *root, config_file_
 		int ret = 0;
 
 		if (!spec) {
-			snprintf(err, errlen, "--config %s: unknown key '%s'", path, key);
+			snprintf(err, errlen, "%s: unknown key '%s'", path, key);
 			return -EINVAL;
 		}
 		/* For a repeatable setting a list stands for the flag given once per
@@ -143,21 +143,19 @@ static int apply_object(const char *path, struct json_object *root, config_file_
 	return 0;
 }
 
-int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *err, size_t errlen)
+int config_file_parse(const char *label, const char *text, config_file_set_fn set, void *ctx,
+		      char *err, size_t errlen)
 {
 	struct json_tokener *tok;
 	struct json_object *root = NULL;
 	enum json_tokener_error jerr;
-	char *text = NULL;
+	const char *path = label;
 	size_t len;
-	int ret = read_file(path, &text, err, errlen);
+	int ret;
 
-	if (ret < 0)
-		return ret;
 	tok = json_tokener_new();
 	if (!tok) {
-		free(text);
-		snprintf(err, errlen, "--config %s: out of memory", path);
+		snprintf(err, errlen, "%s: out of memory", path);
 		return -ENOMEM;
 	}
 	/* Strict: JSON as the RFC has it, no single quotes or trailing commas. */
@@ -166,7 +164,7 @@ int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *
 	root = json_tokener_parse_ex(tok, text, (int)len);
 	jerr = json_tokener_get_error(tok);
 	if (!root || jerr != json_tokener_success) {
-		snprintf(err, errlen, "--config %s: not valid JSON at byte %zu: %s", path,
+		snprintf(err, errlen, "%s: not valid JSON at byte %zu: %s", path,
 			 json_tokener_get_parse_end(tok),
 			 jerr == json_tokener_continue || jerr == json_tokener_success
 				 ? "the text ends before the object does"
@@ -177,16 +175,15 @@ int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *
 	/* Only white space may follow the object. */
 	for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
 		if (!strchr(" \t\r\n", text[i])) {
-			snprintf(err, errlen,
-				 "--config %s: unexpected text after the object at byte %zu", path,
-				 i);
+			snprintf(err, errlen, "%s: unexpected text after the object at byte %zu",
+				 path, i);
 			ret = -EINVAL;
 			goto out;
 		}
 	}
 	if (!json_object_is_type(root, json_type_object)) {
-		snprintf(err, errlen, "--config %s: expected one JSON object of settings, not %s",
-			 path, json_type_to_name(json_object_get_type(root)));
+		snprintf(err, errlen, "%s: expected one JSON object of settings, not %s", path,
+			 json_type_to_name(json_object_get_type(root)));
 		ret = -EINVAL;
 		goto out;
 	}
@@ -194,6 +191,19 @@ int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *
 out:
 	json_object_put(root);
 	json_tokener_free(tok);
+	return ret;
+}
+
+int config_file_load(const char *path, config_file_set_fn set, void *ctx, char *err, size_t errlen)
+{
+	char label[512];
+	char *text = NULL;
+	int ret = read_file(path, &text, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	snprintf(label, sizeof(label), "--config %s", path);
+	ret = config_file_parse(label, text, set, ctx, err, errlen);
 	free(text);
 	return ret;
 }

@@ -15,6 +15,7 @@
 #include "vmm/log.h"
 #include "vmm/vm.h"
 #include "vmm/vm_dirty.h"
+#include "vmm/vm_snapshot.h"
 
 #define CTL_MAX_CLIENTS 16
 /* A client that sends nothing (not even a blank line) for this long, and
@@ -33,6 +34,11 @@ struct ctl_client {
 	struct json_object *wait_id;
 	bool pausing; /* sent "pause": answered once paused (never waits on the loop) */
 	struct json_object *pause_id;
+	bool snapshotting; /* sent "snapshot": written once paused, then answered */
+	bool snap_was_paused;
+	enum vm_snapshot_then snap_then;
+	char *snap_path;
+	struct json_object *snap_id;
 	uv_timer_t rate_timer; /* "dirty-rate": the end of the window measured */
 	bool measuring;
 	bool rate_started; /* the measurement turned tracking on */
@@ -108,6 +114,11 @@ static void client_close(struct ctl_client *c)
 	c->pausing = false;
 	json_object_put(c->pause_id);
 	c->pause_id = NULL;
+	c->snapshotting = false;
+	free(c->snap_path);
+	c->snap_path = NULL;
+	json_object_put(c->snap_id);
+	c->snap_id = NULL;
 }
 
 /* Replies are small and clients read them: one non-blocking send, and a
@@ -343,6 +354,82 @@ static bool run_dirty_command(struct ctl_client *c, const char *command, struct 
 	return true;
 }
 
+/* The VM is paused for @c's snapshot: writes it, then answers. */
+static void write_snapshot(struct ctl_client *c)
+{
+	struct json_object *id = c->snap_id, *obj, *snap;
+	struct vm_snapshot_result res;
+	char err[512];
+	int ret;
+
+	c->snap_id = NULL;
+	c->snapshotting = false;
+	ret = vm_snapshot_then(c->cs->vm, c->snap_path, c->snap_then, c->snap_was_paused, &res, err,
+			       sizeof(err));
+	if (ret < 0) {
+		reply_error(c, id, -ret, err);
+	} else {
+		obj = new_reply(true, id);
+		add_state(obj, c->cs->vm);
+		snap = json_object_new_object();
+		json_object_object_add(snap, "path", json_object_new_string(c->snap_path));
+		json_object_object_add(snap, "memory-bytes",
+				       json_object_new_int64((int64_t)res.memory_bytes));
+		json_object_object_add(snap, "stored-bytes",
+				       json_object_new_int64((int64_t)res.stored_bytes));
+		json_object_object_add(snap, "seconds", json_object_new_double(res.seconds));
+		json_object_object_add(obj, "snapshot", snap);
+		reply(c, obj);
+	}
+	json_object_put(id);
+	free(c->snap_path);
+	c->snap_path = NULL;
+}
+
+/* {"command": "snapshot", "path": DIR, "then": "resume" | "stop"}: pauses
+ * without blocking the loop, writes once paused (control_socket_poll()). */
+static void run_snapshot(struct ctl_client *c, struct json_object *req, struct json_object *id)
+{
+	struct json_object *v;
+	const char *path, *then = "as-was";
+	int ret;
+
+	if (c->snapshotting) {
+		reply_error(c, id, EBUSY, "a snapshot of this client's is being written already");
+		return;
+	}
+	if (!json_object_object_get_ex(req, "path", &v) ||
+	    !json_object_is_type(v, json_type_string) || !*(path = json_object_get_string(v))) {
+		reply_error(c, id, EINVAL, "\"snapshot\" needs a \"path\": the directory to write");
+		return;
+	}
+	if (json_object_object_get_ex(req, "then", &v))
+		then = json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "";
+	if (vm_snapshot_then_parse(then, &c->snap_then) < 0) {
+		reply_error(c, id, EINVAL, "\"then\" must be \"resume\" or \"stop\"");
+		return;
+	}
+	c->snap_path = strdup(path);
+	if (!c->snap_path) {
+		reply_error(c, id, ENOMEM, "out of memory");
+		return;
+	}
+	c->snap_was_paused = vm_run_state(c->cs->vm) == VM_STATE_PAUSED;
+	ret = vm_pause_begin(c->cs->vm);
+	if (ret < 0) {
+		free(c->snap_path);
+		c->snap_path = NULL;
+		reply_error(c, id, -ret, vm_control_strerror(ret));
+		return;
+	}
+	c->snapshotting = true;
+	c->snap_id = id ? json_object_get(id) : NULL;
+	if (ret == 1)
+		write_snapshot(c);
+	else
+		control_socket_poll(c->cs);
+}
+
 static void run_command(struct ctl_client *c, const char *command, struct json_object *req,
 			struct json_object *id)
 {
@@ -369,6 +456,10 @@ static void run_command(struct ctl_client *c, const char *command, struct json_o
 		}
 		return;
 	}
+	if (strcmp(command, "snapshot") == 0) {
+		run_snapshot(c, req, id);
+		return;
+	}
 	if (strcmp(command, "wait") == 0) {
 		c->waiting = true;
 		json_object_put(c->wait_id);
@@ -388,7 +479,7 @@ static void run_command(struct ctl_client *c, const char *command, struct json_o
 	}
 	snprintf(msg, sizeof(msg),
 		 "unknown command '%.64s': expected status, pause, resume, stop, kill, wait, "
-		 "dirty-start, dirty-stop or dirty-rate",
+		 "snapshot, dirty-start, dirty-stop or dirty-rate",
 		 command);
 	reply_error(c, id, EINVAL, msg);
 }
@@ -466,7 +557,7 @@ static void on_idle(uv_timer_t *timer)
 	struct ctl_client *c = timer->data;
 
 	/* A client waiting for its answer is not idle. */
-	if (c->waiting || c->pausing || c->measuring)
+	if (c->waiting || c->pausing || c->snapshotting || c->measuring)
 		return;
 	log_debug("--api-socket %s: closed a client idle for %d s", c->cs->path,
 		  CTL_IDLE_MS / 1000);
@@ -482,12 +573,12 @@ static struct ctl_client *eviction_victim(struct control_socket *cs)
 
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *c = &cs->clients[i];
-		bool busy = c->waiting || c->pausing || c->measuring;
+		bool busy = c->waiting || c->pausing || c->snapshotting || c->measuring;
 
 		if (c->fd < 0)
 			continue;
-		bool victim_busy = victim &&
-				   (victim->waiting || victim->pausing || victim->measuring);
+		bool victim_busy = victim && (victim->waiting || victim->pausing ||
+					      victim->snapshotting || victim->measuring);
 
 		if (!victim || (!busy && victim_busy) ||
 		    (busy == victim_busy && c->last_read < victim->last_read))
@@ -668,6 +759,18 @@ void control_socket_poll(struct control_socket *cs)
 		struct json_object *id;
 		int ret;
 
+		if (c->fd >= 0 && c->snapshotting) {
+			ret = vm_pause_poll(cs->vm);
+			if (ret == 0) {
+				write_snapshot(c);
+			} else if (ret != -EINPROGRESS) {
+				id = c->snap_id;
+				c->snap_id = NULL;
+				c->snapshotting = false;
+				reply_error(c, id, -ret, vm_control_strerror(ret));
+				json_object_put(id);
+			}
+		}
 		if (c->fd < 0 || !c->pausing)
 			continue;
 		ret = vm_pause_poll(cs->vm);

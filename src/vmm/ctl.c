@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,23 +135,48 @@ static int read_line(int fd, char *buf, size_t size, long long deadline)
 	}
 }
 
-static char *request_line(const char *command, const char *raw, unsigned seconds)
+/* @path made absolute against the working directory (free()). */
+static char *absolute(const char *path)
+{
+	char cwd[PATH_MAX], *out;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	if (asprintf(&out, "%s/%s", cwd, path) < 0)
+		return NULL;
+	return out;
+}
+
+static char *request_line(const struct ctl_request *r)
 {
 	struct json_object *req;
-	char *line;
+	char *line, *path;
 
-	if (raw) {
-		line = malloc(strlen(raw) + 2);
+	if (r->raw) {
+		line = malloc(strlen(r->raw) + 2);
 		if (line)
-			sprintf(line, "%s\n", raw);
+			sprintf(line, "%s\n", r->raw);
 		return line;
 	}
 	req = json_object_new_object();
 	if (!req)
 		return NULL;
-	json_object_object_add(req, "command", json_object_new_string(command));
-	if (seconds)
-		json_object_object_add(req, "seconds", json_object_new_int((int)seconds));
+	json_object_object_add(req, "command", json_object_new_string(r->command));
+	if (r->seconds)
+		json_object_object_add(req, "seconds", json_object_new_int((int)r->seconds));
+	if (r->path) {
+		path = absolute(r->path);
+		if (!path) {
+			json_object_put(req);
+			return NULL;
+		}
+		json_object_object_add(req, "path", json_object_new_string(path));
+		free(path);
+	}
+	if (r->then)
+		json_object_object_add(req, "then", json_object_new_string(r->then));
 	line = malloc(strlen(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) + 2);
 	if (line)
 		sprintf(line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
@@ -171,10 +197,9 @@ static bool reply_ok(const char *reply)
 	return result;
 }
 
-int ctl_main(const char *socket_path, const char *command, const char *raw, unsigned seconds,
-	     int timeout_ms)
+int ctl_main(const char *socket_path, const struct ctl_request *req, int timeout_ms)
 {
-	char *line = request_line(command, raw, seconds);
+	char *line = request_line(req);
 	char *reply = malloc(REPLY_MAX);
 	long long start = now_ms();
 	/* --timeout bounds the whole exchange; without one (a "wait") only

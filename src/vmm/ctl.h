@@ -2,11 +2,20 @@
 #ifndef KVMKIT_CTL_H
 #define KVMKIT_CTL_H
 
-/* Sends @command as {"command": ...} (or @raw as it is) to the VM serving
- * @socket_path, prints the one-line JSON reply on stdout and returns a
- * kvmkit_ctl_exit_code. @seconds (not 0) goes into the request as "seconds".
- * @timeout_ms < 0 waits for the reply for ever. */
-int ctl_main(const char *socket_path, const char *command, const char *raw, unsigned seconds,
-	     int timeout_ms);
+/* What to ask: @command, with "seconds" (dirty-rate; not 0), "path" (a
+ * snapshot's directory, sent as an absolute path: the VM has its own
+ * working directory) and "then" where given; or @raw as it is. */
+struct ctl_request {
+	const char *command;
+	const char *raw;
+	unsigned seconds;
+	const char *path;
+	const char *then;
+};
+
+/* Sends @req to the VM serving @socket_path, prints the one-line JSON
+ * reply on stdout and returns a kvmkit_ctl_exit_code. @timeout_ms < 0
+ * waits for the reply for ever. */
+int ctl_main(const char *socket_path, const struct ctl_request *req, int timeout_ms);
 
 #endif

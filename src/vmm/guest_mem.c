@@ -82,6 +82,33 @@ int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
+int guest_mem_map_file(struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t offset)
+{
+	void *host, *mapped;
+	int ret;
+
+	if (size == 0 || (size & GUEST_PAGE_MASK) || (offset & GUEST_PAGE_MASK))
+		return -EINVAL;
+	/* Reserve an aligned range first, for the same reason as above. */
+	host = map_aligned(size);
+	if (!host)
+		return -ENOMEM;
+	mapped = mmap(host, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE,
+		      fd, (off_t)offset);
+	if (mapped == MAP_FAILED) {
+		ret = -errno;
+		munmap(host, size);
+		return ret;
+	}
+	ret = guest_mem_add(mem, gpa, size, host);
+	if (ret < 0) {
+		munmap(host, size);
+		return ret;
+	}
+	mem->regions[mem->nr_regions - 1].owned = true;
+	return 0;
+}
+
 void guest_mem_release(struct guest_mem *mem)
 {
 	for (unsigned i = 0; i < mem->nr_regions; i++) {

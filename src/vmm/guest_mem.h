@@ -34,7 +34,13 @@ int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host
 /* Maps anonymous memory for [gpa, gpa+size) and records it. -ENOMEM on failure. */
 int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa, uint64_t size);
 
-/* Unmaps what guest_mem_alloc() mapped and empties the table. */
+/* Maps @size bytes of @fd from @offset (both page aligned) privately at
+ * [gpa, gpa+size) and records it: pages are read from the file when first
+ * touched and copied when first written, the file never changes (a restored
+ * snapshot's memory). -EINVAL, -ENOMEM, or mmap()'s errno. */
+int guest_mem_map_file(struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t offset);
+
+/* Unmaps what guest_mem_alloc() and guest_mem_map_file() mapped and empties the table. */
 void guest_mem_release(struct guest_mem *mem);
 
 /* Host pointer for [gpa, gpa+len) or NULL unless the whole range lies inside one

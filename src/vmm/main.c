@@ -20,7 +20,8 @@ static int exit_code_for(enum kvmkit_exit_reason reason)
 	switch (reason) {
 	case KVMKIT_EXIT_POWEROFF:
 	case KVMKIT_EXIT_EXPECT_SEEN:
-	case KVMKIT_EXIT_QUIT: return EXIT_CODE_POWEROFF;
+	case KVMKIT_EXIT_QUIT:
+	case KVMKIT_EXIT_SNAPSHOT: return EXIT_CODE_POWEROFF;
 	case KVMKIT_EXIT_RESET: return EXIT_CODE_RESET;
 	case KVMKIT_EXIT_CRASH: return EXIT_CODE_CRASH;
 	case KVMKIT_EXIT_TIMEOUT: return EXIT_CODE_TIMEOUT;
@@ -181,7 +182,12 @@ int main(int argc, char **argv)
 		code = 0;
 		break;
 	case CLI_CTL:
-		code = ctl_main(opts.socket_path, opts.command, opts.send_text, opts.seconds,
+		code = ctl_main(opts.socket_path,
+				&(struct ctl_request){.command = opts.command,
+						      .raw = opts.send_text,
+						      .seconds = opts.seconds,
+						      .path = opts.snapshot_path,
+						      .then = opts.then},
 				opts.timeout_ms);
 		break;
 	case CLI_RUN:

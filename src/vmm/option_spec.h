@@ -17,6 +17,16 @@ enum option_kind {
 	OPTION_LIST,  /* takes a value, each use adds one more: --disk; a list in JSON */
 };
 
+/* What a setting is part of, for snapshots (vmm/vm_snapshot.h): a snapshot
+ * keeps the machine's settings and builds the same machine from them; boot
+ * settings have no meaning for a restored guest; run settings (where the
+ * console goes, the socket, timeouts) are the restoring process's own. */
+enum option_scope {
+	OPTION_SCOPE_RUN,
+	OPTION_SCOPE_BOOT,
+	OPTION_SCOPE_MACHINE, /* also every device's setting */
+};
+
 struct option_spec {
 	const char *name; /* long name without dashes, also the config file key */
 	char short_name;  /* 0 if none */
@@ -28,6 +38,7 @@ struct option_spec {
 	int (*apply)(struct run_options *opts, const char *value, char *err, size_t errlen);
 	/* The device type this setting asks for, or NULL. */
 	const struct device_type *device;
+	enum option_scope scope; /* see option_scope() */
 };
 
 /* Writes the message into @err and returns -EINVAL: the one way a setting's

@@ -185,42 +185,59 @@ static int set_dirty_ring_size(struct run_options *o, const char *v, char *err, 
 	return 0;
 }
 
+static int set_restore(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	if (!*v)
+		return option_fail(err, errlen, "--restore: no snapshot directory given");
+	o->vm.restore_path = v;
+	return 0;
+}
+
 static const struct option_spec machine_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE",
-	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL},
-	{"initrd", 'i', OPTION_VALUE, "FILE", "initial ramdisk", set_initrd, NULL},
-	{"cmdline", 'p', OPTION_VALUE, "TEXT", "kernel command line", set_cmdline, NULL},
-	{"cpus", 'c', OPTION_VALUE, "N", "number of vCPUs (default 1)", set_cpus, NULL},
+	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL,
+	 OPTION_SCOPE_BOOT},
+	{"initrd", 'i', OPTION_VALUE, "FILE", "initial ramdisk", set_initrd, NULL,
+	 OPTION_SCOPE_BOOT},
+	{"cmdline", 'p', OPTION_VALUE, "TEXT", "kernel command line", set_cmdline, NULL,
+	 OPTION_SCOPE_BOOT},
+	{"restore", 0, OPTION_VALUE, "DIR",
+	 "restore the snapshot in DIR (kvmkit ctl snapshot) instead of booting", set_restore, NULL,
+	 OPTION_SCOPE_RUN},
+	{"cpus", 'c', OPTION_VALUE, "N", "number of vCPUs (default 1)", set_cpus, NULL,
+	 OPTION_SCOPE_MACHINE},
 	{"memory", 'm', OPTION_VALUE, "SIZE",
-	 "guest RAM; MiB, or with a K/M/G suffix (default 256M)", set_memory, NULL},
+	 "guest RAM; MiB, or with a K/M/G suffix (default 256M)", set_memory, NULL,
+	 OPTION_SCOPE_MACHINE},
 	{"console-log", 0, OPTION_VALUE, "FILE", "also write the guest console to FILE",
-	 set_console_log, NULL},
+	 set_console_log, NULL, OPTION_SCOPE_RUN},
 	{"console-buffer", 0, OPTION_VALUE, "SIZE",
 	 "console output kept for a slow stdout, log or fd before it is dropped (default 256K)",
-	 set_console_buffer, NULL},
+	 set_console_buffer, NULL, OPTION_SCOPE_RUN},
 	{"no-stdio", 0, OPTION_FLAG, NULL, "do not connect the console to stdin/stdout",
-	 set_no_stdio, NULL},
+	 set_no_stdio, NULL, OPTION_SCOPE_RUN},
 	{"timeout", 0, OPTION_VALUE, "SECONDS", "stop the guest after SECONDS (exit code 124)",
-	 set_timeout, NULL},
+	 set_timeout, NULL, OPTION_SCOPE_RUN},
 	{"expect", 0, OPTION_VALUE, "TEXT",
-	 "succeed (exit code 0) as soon as the console shows TEXT", set_expect, NULL},
+	 "succeed (exit code 0) as soon as the console shows TEXT", set_expect, NULL,
+	 OPTION_SCOPE_RUN},
 	{"dump-dtb", 0, OPTION_VALUE, "FILE", "write the generated device tree to FILE (arm64)",
-	 set_dump_dtb, NULL},
+	 set_dump_dtb, NULL, OPTION_SCOPE_RUN},
 	{"log-level", 0, OPTION_VALUE, "LEVEL", "error, warn (default), info or debug",
-	 set_log_level, NULL},
-	{"stats", 0, OPTION_FLAG, NULL, "print memory and exit statistics at exit", set_stats,
-	 NULL},
+	 set_log_level, NULL, OPTION_SCOPE_RUN},
+	{"stats", 0, OPTION_FLAG, NULL, "print memory and exit statistics at exit", set_stats, NULL,
+	 OPTION_SCOPE_RUN},
 	{"api-socket", 0, OPTION_VALUE, "PATH", "serve the JSON control protocol on a Unix socket",
-	 set_api_socket, NULL},
+	 set_api_socket, NULL, OPTION_SCOPE_RUN},
 	{"stop-timeout", 0, OPTION_VALUE, "SECONDS",
 	 "grace time after the power button before a hard stop (default 10)", set_stop_timeout,
-	 NULL},
+	 NULL, OPTION_SCOPE_RUN},
 	{"dirty-engine", 0, OPTION_VALUE, "ENGINE",
 	 "dirty-page tracking: auto (default), bitmap, bitmap+clear or ring", set_dirty_engine,
-	 NULL},
+	 NULL, OPTION_SCOPE_RUN},
 	{"dirty-ring-size", 0, OPTION_VALUE, "ENTRIES",
 	 "pages each vCPU's dirty ring holds (ring engine; default 65536)", set_dirty_ring_size,
-	 NULL},
+	 NULL, OPTION_SCOPE_RUN},
 };
 
 #define NR_MACHINE_SPECS (sizeof(machine_specs) / sizeof(machine_specs[0]))
@@ -242,6 +259,11 @@ void run_options_defaults(struct run_options *opts)
 {
 	vm_config_defaults(&opts->vm);
 	opts->log_level = LOG_WARN;
+}
+
+enum option_scope option_scope(const struct option_spec *spec)
+{
+	return spec->device ? OPTION_SCOPE_MACHINE : spec->scope;
 }
 
 const struct option_spec *option_find(const char *name)

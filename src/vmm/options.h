@@ -27,6 +27,9 @@ void run_options_defaults(struct run_options *opts);
 /* The spec called @name, or NULL. */
 const struct option_spec *option_find(const char *name);
 
+/* The scope of @spec: a device's setting is always the machine's. */
+enum option_scope option_scope(const struct option_spec *spec);
+
 /* Looks @name up and applies @value; an unknown name is an error naming it. */
 int option_apply(struct run_options *opts, const char *name, const char *value, char *err,
 		 size_t errlen);

@@ -1,4 +1,5 @@
 #include "vmm/vm.h"
+#include "vmm/vm_snapshot.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -62,6 +63,7 @@ const char *vm_exit_reason_name(enum vm_exit_reason reason)
 	case VM_EXIT_STOP_TIMEOUT: return "stop-timeout";
 	case VM_EXIT_QUIT: return "quit";
 	case VM_EXIT_ERROR: return "error";
+	case VM_EXIT_SNAPSHOT: return "snapshot";
 	}
 	return "unknown";
 }
@@ -102,7 +104,7 @@ int vm_watch_fd(struct vm *vm, int fd, vm_fd_ready_fn ready, void *opaque)
 
 static int check_config(struct vm *vm, const struct vm_config *cfg)
 {
-	if (!cfg->kernel_path)
+	if (!cfg->kernel_path && !cfg->restore)
 		return vm_input_error(vm, -EINVAL, "no kernel given");
 	if (cfg->nr_cpus == 0 || cfg->nr_cpus > VM_MAX_CPUS)
 		return vm_input_error(vm, -EINVAL, "--cpus %u: must be from 1 to %d", cfg->nr_cpus,
@@ -181,7 +183,14 @@ static int setup_ram(struct vm *vm)
 	char why[256];
 	int nr, ret;
 
-	nr = arch_ram_regions(vm->cfg.mem_size, ram, GUEST_MEM_MAX_REGIONS);
+	if (vm->cfg.restore) {
+		ret = vm_restore_ram(vm);
+		if (ret < 0)
+			return ret;
+		nr = 0;
+	} else {
+		nr = arch_ram_regions(vm->cfg.mem_size, ram, GUEST_MEM_MAX_REGIONS);
+	}
 	if (nr < 0)
 		return vm_error(vm, nr, "%llu MiB of guest RAM: no %s layout for it: %s",
 				(unsigned long long)(vm->cfg.mem_size >> 20), arch_name(),
@@ -321,7 +330,8 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 	ret = vm_irqfds_activate(vm);
 	if (ret < 0)
 		goto fail;
-	ret = arch_load_guest(vm);
+	/* A restored guest is where its snapshot left it: nothing to load. */
+	ret = cfg->restore ? vm_restore_machine(vm) : arch_load_guest(vm);
 	if (ret < 0)
 		goto fail;
 	if (cfg->console_log_path) {

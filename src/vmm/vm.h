@@ -33,6 +33,7 @@ enum vm_exit_reason {
 	VM_EXIT_STOP_TIMEOUT, /* the guest ignored the power button for the grace time */
 	VM_EXIT_QUIT,         /* Ctrl-A x */
 	VM_EXIT_ERROR,
+	VM_EXIT_SNAPSHOT, /* a snapshot was written and the VM asked to end after it */
 };
 
 /* Where a started VM is (vm_control.c). */
@@ -101,6 +102,9 @@ struct vm {
 	void *loop_state; /* owned by vm_loop.c */
 
 	struct vm_hooks hooks;
+	/* The settings that build this machine, as JSON (the API layer's,
+	 * borrowed): what a snapshot records to build it again. */
+	const char *machine_settings;
 	/* Pause, resume and stop (vm_control.c): ctl_lock guards run_state and
 	 * nr_parked; parked vCPUs wait on resume_cond, vm_pause() on parked_cond. */
 	pthread_mutex_t ctl_lock;

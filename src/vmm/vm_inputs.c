@@ -87,7 +87,8 @@ int vm_check_inputs(struct vm *vm)
 	struct stat st;
 	int ret;
 
-	ret = check_guest_file(vm, "kernel", cfg->kernel_path);
+	/* A restored guest loads no files of its own. */
+	ret = cfg->restore ? 0 : check_guest_file(vm, "kernel", cfg->kernel_path);
 	if (ret == 0 && cfg->initrd_path)
 		ret = check_guest_file(vm, "initrd", cfg->initrd_path);
 	if (ret == 0)

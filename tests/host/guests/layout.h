@@ -30,6 +30,13 @@
  * the guest-physical address to write it to at POKE_MAILBOX (8 bytes). */
 #define POKE_MAILBOX 0x300000
 
+/* guests/counter.S: where it keeps its count, and the pages it stamps
+ * (64 MiB from 4 MiB: run it with at least 72 MiB of RAM). */
+#define COUNTER_ADDR 0x300000
+#define COUNTER_FILL_BASE 0x400000
+#define COUNTER_FILL_PAGES 16384
+#define COUNTER_STAMP_MUL 0x9e3779b97f4a7c15
+
 /* Addresses no device claims. */
 #define TEST_UNMAPPED_MMIO 0xd0000000
 #define TEST_UNMAPPED_PORT 0x600

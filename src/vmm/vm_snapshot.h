@@ -1,0 +1,67 @@
+/* Snapshots of a VM (issue #11): what a paused VM is, written with
+ * snapshot_file.h, and a VM built back from it. The VM layer's part; the
+ * API layer decides the machine's settings (JSON) and drives pause and
+ * resume. */
+#ifndef KVMKIT_VM_SNAPSHOT_H
+#define KVMKIT_VM_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vmm/snapshot_file.h"
+
+struct vm;
+
+/* A snapshot opened for restore (snapshot_open()), handed to vm_create()
+ * through vm_config.restore: the VM maps its memory file and loads its
+ * machine records instead of loading a kernel. */
+struct vm_restore {
+	struct snapshot_info info;
+	int mem_fd;
+};
+
+/* What a snapshot write did. */
+struct vm_snapshot_result {
+	uint64_t memory_bytes; /* guest RAM */
+	uint64_t stored_bytes; /* blocks the memory file takes (zero pages are holes) */
+	double seconds;        /* the whole write, fsyncs included */
+};
+
+/* Writes the paused (or ended, or not started) VM to the snapshot directory
+ * @path: every vCPU, the interrupt controller, every device, all of RAM,
+ * and vm->machine_settings. -EBUSY while vCPUs run. A failure is a
+ * negative errno with its message in @err; the VM goes on (a snapshot that
+ * failed is not the VM's error). */
+int vm_snapshot_save(struct vm *vm, const char *path, struct vm_snapshot_result *result, char *err,
+		     size_t errlen);
+
+/* What a VM does once its snapshot is written. */
+enum vm_snapshot_then {
+	VM_SNAPSHOT_THEN_AS_WAS, /* runs again if it ran; stays paused if it was paused */
+	VM_SNAPSHOT_THEN_RESUME,
+	VM_SNAPSHOT_THEN_STOP, /* ends with VM_EXIT_SNAPSHOT (only if the write worked) */
+};
+
+/* vm_snapshot_save() of a VM paused for it, then @then (@was_paused: it
+ * was paused before the snapshot asked). A failed write leaves the VM
+ * running or paused as it was, never ended. */
+int vm_snapshot_then(struct vm *vm, const char *path, enum vm_snapshot_then then, bool was_paused,
+		     struct vm_snapshot_result *result, char *err, size_t errlen);
+
+/* Parses "resume", "stop" ("as-was" too); -EINVAL. */
+int vm_snapshot_then_parse(const char *text, enum vm_snapshot_then *out);
+
+/* Opens the snapshot at @path for a restore into this build (architecture
+ * and version checked, see snapshot_open()). -errno with a message. */
+int vm_snapshot_open(const char *path, struct vm_restore **out, char *err, size_t errlen);
+
+/* For vm_create(): maps RAM from the snapshot's memory file (the regions
+ * must be exactly those the layout gives for the configured size), and,
+ * once every device and vCPU exists, loads the machine records. */
+int vm_restore_ram(struct vm *vm);
+int vm_restore_machine(struct vm *vm);
+
+void vm_restore_free(struct vm_restore *restore);
+
+#endif
