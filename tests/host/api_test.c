@@ -635,6 +635,163 @@ START_TEST(dirty_tracking)
 }
 END_TEST
 
+/* The whole console of a run, for the snapshot test. */
+struct console_log {
+	pthread_mutex_t lock;
+	char *text;
+	size_t len, cap;
+};
+
+static void log_console(struct kvmkit_vm *vm, const char *buf, size_t len, void *opaque)
+{
+	struct console_log *c = opaque;
+
+	(void)vm;
+	pthread_mutex_lock(&c->lock);
+	if (c->len + len + 1 > c->cap) {
+		c->cap = 2 * (c->len + len + 1);
+		c->text = realloc(c->text, c->cap);
+	}
+	if (c->text) {
+		memcpy(c->text + c->len, buf, len);
+		c->len += len;
+		c->text[c->len] = '\0';
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+static size_t console_lines(struct console_log *c)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->len; i++)
+		n += c->text[i] == '\n';
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+static void wait_lines(struct console_log *c, size_t lines)
+{
+	for (long ms = 0; ms < 20000 * host_time_factor(); ms++) {
+		if (console_lines(c) >= lines)
+			return;
+		host_sleep_ms(1);
+	}
+	ck_abort_msg("the guest printed fewer than %zu lines in time", lines);
+}
+
+/* @text is guests/counter.S's console: "c=<count>" lines counting from 1,
+ * the last one maybe cut short. Returns the last complete count. */
+static unsigned long long check_counts(const char *text)
+{
+	unsigned long long expected = 1;
+	const char *line = text, *nl;
+
+	while ((nl = strchr(line, '\n'))) {
+		unsigned long long got;
+		int used = 0;
+
+		ck_assert_msg(sscanf(line, "c=%16llx%n", &got, &used) == 1 && used == 18 &&
+				      line + used == nl,
+			      "line %llu is not a count: %.40s", expected, line);
+		ck_assert_msg(got == expected, "line %llu counts %llu", expected, got);
+		expected++;
+		line = nl + 1;
+	}
+	return expected - 1;
+}
+
+/* A running guest saved with kvmkit_vm_snapshot() and brought back in a
+ * second VM with the "restore" setting: the two consoles, end to end, are
+ * one unbroken count. Misuse is refused with the VM untouched. */
+START_TEST(snapshot_and_restore)
+{
+	struct console_log a = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct console_log b = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct kvmkit_snapshot_info info;
+	struct kvmkit_config *cfg;
+	struct kvmkit_vm *vm;
+	char dir[] = "/tmp/kvmkit-api-snapshot-XXXXXX", snap[64], file[128], *both;
+	unsigned long long last;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(snap, sizeof(snap), "%s/snap", dir);
+	snprintf(file, sizeof(file), "%s/file", dir);
+	fd = open(file, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+
+	cfg = guest_config("counter");
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory", "128M"), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_eq(kvmkit_vm_set_console_callback(vm, log_console, &a), 0);
+	ck_assert_int_eq(kvmkit_vm_snapshot(vm, snap, 0, NULL), -ESRCH);
+	start_vm(vm);
+	wait_lines(&a, 200);
+	ck_assert_int_eq(kvmkit_vm_snapshot(vm, NULL, 0, NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_snapshot(vm, snap, KVMKIT_SNAPSHOT_STOP | KVMKIT_SNAPSHOT_RESUME,
+					    NULL),
+			 -EINVAL);
+	/* A file that is not a snapshot is the caller's: refused, and the VM
+	 * runs on. */
+	ck_assert_int_eq(kvmkit_vm_snapshot(vm, file, 0, NULL), -EEXIST);
+	ck_assert_int_eq(kvmkit_vm_last_error_kind(vm), KVMKIT_ERROR_USAGE);
+	ck_assert_int_eq(kvmkit_vm_state(vm), KVMKIT_STATE_RUNNING);
+	wait_lines(&a, console_lines(&a) + 100);
+	ck_assert_int_eq(kvmkit_vm_snapshot(vm, snap, KVMKIT_SNAPSHOT_STOP, &info), 0);
+	ck_assert_uint_eq(info.memory_bytes, 128u << 20);
+	ck_assert_uint_ge(info.stored_bytes, 64u << 20);  /* the pages it stamped */
+	ck_assert_uint_lt(info.stored_bytes, 100u << 20); /* zero pages are holes */
+	ck_assert(info.seconds > 0);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_SNAPSHOT);
+	ck_assert_str_eq(kvmkit_exit_reason_name(KVMKIT_EXIT_SNAPSHOT), "snapshot");
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+	check_counts(a.text);
+
+	/* The machine is the snapshot's: a second opinion fails the start. */
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "restore", snap), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory", "256M"), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_lt(kvmkit_vm_start(vm), 0);
+	ck_assert_int_eq(kvmkit_vm_last_error_kind(vm), KVMKIT_ERROR_INPUT);
+	ck_assert_msg(strstr(kvmkit_vm_last_error(vm), "--memory"), "%s", kvmkit_vm_last_error(vm));
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "restore", snap), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "timeout", "20"), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_eq(kvmkit_vm_set_console_callback(vm, log_console, &b), 0);
+	start_vm(vm);
+	wait_lines(&b, 100);
+	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_KILLED);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+	both = malloc(a.len + b.len + 1);
+	ck_assert_ptr_nonnull(both);
+	memcpy(both, a.text, a.len);
+	memcpy(both + a.len, b.text, b.len + 1);
+	last = check_counts(both);
+	ck_assert_uint_ge(last, check_counts(a.text) + 99);
+	free(both);
+	free(a.text);
+	free(b.text);
+	ck_assert_int_eq(unlink(file), 0);
+	snprintf(file, sizeof(file), "%s/state", snap);
+	ck_assert_int_eq(unlink(file), 0);
+	snprintf(file, sizeof(file), "%s/memory", snap);
+	ck_assert_int_eq(unlink(file), 0);
+	ck_assert_int_eq(rmdir(snap), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
@@ -651,6 +808,7 @@ int main(int argc, char **argv)
 		{"kick_signal", kick_signal_is_configurable, 20},
 		{"dirty", dirty_tracking, 30},
 		{"log", log_goes_where_asked, 20},
+		{"snapshot", snapshot_and_restore, 60},
 	};
 	const struct host_suite suite = {
 		.name = "api",
