@@ -700,7 +700,7 @@ _Static_assert(sizeof(struct vm_disk_config) <= VM_DEVICE_CONFIG_MAX, "a disk's 
 static const struct device_type virtio_blk_type = {
 	.option = {"disk", 0, OPTION_LIST, "PATH[,OPTS]",
 		   "raw disk image as a virtio-blk device (up to 8); OPTS: ro, direct, serial=ID",
-		   NULL, &virtio_blk_type},
+		   NULL, &virtio_blk_type, OPTION_SCOPE_MACHINE},
 	.max = VM_MAX_DISKS,
 	.config_size = sizeof(struct vm_disk_config),
 	.order = 20,

@@ -506,7 +506,7 @@ static int create_console(struct device_host *host, unsigned index, const void *
 static const struct device_type virtio_console_type = {
 	.option = {"console", 0, OPTION_VALUE, "uart|virtio",
 		   "guest console device: the UART (default) or virtio-console (pass console=hvc0)",
-		   NULL, &virtio_console_type},
+		   NULL, &virtio_console_type, OPTION_SCOPE_MACHINE},
 	.max = 1,
 	.order = 30,
 	.parse = parse_console,

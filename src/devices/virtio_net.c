@@ -771,7 +771,7 @@ static int check_net(struct device_host *host, const void *config)
 static const struct device_type virtio_net_type = {
 	.option = {"net", 0, OPTION_LIST, "tap=NAME[,mac=MAC]",
 		   "virtio-net device on an existing tap interface (up to 4)", NULL,
-		   &virtio_net_type},
+		   &virtio_net_type, OPTION_SCOPE_MACHINE},
 	.max = VM_MAX_NETS,
 	.config_size = sizeof(struct vm_net_config),
 	.order = 40,

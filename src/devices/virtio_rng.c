@@ -133,7 +133,7 @@ static int create_rng(struct device_host *host, unsigned index, const void *conf
 
 static const struct device_type virtio_rng_type = {
 	.option = {"rng", 0, OPTION_FLAG, NULL, "give the guest a virtio-rng entropy device", NULL,
-		   &virtio_rng_type},
+		   &virtio_rng_type, OPTION_SCOPE_MACHINE},
 	.max = 1,
 	.order = 10,
 	.parse = parse_rng,
