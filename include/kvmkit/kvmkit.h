@@ -386,10 +386,21 @@ KVMKIT_API int kvmkit_vm_dirty_rate(struct kvmkit_vm *vm, unsigned ms,
  * message naming the problem (KVMKIT_ERROR_INPUT). */
 #define KVMKIT_SNAPSHOT_STOP 1u
 #define KVMKIT_SNAPSHOT_RESUME 2u
+/* A diff snapshot: only the pages written since the VM's previous snapshot
+ * (or the one it was restored from), as a layer over that one, which a
+ * restore of the diff reads too (by the absolute path it had, checked to
+ * be the same snapshot still). Needs the setting "diff-snapshots", which
+ * makes the VM track dirty pages for its snapshots (the dirty-page
+ * functions above then return -EBUSY). -EINVAL without it or with no
+ * previous snapshot, or when @path is a snapshot the diff lies over;
+ * -ELOOP when 32 would lie under one another. A failed diff forgets no
+ * page: the next one still holds them. */
+#define KVMKIT_SNAPSHOT_DIFF 4u
 struct kvmkit_snapshot_info {
 	uint64_t memory_bytes; /* guest RAM */
 	uint64_t stored_bytes; /* what the memory file takes on disk */
 	double seconds;        /* the write, fsyncs included (the pause not) */
+	uint64_t diff_pages;   /* KVMKIT_SNAPSHOT_DIFF: the 4 KiB pages it holds */
 };
 KVMKIT_API int kvmkit_vm_snapshot(struct kvmkit_vm *vm, const char *path, unsigned flags,
 				  struct kvmkit_snapshot_info *info);

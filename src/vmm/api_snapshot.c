@@ -102,7 +102,7 @@ int api_restore_prepare(struct kvmkit_config **cfg_io, struct vm_restore **out, 
 		goto fail;
 	}
 	snprintf(label, sizeof(label), "--restore %s: the snapshot's settings", path);
-	ret = config_file_parse(label, rs->info.config, set_saved, merged, err, errlen);
+	ret = config_file_parse(label, rs->info->config, set_saved, merged, err, errlen);
 	if (ret < 0)
 		goto fail;
 	/* Then the caller's own, in the order given. */
@@ -139,8 +139,10 @@ int kvmkit_vm_snapshot(struct kvmkit_vm *h, const char *path, unsigned flags,
 
 	if (!h)
 		return -EINVAL;
-	if (!path || !*path || (flags & ~(KVMKIT_SNAPSHOT_STOP | KVMKIT_SNAPSHOT_RESUME)) ||
-	    flags == (KVMKIT_SNAPSHOT_STOP | KVMKIT_SNAPSHOT_RESUME))
+	if (!path || !*path ||
+	    (flags & ~(KVMKIT_SNAPSHOT_STOP | KVMKIT_SNAPSHOT_RESUME | KVMKIT_SNAPSHOT_DIFF)) ||
+	    (flags & (KVMKIT_SNAPSHOT_STOP | KVMKIT_SNAPSHOT_RESUME)) ==
+		    (KVMKIT_SNAPSHOT_STOP | KVMKIT_SNAPSHOT_RESUME))
 		return api_vm_fail(h, KVMKIT_ERROR_USAGE, -EINVAL,
 				   "snapshot: needs a path, and at most one of STOP and RESUME");
 	vm = api_running_vm(h, "snapshot", &ret);
@@ -155,15 +157,21 @@ int kvmkit_vm_snapshot(struct kvmkit_vm *h, const char *path, unsigned flags,
 	if (ret < 0)
 		return api_vm_fail(h, KVMKIT_ERROR_USAGE, ret, "snapshot: cannot pause: %s",
 				   vm_control_strerror(ret));
-	ret = vm_snapshot_then(vm, path, then, was_paused, &result, err, sizeof(err));
+	ret = vm_snapshot_then(vm, path,
+			       flags & KVMKIT_SNAPSHOT_DIFF ? VM_SNAPSHOT_DIFF : VM_SNAPSHOT_FULL,
+			       then, was_paused, &result, err, sizeof(err));
 	if (ret < 0)
-		return api_vm_fail(h, ret == -EEXIST ? KVMKIT_ERROR_USAGE : KVMKIT_ERROR_HOST, ret,
-				   "%s", err);
+		return api_vm_fail(h,
+				   ret == -EEXIST || ret == -EINVAL || ret == -ELOOP
+					   ? KVMKIT_ERROR_USAGE
+					   : KVMKIT_ERROR_HOST,
+				   ret, "%s", err);
 	if (info)
 		*info = (struct kvmkit_snapshot_info){
 			.memory_bytes = result.memory_bytes,
 			.stored_bytes = result.stored_bytes,
 			.seconds = result.seconds,
+			.diff_pages = result.diff_pages,
 		};
 	return 0;
 }

@@ -67,7 +67,8 @@ void cli_usage(char *buf, size_t len)
 	       "\n"
 	       "kvmkit ctl talks to a VM started with --api-socket PATH; COMMAND is status,\n"
 	       "pause, resume, stop (graceful), kill (hard), wait (for the exit reason),\n"
-	       "snapshot DIR [--then resume|stop] (write the VM to DIR; restore it with\n"
+	       "snapshot DIR [--then resume|stop] [--diff] (write the VM to DIR, or with\n"
+	       "--diff only the pages dirtied since its previous snapshot; restore it with\n"
 	       "kvmkit run --restore DIR), dirty-start, dirty-stop or dirty-rate [--seconds N]\n"
 	       "(pages/s the guest writes);\n"
 	       "--send TEXT sends TEXT as the request line; --timeout SECONDS bounds connecting,\n"
@@ -248,6 +249,7 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 		{.name = "timeout", .has_arg = required_argument, .val = 't'},
 		{.name = "seconds", .has_arg = required_argument, .val = 'n'},
 		{.name = "then", .has_arg = required_argument, .val = 'T'},
+		{.name = "diff", .val = 'D'},
 		{.name = "help", .val = 'h'},
 		{0},
 	};
@@ -281,6 +283,7 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 					    optarg);
 			opts->then = optarg;
 			break;
+		case 'D': opts->diff = true; break;
 		case 'h': opts->action = CLI_HELP; return 0;
 		default: return getopt_error(opt, argv, ":s:h", err, errlen);
 		}
@@ -305,6 +308,8 @@ static int parse_ctl(int argc, char **argv, struct cli_options *opts, char *err,
 		return fail(err, errlen, "ctl: --seconds goes with dirty-rate only");
 	if (opts->then && !opts->snapshot_path)
 		return fail(err, errlen, "ctl: --then goes with snapshot only");
+	if (opts->diff && !opts->snapshot_path)
+		return fail(err, errlen, "ctl: --diff goes with snapshot only");
 	/* wait returns when the VM ends, which may take any time. */
 	if (!timeout_given)
 		opts->timeout_ms = opts->command && strcmp(opts->command, "wait") == 0 ? -1 : 30000;

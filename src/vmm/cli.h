@@ -39,6 +39,7 @@ struct cli_options {
 	unsigned seconds;             /* CLI_CTL dirty-rate: the window; 0 when not given */
 	const char *snapshot_path;    /* CLI_CTL snapshot: the directory */
 	const char *then;             /* CLI_CTL snapshot --then: resume or stop; NULL */
+	bool diff;                    /* CLI_CTL snapshot --diff */
 };
 
 /* Parses argv (argv[0] is the program, argv[1] the subcommand). Returns 0 and

@@ -37,6 +37,7 @@ struct ctl_client {
 	bool snapshotting; /* sent "snapshot": written once paused, then answered */
 	bool snap_was_paused;
 	enum vm_snapshot_then snap_then;
+	enum vm_snapshot_kind snap_kind;
 	char *snap_path;
 	struct json_object *snap_id;
 	uv_timer_t rate_timer; /* "dirty-rate": the end of the window measured */
@@ -364,8 +365,8 @@ static void write_snapshot(struct ctl_client *c)
 
 	c->snap_id = NULL;
 	c->snapshotting = false;
-	ret = vm_snapshot_then(c->cs->vm, c->snap_path, c->snap_then, c->snap_was_paused, &res, err,
-			       sizeof(err));
+	ret = vm_snapshot_then(c->cs->vm, c->snap_path, c->snap_kind, c->snap_then,
+			       c->snap_was_paused, &res, err, sizeof(err));
 	if (ret < 0) {
 		reply_error(c, id, -ret, err);
 	} else {
@@ -378,6 +379,9 @@ static void write_snapshot(struct ctl_client *c)
 		json_object_object_add(snap, "stored-bytes",
 				       json_object_new_int64((int64_t)res.stored_bytes));
 		json_object_object_add(snap, "seconds", json_object_new_double(res.seconds));
+		if (c->snap_kind == VM_SNAPSHOT_DIFF)
+			json_object_object_add(snap, "diff-pages",
+					       json_object_new_int64((int64_t)res.diff_pages));
 		json_object_object_add(obj, "snapshot", snap);
 		reply(c, obj);
 	}
@@ -386,8 +390,9 @@ static void write_snapshot(struct ctl_client *c)
 	c->snap_path = NULL;
 }
 
-/* {"command": "snapshot", "path": DIR, "then": "resume" | "stop"}: pauses
- * without blocking the loop, writes once paused (control_socket_poll()). */
+/* {"command": "snapshot", "path": DIR, "then": "resume" | "stop", "diff":
+ * true}: pauses without blocking the loop, writes once paused
+ * (control_socket_poll()). */
 static void run_snapshot(struct ctl_client *c, struct json_object *req, struct json_object *id)
 {
 	struct json_object *v;
@@ -408,6 +413,15 @@ static void run_snapshot(struct ctl_client *c, struct json_object *req, struct j
 	if (vm_snapshot_then_parse(then, &c->snap_then) < 0) {
 		reply_error(c, id, EINVAL, "\"then\" must be \"resume\" or \"stop\"");
 		return;
+	}
+	c->snap_kind = VM_SNAPSHOT_FULL;
+	if (json_object_object_get_ex(req, "diff", &v)) {
+		if (!json_object_is_type(v, json_type_boolean)) {
+			reply_error(c, id, EINVAL, "\"diff\" must be true or false");
+			return;
+		}
+		if (json_object_get_boolean(v))
+			c->snap_kind = VM_SNAPSHOT_DIFF;
 	}
 	c->snap_path = strdup(path);
 	if (!c->snap_path) {

@@ -177,6 +177,8 @@ static char *request_line(const struct ctl_request *r)
 	}
 	if (r->then)
 		json_object_object_add(req, "then", json_object_new_string(r->then));
+	if (r->diff)
+		json_object_object_add(req, "diff", json_object_new_boolean(1));
 	line = malloc(strlen(json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN)) + 2);
 	if (line)
 		sprintf(line, "%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));

@@ -187,7 +187,8 @@ int main(int argc, char **argv)
 						      .raw = opts.send_text,
 						      .seconds = opts.seconds,
 						      .path = opts.snapshot_path,
-						      .then = opts.then},
+						      .then = opts.then,
+						      .diff = opts.diff},
 				opts.timeout_ms);
 		break;
 	case CLI_RUN:

@@ -193,6 +193,15 @@ static int set_restore(struct run_options *o, const char *v, char *err, size_t e
 	return 0;
 }
 
+static int set_diff_snapshots(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	(void)v;
+	(void)err;
+	(void)errlen;
+	o->vm.diff_snapshots = true;
+	return 0;
+}
+
 static const struct option_spec machine_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE",
 	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL,
@@ -204,6 +213,9 @@ static const struct option_spec machine_specs[] = {
 	{"restore", 0, OPTION_VALUE, "DIR",
 	 "restore the snapshot in DIR (kvmkit ctl snapshot) instead of booting", set_restore, NULL,
 	 OPTION_SCOPE_RUN},
+	{"diff-snapshots", 0, OPTION_FLAG, NULL,
+	 "track dirty pages so that snapshots can be diffs (ctl snapshot --diff)",
+	 set_diff_snapshots, NULL, OPTION_SCOPE_RUN},
 	{"cpus", 'c', OPTION_VALUE, "N", "number of vCPUs (default 1)", set_cpus, NULL,
 	 OPTION_SCOPE_MACHINE},
 	{"memory", 'm', OPTION_VALUE, "SIZE",

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -97,6 +98,22 @@ void snapshot_info_free(struct snapshot_info *info)
 	info->config_len = 0;
 	info->machine = NULL;
 	info->machine_len = 0;
+	free(info->layer.parent_path);
+	free(info->layer.pages);
+	info->layer.parent_path = NULL;
+	info->layer.pages = NULL;
+}
+
+/* The flat layout's words of one region of @pages pages. */
+static size_t region_words(uint64_t pages) { return (size_t)((pages + 63) / 64); }
+
+size_t snapshot_layer_words(const struct guest_mem *mem)
+{
+	size_t words = 0;
+
+	for (unsigned i = 0; i < mem->nr_regions; i++)
+		words += region_words(mem->regions[i].size / FILE_PAGE);
+	return words;
 }
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -233,15 +250,24 @@ static bool page_is_zero(const uint8_t *p)
 	return memcmp(p, zero, FILE_PAGE) == 0;
 }
 
-/* Writes each run of non-zero pages of @r with one pwrite; zero pages stay
- * holes of the file, which is already as long as all of memory. */
-static int write_region(int fd, const struct guest_mem_region *r, uint64_t offset)
+static bool page_in(const uint64_t *words, uint64_t page)
+{
+	return !words || (words[page / 64] >> (page % 64)) & 1;
+}
+
+/* Writes each run of non-zero pages of @r (only those in @words, the
+ * region's part of a layer's bitmap, unless it is NULL) with one pwrite;
+ * zero pages stay holes of the file, which is already as long as all of
+ * memory. */
+static int write_region(int fd, const struct guest_mem_region *r, const uint64_t *words,
+			uint64_t offset)
 {
 	uint64_t pages = r->size / FILE_PAGE, start = 0;
 	bool in_run = false;
 
 	for (uint64_t p = 0; p <= pages; p++) {
-		bool data = p < pages && !page_is_zero(r->host + p * FILE_PAGE);
+		bool data = p < pages && page_in(words, p) &&
+			    !page_is_zero(r->host + p * FILE_PAGE);
 		int ret;
 
 		if (data && !in_run) {
@@ -259,9 +285,11 @@ static int write_region(int fd, const struct guest_mem_region *r, uint64_t offse
 }
 
 static int write_memory_file(const char *file, const struct guest_mem *mem,
-			     const struct snapshot_info *info, char *err, size_t errlen)
+			     const struct snapshot_layer *layer, const struct snapshot_info *info,
+			     char *err, size_t errlen)
 {
 	uint8_t header[FILE_PAGE] = {0};
+	size_t first_word = 0;
 	int fd, ret;
 
 	memcpy(header, MEMORY_MAGIC, MAGIC_LEN);
@@ -285,8 +313,11 @@ static int write_memory_file(const char *file, const struct guest_mem *mem,
 		goto out;
 	}
 	ret = pwrite_all(fd, header, sizeof(header), 0);
-	for (unsigned i = 0; ret == 0 && i < info->nr_regions; i++)
-		ret = write_region(fd, &mem->regions[i], info->regions[i].offset);
+	for (unsigned i = 0; ret == 0 && i < info->nr_regions; i++) {
+		ret = write_region(fd, &mem->regions[i], layer ? layer->pages + first_word : NULL,
+				   info->regions[i].offset);
+		first_word += region_words(mem->regions[i].size / FILE_PAGE);
+	}
 	if (ret == 0 && fsync(fd) < 0)
 		ret = -errno;
 out:
@@ -306,7 +337,7 @@ static void put_string(struct state_buf *b, const char *s)
 
 /* The whole state file: magic, records, CRC. */
 static int build_state(struct state_buf *b, const struct snapshot_info *info, const char *config,
-		       const uint8_t *machine, size_t machine_len)
+		       const struct snapshot_content *c)
 {
 	size_t config_size = strlen(config) + 1;
 
@@ -335,9 +366,23 @@ static int build_state(struct state_buf *b, const struct snapshot_info *info, co
 	}
 	state_end(b);
 
+	if (c->layer) {
+		size_t path_size = strlen(c->layer->parent_path) + 1;
+
+		state_begin(b, "layer", RECORD_VERSION);
+		state_put_bytes(b, c->layer->parent_id, SNAPSHOT_ID_BYTES);
+		state_put_u32(b, (uint32_t)path_size);
+		state_put_bytes(b, c->layer->parent_path, path_size);
+		state_put_u64(b, c->layer->nr_pages);
+		state_put_u64(b, c->layer->nr_words);
+		for (size_t i = 0; i < c->layer->nr_words; i++)
+			state_put_u64(b, c->layer->pages[i]);
+		state_end(b);
+	}
+
 	state_begin(b, "machine", RECORD_VERSION);
-	state_put_u32(b, (uint32_t)machine_len);
-	state_put_bytes(b, machine, machine_len);
+	state_put_u32(b, (uint32_t)c->machine_len);
+	state_put_bytes(b, c->machine, c->machine_len);
 	state_end(b);
 
 	if (b->err)
@@ -346,17 +391,19 @@ static int build_state(struct state_buf *b, const struct snapshot_info *info, co
 	return b->err;
 }
 
-static int write_state_file(const char *file, const struct snapshot_info *info, const char *config,
-			    const uint8_t *machine, size_t machine_len, char *err, size_t errlen)
+static int write_state_file(const char *file, const struct snapshot_info *info,
+			    const struct snapshot_content *c, char *err, size_t errlen)
 {
+	const char *config = c->config ? c->config : "";
 	struct state_buf b;
 	int fd, ret;
 
-	if (strlen(config) >= SNAPSHOT_STATE_MAX || machine_len >= SNAPSHOT_STATE_MAX)
+	if (strlen(config) >= SNAPSHOT_STATE_MAX || c->machine_len >= SNAPSHOT_STATE_MAX ||
+	    (c->layer && c->layer->nr_words >= SNAPSHOT_STATE_MAX / 8))
 		return fail(err, errlen, -EFBIG, "%s: the machine's state is too large to save",
 			    file);
 	state_buf_init(&b);
-	ret = build_state(&b, info, config, machine, machine_len);
+	ret = build_state(&b, info, config, c);
 	if (ret < 0) {
 		state_buf_free(&b);
 		return fail(err, errlen, ret, "%s: cannot encode: %s", file, strerror(-ret));
@@ -525,18 +572,43 @@ static int fill_info(struct snapshot_info *info, const struct guest_mem *mem, co
 	return 0;
 }
 
-int snapshot_write(const char *path, const struct guest_mem *mem, const char *arch,
-		   const char *version, const char *config, const uint8_t *machine,
-		   size_t machine_len, struct snapshot_info *info_out, char *err, size_t errlen)
+/* A layer must fit the memory it describes and name its parent absolutely
+ * (a restore finds it from anywhere). */
+static int check_layer(const struct snapshot_content *c, char *err, size_t errlen)
+{
+	const struct snapshot_layer *l = c->layer;
+
+	if (!l)
+		return 0;
+	if (!l->parent_path || l->parent_path[0] != '/' || strlen(l->parent_path) >= PATH_MAX)
+		return fail(err, errlen, -EINVAL,
+			    "a diff snapshot's parent needs an absolute path");
+	if (!l->pages || l->nr_words != snapshot_layer_words(c->mem))
+		return fail(err, errlen, -EINVAL,
+			    "a diff snapshot's page bitmap has %zu words; the memory has %zu",
+			    l->nr_words, snapshot_layer_words(c->mem));
+	return 0;
+}
+
+int snapshot_write(const char *path, const struct snapshot_content *c,
+		   struct snapshot_info *info_out, char *err, size_t errlen)
 {
 	struct snapshot_info info = {0};
 	char *dir = NULL, *parent = NULL, *tmp = NULL, *state = NULL, *memory = NULL;
 	bool exists;
 	int ret;
 
-	ret = fill_info(&info, mem, arch, version, err, errlen);
+	ret = fill_info(&info, c->mem, c->arch, c->version, err, errlen);
+	if (ret == 0)
+		ret = check_layer(c, err, errlen);
 	if (ret < 0)
 		return ret;
+	if (c->layer) {
+		info.is_layer = true;
+		memcpy(info.layer.parent_id, c->layer->parent_id, SNAPSHOT_ID_BYTES);
+		info.layer.nr_words = c->layer->nr_words;
+		info.layer.nr_pages = c->layer->nr_pages;
+	}
 	ret = make_paths(path, info.id, &dir, &parent, &tmp);
 	if (ret < 0) {
 		ret = fail(err, errlen, ret, "%s: %s", path,
@@ -558,11 +630,10 @@ int snapshot_write(const char *path, const struct guest_mem *mem, const char *ar
 		ret = fail(err, errlen, -ENOMEM, "%s: %s", path, strerror(ENOMEM));
 		goto remove;
 	}
-	ret = write_memory_file(memory, mem, &info, err, errlen);
+	ret = write_memory_file(memory, c->mem, c->layer, &info, err, errlen);
 	if (ret < 0)
 		goto remove;
-	ret = write_state_file(state, &info, config ? config : "", machine, machine_len, err,
-			       errlen);
+	ret = write_state_file(state, &info, c, err, errlen);
 	if (ret < 0)
 		goto remove;
 	ret = fsync_dir(tmp);
@@ -744,6 +815,79 @@ static int read_memory_record(const char *file, struct state_reader *r, struct s
 	return check_regions(file, info, err, errlen);
 }
 
+/* A layer's bitmap must be shaped like the memory record's regions, with
+ * no bit past a region's last page, and count what it says it does. */
+static int check_layer_pages(const char *file, const struct snapshot_info *info, char *err,
+			     size_t errlen)
+{
+	const struct snapshot_layer *l = &info->layer;
+	size_t word = 0;
+	uint64_t set = 0;
+
+	for (unsigned i = 0; i < info->nr_regions; i++)
+		word += region_words(info->regions[i].size / FILE_PAGE);
+	if (word != l->nr_words)
+		return fail(
+			err, errlen, -EINVAL,
+			"%s: the layer's page bitmap has %zu words; the memory record needs %zu",
+			file, l->nr_words, word);
+	word = 0;
+	for (unsigned i = 0; i < info->nr_regions; i++) {
+		uint64_t pages = info->regions[i].size / FILE_PAGE;
+		size_t n = region_words(pages);
+
+		if (pages % 64 && l->pages[word + n - 1] >> (pages % 64))
+			return fail(err, errlen, -EINVAL,
+				    "%s: the layer's page bitmap marks pages past region %u", file,
+				    i);
+		for (size_t w = 0; w < n; w++)
+			set += (uint64_t)__builtin_popcountll(l->pages[word + w]);
+		word += n;
+	}
+	if (set != l->nr_pages)
+		return fail(err, errlen, -EINVAL,
+			    "%s: the layer says it holds %" PRIu64
+			    " pages; its bitmap has %" PRIu64,
+			    file, l->nr_pages, set);
+	return 0;
+}
+
+/* The optional "layer" record (a diff snapshot), after the memory record. */
+static int read_layer_record(const char *file, struct state_reader *r, struct snapshot_info *info,
+			     char *err, size_t errlen)
+{
+	char kind[STATE_KIND_MAX];
+	struct state_reader ahead = *r, rec;
+	struct snapshot_layer *l = &info->layer;
+	uint32_t record_version;
+	size_t path_len;
+	uint64_t words;
+
+	if (state_next(&ahead, kind, &record_version, &rec) < 0 || strcmp(kind, "layer"))
+		return 0;
+	*r = ahead;
+	info->is_layer = true;
+	state_get_bytes(&rec, l->parent_id, SNAPSHOT_ID_BYTES);
+	l->parent_path = (char *)get_blob(&rec, &path_len);
+	l->nr_pages = state_get_u64(&rec);
+	words = state_get_u64(&rec);
+	if (rec.err == -ENOMEM)
+		return fail(err, errlen, -ENOMEM, "%s: %s", file, strerror(ENOMEM));
+	if (rec.err || record_version != RECORD_VERSION || path_len < 2 || path_len > PATH_MAX ||
+	    l->parent_path[0] != '/' || l->parent_path[path_len - 1] != '\0' ||
+	    strlen(l->parent_path) != path_len - 1 || words > (rec.len - rec.pos) / 8)
+		return fail(err, errlen, -EINVAL, "%s: the layer record is corrupt", file);
+	l->nr_words = (size_t)words;
+	l->pages = calloc(l->nr_words ? l->nr_words : 1, sizeof(uint64_t));
+	if (!l->pages)
+		return fail(err, errlen, -ENOMEM, "%s: %s", file, strerror(ENOMEM));
+	for (size_t i = 0; i < l->nr_words; i++)
+		l->pages[i] = state_get_u64(&rec);
+	if (state_finish(&rec) < 0)
+		return fail(err, errlen, -EINVAL, "%s: the layer record is corrupt", file);
+	return check_layer_pages(file, info, err, errlen);
+}
+
 static int read_machine_record(const char *file, struct state_reader *r, struct snapshot_info *info,
 			       char *err, size_t errlen)
 {
@@ -789,6 +933,8 @@ static int parse_state(const char *file, const uint8_t *data, size_t len, const 
 		ret = read_config_record(file, &r, info, err, errlen);
 	if (ret == 0)
 		ret = read_memory_record(file, &r, info, err, errlen);
+	if (ret == 0)
+		ret = read_layer_record(file, &r, info, err, errlen);
 	if (ret == 0)
 		ret = read_machine_record(file, &r, info, err, errlen);
 	if (ret == 0 && (r.err || !state_reader_done(&r)))

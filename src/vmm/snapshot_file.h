@@ -7,20 +7,26 @@
  *           wall clock at save), "config" (the machine's settings, JSON
  *           text), "memory" (the RAM regions and where each lives in the
  *           memory file), "machine" (the vCPU, interrupt controller and
- *           device records, opaque here); then a CRC-32C of everything
- *           before it. Read whole and checked before anything is used.
+ *           device records, opaque here), and for a diff snapshot "layer"
+ *           (its parent's id and path, and which pages it holds); then a
+ *           CRC-32C of everything before it. Read whole and checked before
+ *           anything is used.
  *   memory  page 0 is its own header (magic, the snapshot id, its size),
  *           then each RAM region at a page-aligned offset. Zero pages are
  *           holes, so the file is as large as what the guest used. A
  *           restore maps it MAP_PRIVATE: restore time does not grow with the
  *           guest, and pages come in when first touched. Its contents are not
  *           checksummed (that would read every page); its header ties it to
- *           its state file.
+ *           its state file. A diff snapshot's memory file has the same
+ *           shape but holds only its layer's pages (the others are holes
+ *           that mean "the parent's"; a page of the layer that is a hole is
+ *           a zero page).
  *
  * Pure file handling: no KVM, no VM. */
 #ifndef KVMKIT_SNAPSHOT_FILE_H
 #define KVMKIT_SNAPSHOT_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +45,17 @@ struct snapshot_region {
 	uint64_t offset; /* in the memory file, page aligned */
 };
 
+/* What makes a snapshot a diff: the snapshot it lies over and the pages it
+ * holds, one bit per 4 KiB page in the flat layout of vmm/dirty_set.h
+ * (region after region, each starting on a word). */
+struct snapshot_layer {
+	uint8_t parent_id[SNAPSHOT_ID_BYTES];
+	char *parent_path; /* absolute; owned when read */
+	uint64_t *pages;   /* owned when read */
+	size_t nr_words;
+	uint64_t nr_pages; /* bits set in @pages */
+};
+
 struct snapshot_info {
 	uint32_t format_version;
 	char arch[16];
@@ -52,11 +69,27 @@ struct snapshot_info {
 	size_t config_len;
 	uint8_t *machine; /* state.h records; owned */
 	size_t machine_len;
+	bool is_layer; /* a diff snapshot: @layer says over what */
+	struct snapshot_layer layer;
 };
 
-/* Writes a snapshot of @mem (every region, in order) with @config and
- * @machine to the directory @path. @arch and @version are this build's;
- * the id is made fresh and the wall clock read here; both are stored back
+/* What snapshot_write() writes. */
+struct snapshot_content {
+	const struct guest_mem *mem;
+	const char *arch;    /* this build's */
+	const char *version; /* this build's */
+	const char *config;  /* JSON text; NULL is "" */
+	const uint8_t *machine;
+	size_t machine_len;
+	const struct snapshot_layer *layer; /* NULL: a full snapshot */
+};
+
+/* Words of the flat page bitmap of @mem (vmm/dirty_set.h's layout). */
+size_t snapshot_layer_words(const struct guest_mem *mem);
+
+/* Writes a snapshot of @c->mem (every region, in order; for a diff only the
+ * pages of @c->layer) with @c->config and @c->machine to the directory
+ * @path. The id is made fresh and the wall clock read here; both are stored back
  * into @info_out when given (with everything else but config and machine,
  * which are left NULL there: the caller has them). Everything goes to a
  * temporary directory next to @path, every file and the directory are
@@ -68,9 +101,8 @@ struct snapshot_info {
  * failed fsync of @path's parent after the swap, where @path holds the new
  * snapshot. Returns 0 or a negative errno with a message in @err naming the
  * file (-EFBIG: the state would exceed SNAPSHOT_STATE_MAX). */
-int snapshot_write(const char *path, const struct guest_mem *mem, const char *arch,
-		   const char *version, const char *config, const uint8_t *machine,
-		   size_t machine_len, struct snapshot_info *info_out, char *err, size_t errlen);
+int snapshot_write(const char *path, const struct snapshot_content *c,
+		   struct snapshot_info *info_out, char *err, size_t errlen);
 
 /* Reads and checks the snapshot at @path: the state file's magic, CRC,
  * format version, architecture (@arch) and kvmkit version (@version) must

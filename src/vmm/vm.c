@@ -334,6 +334,9 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 	ret = cfg->restore ? vm_restore_machine(vm) : arch_load_guest(vm);
 	if (ret < 0)
 		goto fail;
+	ret = vm_lineage_init(vm);
+	if (ret < 0)
+		goto fail;
 	if (cfg->console_log_path) {
 		ret = console_open_log(&vm->console, cfg->console_log_path);
 		if (ret < 0) {
@@ -413,6 +416,7 @@ void vm_destroy(struct vm *vm)
 			vcpu_destroy(vm->vcpus[i]);
 		free(vm->vcpus);
 	}
+	vm_lineage_free(vm);
 	dirty_log_destroy(vm->dirty);
 	for (unsigned i = 0; i < vm->nr_devices; i++)
 		vm->devices[i]->ops->destroy(vm->devices[i]);

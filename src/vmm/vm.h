@@ -70,6 +70,8 @@ struct vm_fd_watch {
 	void *opaque;
 };
 
+struct vm_lineage;
+
 struct vm {
 	struct vm_config cfg;
 	int kvm_fd;
@@ -77,6 +79,8 @@ struct vm {
 	size_t vcpu_mmap_size;
 	struct guest_mem mem;
 	struct dirty_log *dirty; /* dirty-page tracking (vm_dirty.c) */
+	/* With --diff-snapshots: what the next diff lies over (vm_snapshot.c). */
+	struct vm_lineage *lineage;
 	struct bus mmio_bus;
 	struct bus pio_bus;
 	struct device *devices[VM_MAX_DEVICES];

@@ -16,24 +16,46 @@ static bool vcpus_parked(struct vm *vm)
 	return state == VM_STATE_PAUSED || atomic_load(&vm->nr_running_vcpus) == 0;
 }
 
+/* With --diff-snapshots the tracker's one pending set is the snapshots':
+ * a second consumer would take pages a diff needs. */
+static int owned_by_snapshots(struct vm *vm, char *err, size_t errlen)
+{
+	if (!vm->cfg.diff_snapshots)
+		return 0;
+	snprintf(err, errlen,
+		 "dirty tracking serves this VM's diff snapshots (--diff-snapshots); it has no "
+		 "room for a second consumer");
+	return -EBUSY;
+}
+
 int vm_dirty_start(struct vm *vm, bool all, char *err, size_t errlen)
 {
-	return dirty_log_start(vm->dirty, all, err, errlen);
+	int ret = owned_by_snapshots(vm, err, errlen);
+
+	return ret < 0 ? ret : dirty_log_start(vm->dirty, all, err, errlen);
 }
 
 int vm_dirty_stop(struct vm *vm, char *err, size_t errlen)
 {
-	return dirty_log_stop(vm->dirty, err, errlen);
+	int ret = owned_by_snapshots(vm, err, errlen);
+
+	return ret < 0 ? ret : dirty_log_stop(vm->dirty, err, errlen);
 }
 
 int64_t vm_dirty_take(struct vm *vm, uint64_t *out, size_t n, char *err, size_t errlen)
 {
-	return dirty_log_take(vm->dirty, vcpus_parked(vm), out, n, err, errlen);
+	int ret = owned_by_snapshots(vm, err, errlen);
+
+	return ret < 0 ? ret : dirty_log_take(vm->dirty, vcpus_parked(vm), out, n, err, errlen);
 }
 
 int vm_dirty_finish(struct vm *vm, bool ok, char *err, size_t errlen)
 {
-	int ret = dirty_log_finish(vm->dirty, ok);
+	int ret = owned_by_snapshots(vm, err, errlen);
+
+	if (ret < 0)
+		return ret;
+	ret = dirty_log_finish(vm->dirty, ok);
 
 	if (ret < 0)
 		snprintf(err, errlen, "no harvest is waiting for its verdict");

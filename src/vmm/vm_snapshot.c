@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "arch/arch.h"
+#include "vmm/dirty_log.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
 #include "vmm/vm_cpu_state.h"
@@ -36,12 +37,116 @@ static void put_list(struct state_buf *out, const char *kind, const struct state
 	state_end(out);
 }
 
-int vm_snapshot_save(struct vm *vm, const char *path, struct vm_snapshot_result *result, char *err,
-		     size_t errlen)
+/* Which snapshots this VM's next diff lies over: the paths of its chain,
+ * base first (absolute, as the layers record them), and the top's id. */
+struct vm_lineage {
+	char *paths[SNAPSHOT_CHAIN_MAX];
+	unsigned n;
+	uint8_t top_id[SNAPSHOT_ID_BYTES];
+};
+
+static void lineage_clear(struct vm_lineage *lin)
+{
+	for (unsigned i = 0; i < lin->n; i++)
+		free(lin->paths[i]);
+	lin->n = 0;
+}
+
+/* @path made absolute and without trailing slashes; its parent directory
+ * resolved (the snapshot itself may not exist yet). NULL: no memory, or a
+ * parent that does not resolve (then the write fails on its own). */
+static char *absolute_path(const char *path)
+{
+	char *copy = strdup(path), *slash, *dir, *out = NULL;
+	char resolved[PATH_MAX];
+	size_t n;
+
+	if (!copy)
+		return NULL;
+	n = strlen(copy);
+	while (n > 1 && copy[n - 1] == '/')
+		copy[--n] = '\0';
+	slash = strrchr(copy, '/');
+	if (!slash)
+		dir = realpath(".", resolved);
+	else if (slash == copy)
+		dir = strcpy(resolved, "/");
+	else {
+		*slash = '\0';
+		dir = realpath(copy, resolved);
+	}
+	if (dir && asprintf(&out, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "",
+			    slash ? slash + 1 : copy) < 0)
+		out = NULL;
+	free(copy);
+	return out;
+}
+
+/* Whether this VM can write a diff at @abs, or why not. */
+static int diff_check(struct vm *vm, const char *abs, char *err, size_t errlen)
+{
+	const struct vm_lineage *lin = vm->lineage;
+
+	if (!vm->cfg.diff_snapshots) {
+		snprintf(err, errlen,
+			 "diff snapshot %s: this VM does not track pages for diff snapshots "
+			 "(start it with --diff-snapshots)",
+			 abs);
+		return -EINVAL;
+	}
+	if (!lin || lin->n == 0) {
+		snprintf(err, errlen,
+			 "diff snapshot %s: this VM has no earlier snapshot to lie over (take a "
+			 "full one first)",
+			 abs);
+		return -EINVAL;
+	}
+	if (lin->n >= SNAPSHOT_CHAIN_MAX) {
+		snprintf(err, errlen,
+			 "diff snapshot %s: %u snapshots lie under it already, the most a chain "
+			 "holds (take a full one)",
+			 abs, lin->n);
+		return -ELOOP;
+	}
+	for (unsigned i = 0; i < lin->n; i++) {
+		if (strcmp(lin->paths[i], abs) == 0) {
+			snprintf(
+				err, errlen,
+				"diff snapshot %s: that snapshot lies under this one; writing over "
+				"it would lose what the diff needs",
+				abs);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* After a write at @abs (a full snapshot starts the lineage again). */
+static void lineage_advance(struct vm *vm, enum vm_snapshot_kind kind, char *abs,
+			    const uint8_t id[SNAPSHOT_ID_BYTES])
+{
+	struct vm_lineage *lin = vm->lineage;
+
+	if (!lin) {
+		free(abs);
+		return;
+	}
+	if (kind == VM_SNAPSHOT_FULL)
+		lineage_clear(lin);
+	lin->paths[lin->n++] = abs;
+	memcpy(lin->top_id, id, SNAPSHOT_ID_BYTES);
+}
+
+int vm_snapshot_save(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
+		     struct vm_snapshot_result *result, char *err, size_t errlen)
 {
 	struct state_buf cpus, devices, machine;
+	struct snapshot_layer layer = {0};
+	struct snapshot_info written;
 	char mem_path[PATH_MAX];
 	double t0 = now_sec();
+	bool taken = false;
+	char *abs = NULL;
 	struct stat st;
 	int ret;
 
@@ -52,6 +157,17 @@ int vm_snapshot_save(struct vm *vm, const char *path, struct vm_snapshot_result 
 	state_buf_init(&cpus);
 	state_buf_init(&devices);
 	state_buf_init(&machine);
+	abs = absolute_path(path);
+	if (!abs) {
+		ret = errno ? -errno : -ENOMEM;
+		snprintf(err, errlen, "snapshot %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	if (kind == VM_SNAPSHOT_DIFF) {
+		ret = diff_check(vm, abs, err, errlen);
+		if (ret < 0)
+			goto out;
+	}
 	ret = vm_cpu_state_save(vm, &cpus);
 	if (ret == 0)
 		ret = vm_save_devices(vm, &devices);
@@ -67,29 +183,80 @@ int vm_snapshot_save(struct vm *vm, const char *path, struct vm_snapshot_result 
 		snprintf(err, errlen, "snapshot %s: %s", path, strerror(-ret));
 		goto out;
 	}
-	ret = snapshot_write(path, &vm->mem, arch_name(), KVMKIT_VERSION, vm->machine_settings,
-			     machine.data, machine.len, NULL, err, errlen);
+	/* Every snapshot takes what the tracker has: a full one covers it, a
+	 * diff is made of it. The vCPUs are parked, so the harvest is final. */
+	if (vm->cfg.diff_snapshots) {
+		int64_t pages;
+
+		layer.nr_words = dirty_log_words(vm->dirty);
+		if (layer.nr_words != snapshot_layer_words(&vm->mem)) {
+			snprintf(err, errlen,
+				 "snapshot %s: the dirty tracker's pages are not the snapshot's "
+				 "4 KiB pages (host page size)",
+				 path);
+			ret = -EINVAL;
+			goto out;
+		}
+		layer.pages = calloc(layer.nr_words ? layer.nr_words : 1, sizeof(uint64_t));
+		if (!layer.pages) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "snapshot %s: %s", path, strerror(ENOMEM));
+			goto out;
+		}
+		pages = dirty_log_take(vm->dirty, true, layer.pages, layer.nr_words, err, errlen);
+		if (pages < 0) {
+			ret = (int)pages;
+			goto out;
+		}
+		taken = true;
+		layer.nr_pages = (uint64_t)pages;
+	}
+	if (kind == VM_SNAPSHOT_DIFF) {
+		memcpy(layer.parent_id, vm->lineage->top_id, SNAPSHOT_ID_BYTES);
+		layer.parent_path = vm->lineage->paths[vm->lineage->n - 1];
+	}
+	ret = snapshot_write(path,
+			     &(struct snapshot_content){
+				     .mem = &vm->mem,
+				     .arch = arch_name(),
+				     .version = KVMKIT_VERSION,
+				     .config = vm->machine_settings,
+				     .machine = machine.data,
+				     .machine_len = machine.len,
+				     .layer = kind == VM_SNAPSHOT_DIFF ? &layer : NULL,
+			     },
+			     &written, err, errlen);
 	if (ret < 0)
 		goto out;
+	lineage_advance(vm, kind, abs, written.id);
+	abs = NULL;
 	if (result) {
 		*result = (struct vm_snapshot_result){.seconds = now_sec() - t0};
 		for (unsigned i = 0; i < vm->mem.nr_regions; i++)
 			result->memory_bytes += vm->mem.regions[i].size;
+		if (kind == VM_SNAPSHOT_DIFF)
+			result->diff_pages = layer.nr_pages;
 		snprintf(mem_path, sizeof(mem_path), "%s/%s", path, SNAPSHOT_MEMORY_FILE);
 		if (stat(mem_path, &st) == 0)
 			result->stored_bytes = (uint64_t)st.st_blocks * 512;
 	}
 out:
+	/* The harvest is kept only if the snapshot that needed it was written. */
+	if (taken)
+		dirty_log_finish(vm->dirty, ret == 0);
+	free(layer.pages);
+	free(abs);
 	state_buf_free(&cpus);
 	state_buf_free(&devices);
 	state_buf_free(&machine);
 	return ret;
 }
 
-int vm_snapshot_then(struct vm *vm, const char *path, enum vm_snapshot_then then, bool was_paused,
-		     struct vm_snapshot_result *result, char *err, size_t errlen)
+int vm_snapshot_then(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
+		     enum vm_snapshot_then then, bool was_paused, struct vm_snapshot_result *result,
+		     char *err, size_t errlen)
 {
-	int ret = vm_snapshot_save(vm, path, result, err, errlen);
+	int ret = vm_snapshot_save(vm, path, kind, result, err, errlen);
 
 	if (ret == 0 && then == VM_SNAPSHOT_THEN_STOP) {
 		vm_request_exit(vm, VM_EXIT_SNAPSHOT);
@@ -123,12 +290,12 @@ int vm_snapshot_open(const char *path, struct vm_restore **out, char *err, size_
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rs->mem_fd = -1;
-	ret = snapshot_open(path, arch_name(), KVMKIT_VERSION, &rs->info, &rs->mem_fd, err, errlen);
+	ret = snapshot_chain_open(path, arch_name(), KVMKIT_VERSION, &rs->chain, err, errlen);
 	if (ret < 0) {
 		free(rs);
 		return ret;
 	}
+	rs->info = snapshot_chain_top(&rs->chain);
 	*out = rs;
 	return 0;
 }
@@ -136,23 +303,25 @@ int vm_snapshot_open(const char *path, struct vm_restore **out, char *err, size_
 int vm_restore_ram(struct vm *vm)
 {
 	const struct vm_restore *rs = vm->cfg.restore;
+	const struct snapshot_link *base = &rs->chain.links[0];
 	struct arch_ram_region ram[GUEST_MEM_MAX_REGIONS];
 	int nr = arch_ram_regions(vm->cfg.mem_size, ram, GUEST_MEM_MAX_REGIONS);
+	char why[512];
+	int ret;
 
 	if (nr < 0)
 		return vm_input_error(vm, nr, "restore: %llu MiB of RAM has no %s layout",
 				      (unsigned long long)(vm->cfg.mem_size >> 20), arch_name());
 	/* The settings say how large RAM is, the memory record where it is:
 	 * a snapshot whose two disagree is not loaded. */
-	if ((unsigned)nr != rs->info.nr_regions)
+	if ((unsigned)nr != rs->info->nr_regions)
 		return vm_input_error(vm, -EINVAL,
 				      "restore: the snapshot has %u RAM regions where %llu MiB "
 				      "of RAM has %d",
-				      rs->info.nr_regions,
+				      rs->info->nr_regions,
 				      (unsigned long long)(vm->cfg.mem_size >> 20), nr);
 	for (int i = 0; i < nr; i++) {
-		const struct snapshot_region *r = &rs->info.regions[i];
-		int ret;
+		const struct snapshot_region *r = &base->info.regions[i];
 
 		if (r->gpa != ram[i].gpa || r->size != ram[i].size)
 			return vm_input_error(
@@ -161,13 +330,16 @@ int vm_restore_ram(struct vm *vm)
 				"layout's 0x%llx+0x%llx",
 				i, (unsigned long long)r->gpa, (unsigned long long)r->size,
 				(unsigned long long)ram[i].gpa, (unsigned long long)ram[i].size);
-		ret = guest_mem_map_file(&vm->mem, r->gpa, r->size, rs->mem_fd, r->offset);
+		ret = guest_mem_map_file(&vm->mem, r->gpa, r->size, base->mem_fd, r->offset);
 		if (ret < 0)
 			return vm_error(vm, ret,
 					"restore: cannot map RAM region %d from the "
 					"memory file: %s",
 					i, strerror(-ret));
 	}
+	ret = snapshot_chain_apply(&rs->chain, &vm->mem, why, sizeof(why));
+	if (ret < 0)
+		return vm_error(vm, ret, "restore: %s", why);
 	return 0;
 }
 
@@ -191,7 +363,7 @@ int vm_restore_machine(struct vm *vm)
 	struct state_reader in, cpus, devices;
 	int ret;
 
-	state_reader_init(&in, rs->info.machine, rs->info.machine_len);
+	state_reader_init(&in, rs->info->machine, rs->info->machine_len);
 	ret = get_list(vm, &in, MACHINE_CPUS, &cpus);
 	if (ret == 0)
 		ret = get_list(vm, &in, MACHINE_DEVICES, &devices);
@@ -209,8 +381,45 @@ void vm_restore_free(struct vm_restore *restore)
 {
 	if (!restore)
 		return;
-	snapshot_info_free(&restore->info);
-	if (restore->mem_fd >= 0)
-		close(restore->mem_fd);
+	snapshot_chain_close(&restore->chain);
 	free(restore);
+}
+
+int vm_lineage_init(struct vm *vm)
+{
+	const struct vm_restore *rs = vm->cfg.restore;
+	struct vm_lineage *lin;
+	char why[256];
+	int ret;
+
+	if (!vm->cfg.diff_snapshots)
+		return 0;
+	lin = calloc(1, sizeof(*lin));
+	if (!lin)
+		return vm_error(vm, -ENOMEM, "diff snapshots: out of memory");
+	vm->lineage = lin;
+	/* A restored guest is its snapshot's memory: the next diff lies over
+	 * that snapshot, and everything under it. */
+	for (unsigned i = 0; rs && i < rs->chain.n; i++) {
+		lin->paths[i] = absolute_path(rs->chain.links[i].path);
+		if (!lin->paths[i])
+			return vm_error(vm, -ENOMEM, "diff snapshots: cannot resolve %s",
+					rs->chain.links[i].path);
+		lin->n = i + 1;
+	}
+	if (rs)
+		memcpy(lin->top_id, rs->info->id, SNAPSHOT_ID_BYTES);
+	ret = dirty_log_start(vm->dirty, false, why, sizeof(why));
+	if (ret < 0)
+		return vm_error(vm, ret, "diff snapshots: cannot start dirty tracking: %s", why);
+	return 0;
+}
+
+void vm_lineage_free(struct vm *vm)
+{
+	if (!vm->lineage)
+		return;
+	lineage_clear(vm->lineage);
+	free(vm->lineage);
+	vm->lineage = NULL;
 }

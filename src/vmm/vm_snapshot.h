@@ -9,16 +9,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vmm/snapshot_chain.h"
 #include "vmm/snapshot_file.h"
 
 struct vm;
 
-/* A snapshot opened for restore (snapshot_open()), handed to vm_create()
- * through vm_config.restore: the VM maps its memory file and loads its
- * machine records instead of loading a kernel. */
+/* A snapshot opened for restore (snapshot_chain_open(): it and, for a diff
+ * snapshot, those under it), handed to vm_create() through
+ * vm_config.restore: the VM maps the base's memory file, lays the layers'
+ * pages on, and loads the top's machine records instead of loading a
+ * kernel. @info is the top's. */
 struct vm_restore {
-	struct snapshot_info info;
-	int mem_fd;
+	struct snapshot_chain chain;
+	const struct snapshot_info *info;
 };
 
 /* What a snapshot write did. */
@@ -26,15 +29,26 @@ struct vm_snapshot_result {
 	uint64_t memory_bytes; /* guest RAM */
 	uint64_t stored_bytes; /* blocks the memory file takes (zero pages are holes) */
 	double seconds;        /* the whole write, fsyncs included */
+	uint64_t diff_pages;   /* a diff snapshot: the pages it holds */
+};
+
+/* What kind of snapshot to write. */
+enum vm_snapshot_kind {
+	VM_SNAPSHOT_FULL,
+	/* Only the pages dirtied since the VM's previous snapshot (or the one
+	 * it was restored from), over that one: needs --diff-snapshots. */
+	VM_SNAPSHOT_DIFF,
 };
 
 /* Writes the paused (or ended, or not started) VM to the snapshot directory
- * @path: every vCPU, the interrupt controller, every device, all of RAM,
- * and vm->machine_settings. -EBUSY while vCPUs run. A failure is a
- * negative errno with its message in @err; the VM goes on (a snapshot that
- * failed is not the VM's error). */
-int vm_snapshot_save(struct vm *vm, const char *path, struct vm_snapshot_result *result, char *err,
-		     size_t errlen);
+ * @path: every vCPU, the interrupt controller, every device, all of RAM (a
+ * diff: the pages dirtied since the previous snapshot), and
+ * vm->machine_settings. With --diff-snapshots the dirty pages are taken
+ * from the tracker as a transaction: a failed write gives them back, so the
+ * next diff still has them. A failure is a negative errno with its message
+ * in @err; the VM goes on (a snapshot that failed is not the VM's error). */
+int vm_snapshot_save(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
+		     struct vm_snapshot_result *result, char *err, size_t errlen);
 
 /* What a VM does once its snapshot is written. */
 enum vm_snapshot_then {
@@ -46,14 +60,16 @@ enum vm_snapshot_then {
 /* vm_snapshot_save() of a VM paused for it, then @then (@was_paused: it
  * was paused before the snapshot asked). A failed write leaves the VM
  * running or paused as it was, never ended. */
-int vm_snapshot_then(struct vm *vm, const char *path, enum vm_snapshot_then then, bool was_paused,
-		     struct vm_snapshot_result *result, char *err, size_t errlen);
+int vm_snapshot_then(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
+		     enum vm_snapshot_then then, bool was_paused, struct vm_snapshot_result *result,
+		     char *err, size_t errlen);
 
 /* Parses "resume", "stop" ("as-was" too); -EINVAL. */
 int vm_snapshot_then_parse(const char *text, enum vm_snapshot_then *out);
 
-/* Opens the snapshot at @path for a restore into this build (architecture
- * and version checked, see snapshot_open()). -errno with a message. */
+/* Opens the snapshot at @path (and those it lies over) for a restore into
+ * this build (architecture and version checked, see snapshot_open() and
+ * snapshot_chain_open()). -errno with a message. */
 int vm_snapshot_open(const char *path, struct vm_restore **out, char *err, size_t errlen);
 
 /* For vm_create(): maps RAM from the snapshot's memory file (the regions
@@ -63,5 +79,11 @@ int vm_restore_ram(struct vm *vm);
 int vm_restore_machine(struct vm *vm);
 
 void vm_restore_free(struct vm_restore *restore);
+
+/* For vm_create(), once RAM is in place: with --diff-snapshots, starts dirty
+ * tracking for them (a restored VM's next diff lies over the snapshot it
+ * came from). vm_lineage_free() at vm_destroy(). */
+int vm_lineage_init(struct vm *vm);
+void vm_lineage_free(struct vm *vm);
 
 #endif

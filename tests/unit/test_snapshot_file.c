@@ -91,10 +91,22 @@ static const char *at(const char *name, const char *sub)
 	return p;
 }
 
+static int write_with(const char *path, const char *config, const uint8_t *m, size_t m_len,
+		      struct snapshot_info *info)
+{
+	return snapshot_write(path,
+			      &(struct snapshot_content){.mem = &mem,
+							 .arch = ARCH,
+							 .version = VERSION,
+							 .config = config,
+							 .machine = m,
+							 .machine_len = m_len},
+			      info, err, sizeof(err));
+}
+
 static void write_snapshot(const char *name, struct snapshot_info *info)
 {
-	int ret = snapshot_write(at(name, NULL), &mem, ARCH, VERSION, CONFIG, machine,
-				 sizeof(machine), info, err, sizeof(err));
+	int ret = write_with(at(name, NULL), CONFIG, machine, sizeof(machine), info);
 
 	ck_assert_msg(ret == 0, "snapshot_write: %d: %s", ret, err);
 }
@@ -263,8 +275,7 @@ START_TEST(empty_config_and_machine)
 	struct snapshot_info info;
 	int fd, ret;
 
-	ret = snapshot_write(at("s", NULL), &mem, ARCH, VERSION, NULL, NULL, 0, NULL, err,
-			     sizeof(err));
+	ret = write_with(at("s", NULL), NULL, NULL, 0, NULL);
 	ck_assert_msg(ret == 0, "%s", err);
 	ret = snapshot_open(at("s", NULL), ARCH, VERSION, &info, &fd, err, sizeof(err));
 	ck_assert_msg(ret == 0, "%s", err);
@@ -517,8 +528,7 @@ END_TEST
 
 static void expect_write_fails(const char *name, int want, const char *word)
 {
-	int ret = snapshot_write(at(name, NULL), &mem, ARCH, VERSION, CONFIG, machine,
-				 sizeof(machine), NULL, err, sizeof(err));
+	int ret = write_with(at(name, NULL), CONFIG, machine, sizeof(machine), NULL);
 
 	ck_assert_msg(ret == want, "snapshot_write: %d (%s), expected %d", ret, err, want);
 	ck_assert_msg(strstr(err, word), "\"%s\" lacks \"%s\"", err, word);
@@ -558,8 +568,7 @@ START_TEST(a_failed_write_changes_nothing)
 	uint8_t *big_machine = calloc(1, huge);
 
 	ck_assert_ptr_nonnull(big_machine);
-	ret = snapshot_write(at("s", NULL), &mem, ARCH, VERSION, CONFIG, big_machine, huge, NULL,
-			     err, sizeof(err));
+	ret = write_with(at("s", NULL), CONFIG, big_machine, huge, NULL);
 	free(big_machine);
 	ck_assert_int_eq(ret, -EFBIG);
 	ck_assert_uint_eq(entries(), 3);

@@ -28,6 +28,7 @@ Suite *adaptive_poll_suite(void);
 Suite *ratelimit_suite(void);
 Suite *state_suite(void);
 Suite *snapshot_file_suite(void);
+Suite *snapshot_chain_suite(void);
 Suite *x86_ram_layout_suite(void);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

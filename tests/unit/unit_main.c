@@ -4,12 +4,29 @@
 #include "unit.h"
 
 static Suite *(*const all_suites[])(void) = {
-	guest_mem_suite,        bus_suite,           expect_suite,       escape_suite,
-	adaptive_poll_suite,    config_suite,        cli_suite,          cli_regressions_suite,
-	config_file_suite,      elf_loader_suite,    fdt_builder_suite,  arm64_image_suite,
-	arm64_fdt_layout_suite, virtqueue_suite,     disk_option_suite,  state_suite,
-	x86_ram_layout_suite,   ratelimit_suite,     dirty_bitmap_suite, dirty_set_suite,
-	dirty_set_count_suite,  snapshot_file_suite,
+	guest_mem_suite,
+	bus_suite,
+	expect_suite,
+	escape_suite,
+	adaptive_poll_suite,
+	config_suite,
+	cli_suite,
+	cli_regressions_suite,
+	config_file_suite,
+	elf_loader_suite,
+	fdt_builder_suite,
+	arm64_image_suite,
+	arm64_fdt_layout_suite,
+	virtqueue_suite,
+	disk_option_suite,
+	state_suite,
+	x86_ram_layout_suite,
+	ratelimit_suite,
+	dirty_bitmap_suite,
+	dirty_set_suite,
+	dirty_set_count_suite,
+	snapshot_file_suite,
+	snapshot_chain_suite,
 };
 
 int main(void)
