@@ -62,6 +62,7 @@ struct vm_config {
 	unsigned dirty_ring_entries;         /* per vCPU ring; 0: DIRTY_RING_DEFAULT_ENTRIES */
 	const char *restore_path;            /* --restore: a snapshot directory; NULL: boot */
 	bool diff_snapshots;                 /* track dirty pages so that snapshots can be diffs */
+	bool start_paused;                   /* vCPUs wait for a resume before they first run */
 	/* The snapshot opened from restore_path (the API layer does it, and
 	 * owns it): the VM is built from it rather than booted. */
 	const struct vm_restore *restore;

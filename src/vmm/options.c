@@ -202,6 +202,15 @@ static int set_diff_snapshots(struct run_options *o, const char *v, char *err, s
 	return 0;
 }
 
+static int set_paused(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	(void)v;
+	(void)err;
+	(void)errlen;
+	o->vm.start_paused = true;
+	return 0;
+}
+
 static const struct option_spec machine_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE",
 	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL,
@@ -212,6 +221,9 @@ static const struct option_spec machine_specs[] = {
 	 OPTION_SCOPE_BOOT},
 	{"restore", 0, OPTION_VALUE, "DIR",
 	 "restore the snapshot in DIR (kvmkit ctl snapshot) instead of booting", set_restore, NULL,
+	 OPTION_SCOPE_RUN},
+	{"paused", 0, OPTION_FLAG, NULL,
+	 "start paused: the guest runs at the first kvmkit ctl resume", set_paused, NULL,
 	 OPTION_SCOPE_RUN},
 	{"diff-snapshots", 0, OPTION_FLAG, NULL,
 	 "track dirty pages so that snapshots can be diffs (ctl snapshot --diff)",

@@ -348,6 +348,14 @@ int vm_start(struct vm *vm)
 	/* Hold one count while starting, so that a vCPU halting at once cannot
 	 * look like the last one standing before the others have started. */
 	atomic_store(&vm->nr_running_vcpus, 1);
+	/* --paused: every vCPU parks before its first KVM_RUN; the loop then
+	 * settles the pause as it would any other. */
+	if (vm->cfg.start_paused) {
+		pthread_mutex_lock(&vm->ctl_lock);
+		atomic_store(&vm->paused, true);
+		vm->pause_pending = true;
+		pthread_mutex_unlock(&vm->ctl_lock);
+	}
 	for (unsigned i = 0; ret == 0 && i < vm->nr_vcpus; i++) {
 		ret = vcpu_start(vm->vcpus[i]);
 		if (ret < 0)
@@ -355,6 +363,8 @@ int vm_start(struct vm *vm)
 	}
 	if (atomic_fetch_sub(&vm->nr_running_vcpus, 1) == 1)
 		vm_request_exit(vm, VM_EXIT_POWEROFF);
+	if (vm->cfg.start_paused)
+		vm_loop_wake(vm);
 	return ret;
 }
 

@@ -92,12 +92,20 @@ class Run:
         self.finish(5)
 
 
-def boot(env, name="saved"):
-    return Run(env, name, "-k", env.guest("counter"), "--memory", MEMORY)
+def boot(env, name="saved", *extra):
+    return Run(env, name, "-k", env.guest("counter"), "--memory", MEMORY, *extra)
 
 
-def restore(env, name, path):
-    return Run(env, name, "--restore", path)
+def restore(env, name, path, *extra):
+    return Run(env, name, "--restore", path, *extra)
+
+
+def guest_memory(snap):
+    """The guest RAM a snapshot's memory file holds (its header page, which
+    names the snapshot, left out)."""
+    with open(os.path.join(snap, "memory"), "rb") as f:
+        f.seek(4096)
+        return f.read()
 
 
 def counts(text, first=1):
@@ -287,6 +295,88 @@ def _(env):
     third.snapshot(snap, "--then", "stop")
     third.finish(0)
     continues(saved.text() + third.text(), restore(env, "fifth", snap))
+
+
+@case("diff-chain")
+def _(env):
+    """Diff snapshots: base, a diff that fails (its pages must stay for the
+    next), two diffs, and a full snapshot at the same point as the second
+    diff. The restore of base + diffs is paused at once and snapshotted in
+    full: its memory must equal the full snapshot's byte for byte; resumed,
+    it continues the count."""
+    saved = boot(env, "saved", "--diff-snapshots")
+    snap = {n: os.path.join(env.tmp, n) for n in ("base", "d1", "d2", "full", "again")}
+    saved.wait_count(64)
+    saved.snapshot(snap["base"])
+    lines = saved.text().count("\n")
+    saved.wait_count(lines + 64)
+    # A regular file where the diff should go: refused, pages kept.
+    blocker = os.path.join(env.tmp, "not-a-snapshot")
+    with open(blocker, "w") as f:
+        f.write("mine\n")
+    code, out, err = env.ctl(saved.sock, "snapshot", blocker, "--diff", timeout=scaled(60))
+    expect(code != 0 and "not a snapshot" in out + err, f"diff over a file: {code} {out} {err}")
+    lines = saved.text().count("\n")
+    saved.wait_count(lines + 64)
+    d1 = saved.snapshot(snap["d1"], "--diff")["snapshot"]
+    lines = saved.text().count("\n")
+    saved.wait_count(lines + 64)
+    expect(saved.ctl("pause")["state"] == "paused", "pause")
+    d2 = saved.snapshot(snap["d2"], "--diff")["snapshot"]
+    saved.snapshot(snap["full"])
+    saved.kill()
+    for name, info in (("d1", d1), ("d2", d2)):
+        # Each count writes a page: more than 64 since the last snapshot
+        # (128 for d1, across the failed diff), far fewer than RAM's 32768.
+        expect(64 < info["diff-pages"] < 4096, f"{name} holds {info['diff-pages']} pages")
+        expect(info["stored-bytes"] < 4 << 20, f"{name} takes {info['stored-bytes']} bytes")
+    restored = restore(env, "from-diffs", snap["d2"], "--paused")
+    reply = restored.ctl("status")
+    expect(reply["state"] == "paused", f"--paused: the restored VM is {reply['state']}")
+    restored.snapshot(snap["again"])
+    want = guest_memory(snap["full"])
+    expect(guest_memory(snap["again"]) == want,
+           "base + 2 diffs restored to memory that differs from the full snapshot's")
+    expect(guest_memory(snap["base"]) != want, "the base alone equals the full snapshot")
+    expect(restored.text() == "", "the guest printed while paused")
+    restored.ctl("resume")
+    continues(saved.text(), restored)
+
+
+@case("diff-refused")
+def _(env):
+    """A diff needs --diff-snapshots and an earlier snapshot, and may not be
+    written over a snapshot it lies on; the dirty API is the snapshots'."""
+    def refused(run, words, *args):
+        code, out, err = env.ctl(run.sock, *args, timeout=scaled(60))
+        expect(code != 0, f"ctl {args}: exit 0: {out}")
+        for w in words:
+            expect(w in out + err, f"ctl {args}: no {w!r} in {out} {err}")
+
+    plain = boot(env, "plain")
+    plain.wait_count(16)
+    refused(plain, ["--diff-snapshots"], "snapshot", os.path.join(env.tmp, "x"), "--diff")
+    plain.kill()
+    saved = boot(env, "saved", "--diff-snapshots")
+    saved.wait_count(16)
+    refused(saved, ["no earlier snapshot"], "snapshot", os.path.join(env.tmp, "x"), "--diff")
+    refused(saved, ["diff snapshots"], "dirty-start")
+    base = os.path.join(env.tmp, "base")
+    saved.snapshot(base)
+    d1 = os.path.join(env.tmp, "d1")
+    saved.snapshot(d1, "--diff")
+    refused(saved, ["lies under"], "snapshot", base, "--diff")
+    refused(saved, ["lies under"], "snapshot", d1, "--diff")
+    expect(not os.path.exists(os.path.join(env.tmp, "x")), "a refused diff left a directory")
+    saved.kill()
+    # A diff whose base was replaced since is refused at restore.
+    other = boot(env, "other")
+    other.wait_count(16)
+    other.snapshot(base, "--then", "stop")
+    other.finish(0)
+    code, _, err, _ = env.run("run", "--restore", d1, "--no-stdio", timeout=20)
+    expect(code == EXIT_USAGE and "replaced" in err and base in err,
+           f"restore of a diff over a replaced base: exit {code}: {err!r}")
 
 
 if __name__ == "__main__":

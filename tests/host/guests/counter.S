@@ -3,8 +3,9 @@
  * the one that was saved line for line. The count lives in RAM
  * (COUNTER_ADDR); at start the guest also stamps the first quadword of
  * COUNTER_FILL_PAGES pages from COUNTER_FILL_BASE with the page's index
- * times COUNTER_STAMP_MUL, and checks one page per count: a page the
- * restore got wrong prints "BAD" and halts. */
+ * times COUNTER_STAMP_MUL, and checks one page per count (and writes the
+ * count into its second quadword): a page the restore got wrong prints
+ * "BAD" and halts. */
 #include "common.S"
 
 	.globl _start
@@ -38,6 +39,10 @@ count:	mov COUNTER_ADDR, %rax
 	imul %rbx, %rax
 	cmp %rax, (%rdi)
 	jne bad
+	/* Leave the count in the page's second quadword: a new page is
+	 * written every count, which diff snapshots must all carry. */
+	mov COUNTER_ADDR, %rax
+	mov %rax, 8(%rdi)
 	/* Print "c=" and the count. */
 	mov $'c', %al
 	call putc
