@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices/disk_image.h"
@@ -86,6 +87,7 @@ enum {
 
 struct virtio_blk {
 	struct virtio_dev *vdev;
+	struct device_host *host;
 	char name[32];
 	char *path;
 	struct disk_image image;
@@ -466,20 +468,38 @@ static void blk_destroy(void *backend)
 	((1ULL << VIRTIO_BLK_F_SEG_MAX) | (1ULL << VIRTIO_BLK_F_BLK_SIZE) | \
 	 (1ULL << VIRTIO_BLK_F_FLUSH))
 
-#define BLK_STATE_VERSION 1
+#define BLK_STATE_VERSION 2
 
 /* A quiesced device has completed every request it took (the worker holds
  * the queue from taking a request to completing it); the image and config
  * come from the configuration. What is left is whether a flush failed: the
  * writes it lost are lost for the loaded device too, whose driver must not
  * be told a later flush succeeded. The worker sets it under the queue's
- * lock, which the quiesced core holds. */
+ * lock, which the quiesced core holds.
+ *
+ * The saved guest knows the disk as it is now (its page cache, its file
+ * system's journal): the image is synced, so that what the guest was told
+ * is written survives a host crash as the snapshot does, and its identity
+ * kept (size and, for a file, modification time), so that a load refuses
+ * an image that changed since. A copy made with cp -p keeps both. */
 static void blk_save(void *backend, struct state_buf *out)
 {
 	struct virtio_blk *blk = backend;
+	struct stat st = {0};
 
+	if ((!blk->image.read_only && fdatasync(blk->image.fd) < 0) ||
+	    fstat(blk->image.fd, &st) < 0) {
+		if (!out->err)
+			out->err = -errno;
+		return;
+	}
 	state_begin(out, "virtio-blk", BLK_STATE_VERSION);
 	state_put_bool(out, blk->flush_failed);
+	state_put_bool(out, blk->image.read_only);
+	state_put_u64(out, blk->capacity);
+	state_put_bool(out, blk->image.regular);
+	state_put_u64(out, (uint64_t)st.st_mtim.tv_sec);
+	state_put_u32(out, (uint32_t)st.st_mtim.tv_nsec);
 	state_end(out);
 }
 
@@ -488,14 +508,41 @@ static int blk_load(void *backend, struct state_reader *in)
 {
 	struct virtio_blk *blk = backend;
 	struct state_reader rec;
-	uint32_t version;
-	bool flush_failed;
+	uint64_t capacity, mtime_sec;
+	uint32_t version, mtime_nsec;
+	bool flush_failed, read_only, regular;
+	struct stat st;
 
 	if (state_expect(in, "virtio-blk", &version, &rec) < 0 || version != BLK_STATE_VERSION)
 		return -EINVAL;
 	flush_failed = state_get_bool(&rec);
+	read_only = state_get_bool(&rec);
+	capacity = state_get_u64(&rec);
+	regular = state_get_bool(&rec);
+	mtime_sec = state_get_u64(&rec);
+	mtime_nsec = state_get_u32(&rec);
 	if (state_finish(&rec) < 0)
 		return -EINVAL;
+	if (read_only != blk->image.read_only)
+		return host_input_error(blk->host, -EINVAL,
+					"disk %s: the snapshot's guest has it %s, here it is %s",
+					blk->path, read_only ? "read-only" : "writable",
+					blk->image.read_only ? "read-only" : "writable");
+	if (capacity != blk->capacity)
+		return host_input_error(
+			blk->host, -EINVAL,
+			"disk %s: %" PRIu64 " bytes, but the snapshot's guest has a "
+			"disk of %" PRIu64 " bytes there (missing or another image?)",
+			blk->path, blk->capacity * DISK_SECTOR_SIZE, capacity * DISK_SECTOR_SIZE);
+	if (regular && blk->image.regular &&
+	    (fstat(blk->image.fd, &st) < 0 || (uint64_t)st.st_mtim.tv_sec != mtime_sec ||
+	     (uint32_t)st.st_mtim.tv_nsec != mtime_nsec))
+		return host_input_error(blk->host, -EINVAL,
+					"disk %s: changed since the snapshot (its modification "
+					"time is not the one saved); the saved guest would see a "
+					"disk it does not know. Restore with the image as it was "
+					"(a copy made at the snapshot with cp -p keeps its time)",
+					blk->path);
 	blk->flush_failed = flush_failed;
 	return 0;
 }
@@ -582,6 +629,7 @@ int virtio_blk_create(struct device_host *host, unsigned index, const struct vm_
 	if (!blk)
 		return host_error(host, -ENOMEM, "virtio-blk: out of memory");
 	snprintf(blk->name, sizeof(blk->name), "virtio-blk%u", index);
+	blk->host = host;
 	blk->path = strdup(cfg->path);
 	if (!blk->path) {
 		free(blk);
@@ -704,6 +752,7 @@ static const struct device_type virtio_blk_type = {
 	.max = VM_MAX_DISKS,
 	.config_size = sizeof(struct vm_disk_config),
 	.order = 20,
+	.restore_replaces = true,
 	.parse = parse_disk,
 	.check = check_disk,
 	.create_virtio = create_disk,

@@ -775,6 +775,7 @@ static const struct device_type virtio_net_type = {
 	.max = VM_MAX_NETS,
 	.config_size = sizeof(struct vm_net_config),
 	.order = 40,
+	.restore_replaces = true,
 	.parse = parse_net,
 	.check = check_net,
 	.create_virtio = create_net,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "vmm/api.h"
+#include "vmm/device_type.h"
 #include "vmm/vm_snapshot.h"
 
 int api_machine_settings(const struct kvmkit_config *cfg, char **out)
@@ -57,14 +58,84 @@ int api_machine_settings(const struct kvmkit_config *cfg, char **out)
 	return ret;
 }
 
+/* The caller gave these with --restore (device settings that replace the
+ * snapshot's, restore_replaces): the snapshot's own values of them are
+ * counted, not applied. */
+struct saved_settings {
+	struct kvmkit_config *merged;
+	const struct kvmkit_config *user;
+	const char *replaced[VM_MAX_CONFIG_DEVICES];
+	unsigned saved_count[VM_MAX_CONFIG_DEVICES];
+	unsigned nr_replaced;
+};
+
+static int replaced_index(const struct saved_settings *ss, const char *name)
+{
+	for (unsigned i = 0; i < ss->nr_replaced; i++) {
+		if (strcmp(ss->replaced[i], name) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
 static int set_saved(void *ctx, const char *name, const char *value, char *err, size_t errlen)
 {
-	struct kvmkit_config *cfg = ctx;
-	int ret = kvmkit_config_set(cfg, name, value);
+	struct saved_settings *ss = ctx;
+	int i = replaced_index(ss, name), ret;
 
+	if (i >= 0) {
+		ss->saved_count[i]++;
+		return 0;
+	}
+	ret = kvmkit_config_set(ss->merged, name, value);
 	if (ret < 0)
-		snprintf(err, errlen, "%s", kvmkit_config_last_error(cfg));
+		snprintf(err, errlen, "%s", kvmkit_config_last_error(ss->merged));
 	return ret;
+}
+
+/* Only run settings, and devices given anew (restore_replaces), may come
+ * with --restore: what the machine is comes from the snapshot, a second
+ * opinion would build a machine the saved guest does not know. */
+static int check_user_settings(struct saved_settings *ss, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < ss->user->nr_settings; i++) {
+		const char *name = ss->user->settings[i].name;
+		const struct option_spec *spec = name ? option_find(name) : NULL;
+
+		if (!spec || option_scope(spec) == OPTION_SCOPE_RUN)
+			continue;
+		if (spec->device && spec->device->restore_replaces) {
+			if (replaced_index(ss, name) < 0 && ss->nr_replaced < VM_MAX_CONFIG_DEVICES)
+				ss->replaced[ss->nr_replaced++] = spec->name;
+			continue;
+		}
+		snprintf(err, errlen,
+			 "--%s cannot be given with --restore: the snapshot's guest is %s, its "
+			 "machine as it was",
+			 spec->name,
+			 option_scope(spec) == OPTION_SCOPE_BOOT ? "already loaded"
+								 : "restored with");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Devices given anew replace the snapshot's one for one. */
+static int check_replaced_counts(const struct saved_settings *ss, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < ss->nr_replaced; i++) {
+		const struct device_type *type = device_type_find(ss->replaced[i]);
+		unsigned given = type ? vm_config_device_count(&ss->merged->opts.vm, type) : 0;
+
+		if (given != ss->saved_count[i]) {
+			snprintf(err, errlen,
+				 "--%s with --restore replaces the snapshot's, one for one: it has "
+				 "%u, %u given",
+				 ss->replaced[i], ss->saved_count[i], given);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 int api_restore_prepare(struct kvmkit_config **cfg_io, struct vm_restore **out, char *err,
@@ -72,27 +143,15 @@ int api_restore_prepare(struct kvmkit_config **cfg_io, struct vm_restore **out, 
 {
 	struct kvmkit_config *user = *cfg_io, *merged = NULL;
 	const char *path = user->opts.vm.restore_path;
+	struct saved_settings ss = {.user = user};
 	struct vm_restore *rs = NULL;
 	char label[512];
 	int ret;
 
 	*out = NULL;
-	/* What the machine is comes from the snapshot only: a second opinion
-	 * would build a machine the saved guest does not know. */
-	for (unsigned i = 0; i < user->nr_settings; i++) {
-		const struct option_spec *spec =
-			user->settings[i].name ? option_find(user->settings[i].name) : NULL;
-
-		if (spec && option_scope(spec) != OPTION_SCOPE_RUN) {
-			snprintf(err, errlen,
-				 "--%s cannot be given with --restore: the snapshot's guest is "
-				 "%s, its machine as it was",
-				 spec->name,
-				 option_scope(spec) == OPTION_SCOPE_BOOT ? "already loaded"
-									 : "restored with");
-			return -EINVAL;
-		}
-	}
+	ret = check_user_settings(&ss, err, errlen);
+	if (ret < 0)
+		return ret;
 	ret = vm_snapshot_open(path, &rs, err, errlen);
 	if (ret < 0)
 		return ret;
@@ -101,8 +160,9 @@ int api_restore_prepare(struct kvmkit_config **cfg_io, struct vm_restore **out, 
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	ss.merged = merged;
 	snprintf(label, sizeof(label), "--restore %s: the snapshot's settings", path);
-	ret = config_file_parse(label, rs->info->config, set_saved, merged, err, errlen);
+	ret = config_file_parse(label, rs->info->config, set_saved, &ss, err, errlen);
 	if (ret < 0)
 		goto fail;
 	/* Then the caller's own, in the order given. */
@@ -116,6 +176,9 @@ int api_restore_prepare(struct kvmkit_config **cfg_io, struct vm_restore **out, 
 			goto fail;
 		}
 	}
+	ret = check_replaced_counts(&ss, err, errlen);
+	if (ret < 0)
+		goto fail;
 	merged->opts.vm.restore = rs;
 	kvmkit_config_free(user);
 	*cfg_io = merged;

@@ -8,6 +8,7 @@
 #ifndef KVMKIT_DEVICE_TYPE_H
 #define KVMKIT_DEVICE_TYPE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "vmm/config.h"
@@ -23,6 +24,10 @@ struct device_type {
 	/* Where its devices go among the others, lower first: the guest finds
 	 * them in this order (virtio-mmio slots, so /dev/vda before /dev/vdb). */
 	unsigned order;
+	/* Given with --restore, this setting's values replace the snapshot's
+	 * one for one (a clone's own disk copy, tap, MAC, serial); the device's
+	 * load then refuses what does not fit the saved guest. */
+	bool restore_replaces;
 	/* Parses @value (NULL for a flag) into @config, which is zeroed. Returns
 	 * 1 for a device, 0 when the value asks for none (it then undoes an
 	 * earlier value of a flag or value setting), or option_fail(). @cfg has

@@ -379,5 +379,43 @@ def _(env):
            f"restore of a diff over a replaced base: exit {code}: {err!r}")
 
 
+@case("disk-identity")
+def _(env):
+    """A disk is part of what the saved guest knows: a restore refuses an
+    image that changed since the snapshot (modification time, size), a
+    missing one, or one of another kind; --disk with --restore gives each
+    disk anew (a clone's own copy), one for one."""
+    img = os.path.join(env.tmp, "disk.img")
+    with open(img, "wb") as f:
+        f.truncate(1 << 20)
+    saved = boot(env, "saved", "--disk", img)
+    saved.wait_count(32)
+    snap = os.path.join(env.tmp, "snap")
+    saved.snapshot(snap, "--then", "stop")
+    saved.finish(0)
+    copy = os.path.join(env.tmp, "copy.img")
+    subprocess.run(["cp", "-p", img, copy], check=True)
+
+    def refused(words, *extra):
+        code, _, err, _ = env.run("run", "--restore", snap, "--no-stdio", *extra, timeout=20)
+        expect(code == EXIT_USAGE, f"restore {extra}: exit {code}, expected 2: {err!r}")
+        for w in words:
+            expect(w in err, f"restore {extra}: no {w!r} in {err!r}")
+
+    st = os.stat(img)
+    os.utime(img, ns=(st.st_atime_ns, st.st_mtime_ns + 1000))
+    refused([img, "changed since the snapshot"])
+    os.unlink(img)
+    refused([img])
+    refused(["one for one", "1, 2 given"], "--disk", copy, "--disk", copy)
+    refused([copy, "read-only"], "--disk", copy + ",ro")
+    short = os.path.join(env.tmp, "short.img")
+    with open(short, "wb") as f:
+        f.truncate(1 << 19)
+    refused([short, "bytes"], "--disk", short)
+    # The copy, given in the disk's place, restores.
+    continues(saved.text(), restore(env, "restored", snap, "--disk", copy))
+
+
 if __name__ == "__main__":
     sys.exit(testlib.main(CASES, __doc__, "kvmkit-snapshot-"))
