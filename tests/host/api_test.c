@@ -792,6 +792,75 @@ START_TEST(snapshot_and_restore)
 }
 END_TEST
 
+/* Diff snapshots through the library: the setting "diff-snapshots", a
+ * full snapshot, then diffs over it; a restore of the last diff continues
+ * the count. Misuse is refused and the dirty API is the snapshots'. */
+START_TEST(snapshot_diffs)
+{
+	struct console_log a = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct console_log b = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct kvmkit_snapshot_info info;
+	struct kvmkit_config *cfg;
+	struct kvmkit_vm *vm;
+	char dir[] = "/tmp/kvmkit-api-diff-XXXXXX", base[64], d1[64], d2[64], cmd[128], *both;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(base, sizeof(base), "%s/base", dir);
+	snprintf(d1, sizeof(d1), "%s/d1", dir);
+	snprintf(d2, sizeof(d2), "%s/d2", dir);
+	cfg = guest_config("counter");
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory", "128M"), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "diff-snapshots", NULL), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_eq(kvmkit_vm_set_console_callback(vm, log_console, &a), 0);
+	start_vm(vm);
+	wait_lines(&a, 100);
+	ck_assert_int_eq(kvmkit_vm_dirty_start(vm, 0), -EBUSY);
+	ck_assert_int_eq(kvmkit_vm_snapshot(vm, d1, KVMKIT_SNAPSHOT_DIFF, NULL), -EINVAL);
+	ck_assert_msg(strstr(kvmkit_vm_last_error(vm), "no earlier snapshot"), "%s",
+		      kvmkit_vm_last_error(vm));
+	ck_assert_int_eq(kvmkit_vm_snapshot(vm, base, 0, &info), 0);
+	ck_assert_uint_eq(info.diff_pages, 0);
+	wait_lines(&a, console_lines(&a) + 100);
+	ck_assert_int_eq(kvmkit_vm_snapshot(vm, d1, KVMKIT_SNAPSHOT_DIFF, &info), 0);
+	/* A page a count, and a few of the guest's own. */
+	ck_assert_uint_ge(info.diff_pages, 100);
+	ck_assert_uint_lt(info.diff_pages, 4096);
+	ck_assert_uint_lt(info.stored_bytes, 4u << 20);
+	ck_assert_int_eq(kvmkit_vm_snapshot(vm, base, KVMKIT_SNAPSHOT_DIFF, NULL), -EINVAL);
+	ck_assert_int_eq(kvmkit_vm_last_error_kind(vm), KVMKIT_ERROR_USAGE);
+	wait_lines(&a, console_lines(&a) + 100);
+	ck_assert_int_eq(
+		kvmkit_vm_snapshot(vm, d2, KVMKIT_SNAPSHOT_DIFF | KVMKIT_SNAPSHOT_STOP, &info), 0);
+	ck_assert_uint_ge(info.diff_pages, 100);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_SNAPSHOT);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "restore", d2), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "timeout", "20"), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_eq(kvmkit_vm_set_console_callback(vm, log_console, &b), 0);
+	start_vm(vm);
+	wait_lines(&b, 100);
+	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
+	ck_assert_int_eq(wait_vm(vm), KVMKIT_EXIT_KILLED);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+	both = malloc(a.len + b.len + 1);
+	ck_assert_ptr_nonnull(both);
+	memcpy(both, a.text, a.len);
+	memcpy(both + a.len, b.text, b.len + 1);
+	ck_assert_uint_ge(check_counts(both), check_counts(a.text) + 99);
+	free(both);
+	free(a.text);
+	free(b.text);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
@@ -809,6 +878,7 @@ int main(int argc, char **argv)
 		{"dirty", dirty_tracking, 30},
 		{"log", log_goes_where_asked, 20},
 		{"snapshot", snapshot_and_restore, 60},
+		{"snapshot_diffs", snapshot_diffs, 60},
 	};
 	const struct host_suite suite = {
 		.name = "api",
