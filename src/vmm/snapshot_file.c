@@ -30,9 +30,13 @@
 #define MEMORY_MAGIC "KVMKMEM" /* with its NUL, 8 bytes */
 #define MAGIC_LEN 8
 #define CRC_LEN 4
-/* The memory file's unit: its header page and the alignment of every region
- * in it (guest_mem regions are 4 KiB aligned). */
+/* The memory file's unit: its header page, and the page of a diff's bitmap
+ * (guest_mem regions are 4 KiB aligned). */
 #define FILE_PAGE 4096u
+/* Where regions start in the memory file when written: a restore maps each
+ * at its offset, which must be a multiple of the host's page size, 64 KiB
+ * on some arm64 hosts. (A reader takes any 4 KiB multiple.) */
+#define REGION_ALIGN 65536u
 /* Every record's version. The "snapshot" record's first field is the format
  * version, read before anything else, so that field never moves. */
 #define RECORD_VERSION 1
@@ -222,7 +226,7 @@ static void remove_snapshot_dir(const char *dir)
 static int describe_memory(const struct guest_mem *mem, struct snapshot_info *info, char *err,
 			   size_t errlen)
 {
-	uint64_t offset = FILE_PAGE;
+	uint64_t offset = REGION_ALIGN;
 
 	if (mem->nr_regions == 0 || mem->nr_regions > GUEST_MEM_MAX_REGIONS)
 		return fail(err, errlen, -EINVAL, "cannot save %u memory regions", mem->nr_regions);
@@ -237,6 +241,8 @@ static int describe_memory(const struct guest_mem *mem, struct snapshot_info *in
 		info->regions[i] = (struct snapshot_region){r->gpa, r->size, offset};
 		if (__builtin_add_overflow(offset, r->size, &offset) || offset > INT64_MAX)
 			return fail(err, errlen, -EFBIG, "the guest's memory is too large to save");
+		if (i + 1 < mem->nr_regions)
+			offset = (offset + REGION_ALIGN - 1) & ~(uint64_t)(REGION_ALIGN - 1);
 	}
 	info->nr_regions = mem->nr_regions;
 	info->memory_size = offset;

@@ -21,6 +21,9 @@
 #define ARCH "arm64"
 #define VERSION "0.1.0"
 #define CONFIG "{\"cpus\": 2, \"memory\": \"64M\"}"
+/* Where the writer puts the regions in the memory file: 64 KiB aligned. */
+#define R0 (64u * 1024)
+#define R1 (R0 + SMALL_SIZE)
 
 static char dir[64];
 static struct guest_mem mem;
@@ -235,11 +238,11 @@ START_TEST(round_trip)
 	ck_assert_uint_eq(saved.nr_regions, 2);
 	ck_assert_uint_eq(info.regions[0].gpa, SMALL_GPA);
 	ck_assert_uint_eq(info.regions[0].size, SMALL_SIZE);
-	ck_assert_uint_eq(info.regions[0].offset, PAGE);
+	ck_assert_uint_eq(info.regions[0].offset, R0);
 	ck_assert_uint_eq(info.regions[1].gpa, BIG_GPA);
 	ck_assert_uint_eq(info.regions[1].size, BIG_SIZE);
-	ck_assert_uint_eq(info.regions[1].offset, PAGE + SMALL_SIZE);
-	ck_assert_uint_eq(info.memory_size, PAGE + SMALL_SIZE + BIG_SIZE);
+	ck_assert_uint_eq(info.regions[1].offset, R1);
+	ck_assert_uint_eq(info.memory_size, R1 + BIG_SIZE);
 	ck_assert_mem_eq(info.regions, saved.regions, sizeof(info.regions));
 	ck_assert_uint_eq(saved.memory_size, info.memory_size);
 	ck_assert_str_eq(info.config, CONFIG);
@@ -429,12 +432,12 @@ END_TEST
  * a bug or a hand-made file would give. Each edit changes the memory
  * record's fields: memory_size (u64), the region count (u32), then gpa,
  * size and offset (u64) per region. */
-static void unaligned_offset(uint8_t *f) { put64(f + 12 + 24 + 16, PAGE + SMALL_SIZE + 8); }
+static void unaligned_offset(uint8_t *f) { put64(f + 12 + 24 + 16, R1 + 8); }
 static void unaligned_gpa(uint8_t *f) { put64(f + 12, 0x800); }
-static void offset_past_the_end(uint8_t *f) { put64(f + 12 + 24 + 16, PAGE + SMALL_SIZE + PAGE); }
+static void offset_past_the_end(uint8_t *f) { put64(f + 12 + 24 + 16, R1 + PAGE); }
 static void offset_in_the_header(uint8_t *f) { put64(f + 12 + 16, 0); }
 static void gpas_overlap(uint8_t *f) { put64(f + 12 + 24, SMALL_GPA + PAGE); }
-static void offsets_overlap(uint8_t *f) { put64(f + 12 + 24 + 16, PAGE + SMALL_SIZE - PAGE); }
+static void offsets_overlap(uint8_t *f) { put64(f + 12 + 24 + 16, R1 - PAGE); }
 static void gpa_wraps(uint8_t *f) { put64(f + 12 + 24, 0xfffffffffff00000ULL); }
 static void too_many_regions(uint8_t *f) { f[8] = GUEST_MEM_MAX_REGIONS + 1; }
 static void no_regions(uint8_t *f) { f[8] = 0; }
@@ -519,7 +522,7 @@ START_TEST(replacing_a_snapshot)
 	ck_assert_mem_eq(info.id, second.id, SNAPSHOT_ID_BYTES);
 	ck_assert_mem_eq(info.machine, machine, sizeof(machine));
 	uint8_t byte = 0;
-	ck_assert_int_eq(pread(fd, &byte, 1, (off_t)(PAGE + 5 * PAGE)), 1);
+	ck_assert_int_eq(pread(fd, &byte, 1, (off_t)(R0 + 5 * PAGE)), 1);
 	ck_assert_uint_eq(byte, 0x77);
 	close(fd);
 	snapshot_info_free(&info);
