@@ -383,7 +383,11 @@ KVMKIT_API int kvmkit_vm_dirty_rate(struct kvmkit_vm *vm, unsigned ms,
  * on first touch, the file is never written), and started where the
  * snapshot left it. A snapshot of another kvmkit version or architecture,
  * a corrupt or truncated one, is refused at kvmkit_vm_start() with a
- * message naming the problem (KVMKIT_ERROR_INPUT). */
+ * message naming the problem (KVMKIT_ERROR_INPUT). The run setting
+ * "restore-clock" is "continue" (default: the guest's counters go on from
+ * the values saved, its wall clock is behind until it reads the PL031) or
+ * "advance" (they move on by the host's wall-clock time since the save);
+ * given without "restore" it fails the start (KVMKIT_ERROR_INPUT). */
 #define KVMKIT_SNAPSHOT_STOP 1u
 #define KVMKIT_SNAPSHOT_RESUME 2u
 /* A diff snapshot: only the pages written since the VM's previous snapshot

@@ -82,6 +82,24 @@ int arch_power_button(struct vm *vm, bool pressed);
 /* An exit the core does not handle itself. */
 enum vcpu_action arch_handle_exit(struct vcpu *vcpu);
 
+/* The guest's counters (the arm64 virtual counter, the x86_64 TSC) across
+ * one save or one load of every vCPU: vm_cpu_state.h makes one per call
+ * and hands it to each vCPU in index order.
+ *
+ * A record holds the vCPU's counter as the guest saw it at the save. A load
+ * sets it to that value plus @advance_ns of time in the vCPU's counter units
+ * (its counter frequency as KVM reports it): 0 continues the guest's time
+ * from the save, the time since the save makes it read as if the guest had
+ * run on. @ready and @ref are the architecture's: what the first vCPU of a
+ * save or load works out for the others (the advance in counter units, a
+ * reference point of the host's counter), so that every vCPU moves by the
+ * same amount and the counters stay in step. */
+struct arch_clock {
+	uint64_t advance_ns; /* load only */
+	bool ready;
+	uint64_t ref;
+};
+
 /* vCPU and interrupt-controller state, as records of src/vmm/state.h (one
  * record each; the kinds are the architecture's own, e.g. "arm64-vcpu").
  * Every call needs the vCPUs parked outside KVM_RUN (a paused VM, or one not
@@ -100,8 +118,8 @@ enum vcpu_action arch_handle_exit(struct vcpu *vcpu);
  * controller kvmkit cannot save yet returns -ENOTSUP. Failures are reported
  * once with vm_error(); after a failed save @out holds a partial record and
  * is only fit for state_buf_free(). */
-int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out);
-int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in);
+int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out, struct arch_clock *clock);
+int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in, struct arch_clock *clock);
 int arch_irqchip_save(struct vm *vm, struct state_buf *out);
 int arch_irqchip_load(struct vm *vm, struct state_reader *in);
 

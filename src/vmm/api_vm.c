@@ -376,6 +376,11 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 				   ret == -ENOMEM ? KVMKIT_ERROR_HOST : KVMKIT_ERROR_INPUT, err);
 			return ret;
 		}
+	} else if (kvmkit_config_is_set(h->cfg, "restore-clock") == 1) {
+		mark_ended(h, KVMKIT_EXIT_ERROR, KVMKIT_ERROR_INPUT,
+			   "--restore-clock without --restore: it says what a restore does with "
+			   "the guest's clocks");
+		return -EINVAL;
 	}
 	ret = api_machine_settings(h->cfg, &h->machine_settings);
 	if (ret < 0) {

@@ -38,6 +38,12 @@ enum dirty_engine_kind {
 	DIRTY_ENGINE_RING,
 };
 
+/* What a restore does with the guest's clocks (--restore-clock). */
+enum restore_clock {
+	RESTORE_CLOCK_CONTINUE, /* the vCPUs' counters go on from the values saved */
+	RESTORE_CLOCK_ADVANCE,  /* ... moved on by the host's wall-clock time since the save */
+};
+
 struct vm_device_config {
 	const struct device_type *type;
 	_Alignas(VM_DEVICE_CONFIG_ALIGN) unsigned char data[VM_DEVICE_CONFIG_MAX];
@@ -66,6 +72,7 @@ struct vm_config {
 	/* The snapshot opened from restore_path (the API layer does it, and
 	 * owns it): the VM is built from it rather than booted. */
 	const struct vm_restore *restore;
+	enum restore_clock restore_clock;
 	struct vm_device_config devices[VM_MAX_CONFIG_DEVICES]; /* in the order they were asked for */
 	unsigned nr_devices;
 };

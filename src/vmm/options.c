@@ -211,6 +211,18 @@ static int set_paused(struct run_options *o, const char *v, char *err, size_t er
 	return 0;
 }
 
+static int set_restore_clock(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "continue") == 0)
+		o->vm.restore_clock = RESTORE_CLOCK_CONTINUE;
+	else if (strcmp(v, "advance") == 0)
+		o->vm.restore_clock = RESTORE_CLOCK_ADVANCE;
+	else
+		return option_fail(err, errlen,
+				   "--restore-clock '%s': expected continue or advance", v);
+	return 0;
+}
+
 static const struct option_spec machine_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE",
 	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL,
@@ -222,6 +234,9 @@ static const struct option_spec machine_specs[] = {
 	{"restore", 0, OPTION_VALUE, "DIR",
 	 "restore the snapshot in DIR (kvmkit ctl snapshot) instead of booting", set_restore, NULL,
 	 OPTION_SCOPE_RUN},
+	{"restore-clock", 0, OPTION_VALUE, "HOW",
+	 "continue (default) or advance: the guest's clocks after --restore", set_restore_clock,
+	 NULL, OPTION_SCOPE_RUN},
 	{"paused", 0, OPTION_FLAG, NULL,
 	 "start paused: the guest runs at the first kvmkit ctl resume", set_paused, NULL,
 	 OPTION_SCOPE_RUN},

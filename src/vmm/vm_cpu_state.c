@@ -40,17 +40,19 @@ static int check_parked(struct vm *vm, const char *what)
 
 int vm_cpu_state_save(struct vm *vm, struct state_buf *out)
 {
+	struct arch_clock clock = {0};
 	int ret = check_parked(vm, "save");
 
 	for (unsigned i = 0; ret == 0 && i < vm->nr_vcpus; i++)
-		ret = arch_vcpu_save(vm->vcpus[i], out);
+		ret = arch_vcpu_save(vm->vcpus[i], out, &clock);
 	if (ret == 0)
 		ret = arch_irqchip_save(vm, out);
 	return ret;
 }
 
-int vm_cpu_state_load(struct vm *vm, struct state_reader *in)
+int vm_cpu_state_load(struct vm *vm, struct state_reader *in, uint64_t advance_ns)
 {
+	struct arch_clock clock = {.advance_ns = advance_ns};
 	struct state_reader scan = *in, rec;
 	char kind[STATE_KIND_MAX];
 	uint32_t version;
@@ -68,8 +70,19 @@ int vm_cpu_state_load(struct vm *vm, struct state_reader *in)
 		return vm_error(vm, -EINVAL, "load of CPU state: data left after %u records",
 				vm->nr_vcpus + 1);
 	for (unsigned i = 0; ret == 0 && i < vm->nr_vcpus; i++)
-		ret = arch_vcpu_load(vm->vcpus[i], in);
+		ret = arch_vcpu_load(vm->vcpus[i], in, &clock);
 	if (ret == 0)
 		ret = arch_irqchip_load(vm, in);
 	return ret;
+}
+
+uint64_t clock_ns_to_ticks(uint64_t ns, uint64_t hz)
+{
+	const uint64_t ns_per_sec = 1000000000u;
+	uint64_t sec = ns / ns_per_sec, rest = ns % ns_per_sec;
+
+	/* rest * hz fits in 64 bits for any counter below 18 GHz. */
+	if (hz >= UINT64_MAX / ns_per_sec || (hz && sec > (UINT64_MAX - hz) / hz))
+		return UINT64_MAX;
+	return sec * hz + rest * hz / ns_per_sec;
 }

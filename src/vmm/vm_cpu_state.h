@@ -5,6 +5,8 @@
 #ifndef KVMKIT_VM_CPU_STATE_H
 #define KVMKIT_VM_CPU_STATE_H
 
+#include <stdint.h>
+
 struct vm;
 struct vcpu;
 struct state_buf;
@@ -27,7 +29,13 @@ int vm_cpu_state_save(struct vm *vm, struct state_buf *out);
  * from the same configuration, paused or not started. It first checks that
  * @in holds exactly one well-formed record per vCPU and one more, then each
  * record as it is loaded: a bad record returns -EINVAL, but the records
- * before it have been loaded by then. */
-int vm_cpu_state_load(struct vm *vm, struct state_reader *in);
+ * before it have been loaded by then. Every vCPU's counter is set to the
+ * value saved plus @advance_ns of time, the same for all (struct
+ * arch_clock in arch.h): 0 continues the guest's clocks from the save. */
+int vm_cpu_state_load(struct vm *vm, struct state_reader *in, uint64_t advance_ns);
+
+/* @ns of time in ticks of a counter running at @hz, rounded down; a time
+ * too long for 64 bits of ticks gives UINT64_MAX. */
+uint64_t clock_ns_to_ticks(uint64_t ns, uint64_t hz);
 
 #endif

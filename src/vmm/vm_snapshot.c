@@ -11,6 +11,7 @@
 
 #include "arch/arch.h"
 #include "vmm/dirty_log.h"
+#include "vmm/log.h"
 #include "vmm/state.h"
 #include "vmm/vm.h"
 #include "vmm/vm_cpu_state.h"
@@ -357,6 +358,29 @@ static int get_list(struct vm *vm, struct state_reader *in, const char *kind,
 	return 0;
 }
 
+/* How far the guest's counters move on from the values saved: nothing for
+ * RESTORE_CLOCK_CONTINUE; for RESTORE_CLOCK_ADVANCE the host's wall-clock
+ * time since the save, or nothing if that clock is now behind the save. */
+static uint64_t restore_advance_ns(struct vm *vm)
+{
+	uint64_t saved = vm->cfg.restore->info->saved_realtime_ns, now;
+	struct timespec ts;
+
+	if (vm->cfg.restore_clock != RESTORE_CLOCK_ADVANCE)
+		return 0;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now < saved) {
+		log_warn("restore: the host's clock is %.3f s behind the snapshot's save: the "
+			 "guest's clocks continue from the save",
+			 (double)(saved - now) / 1e9);
+		return 0;
+	}
+	log_info("restore: the guest's clocks advance by %.3f s, the time since the save",
+		 (double)(now - saved) / 1e9);
+	return now - saved;
+}
+
 int vm_restore_machine(struct vm *vm)
 {
 	const struct vm_restore *rs = vm->cfg.restore;
@@ -371,7 +395,7 @@ int vm_restore_machine(struct vm *vm)
 		ret = vm_input_error(vm, -EINVAL, "restore: records left after the machine's");
 	if (ret < 0)
 		return ret;
-	ret = vm_cpu_state_load(vm, &cpus);
+	ret = vm_cpu_state_load(vm, &cpus, restore_advance_ns(vm));
 	if (ret < 0)
 		return ret;
 	return vm_load_devices(vm, &devices);

@@ -19,6 +19,7 @@
 #include "arch/arch.h"
 #include "guests/layout.h"
 #include "host_util.h"
+#include "kvmkit/kvmkit.h"
 #include "test_device.h"
 #include "vm_util.h"
 #include "vmm/state.h"
@@ -38,6 +39,8 @@
 #define STATE_WRITES_BEFORE 200   /* the cpu_state pause comes after this many writes */
 #define DIRTY_UCALLS 2            /* ucalls seen per generation */
 #define PATTERN_BYTES (TEST_PATTERN_QWORDS * 8)
+#define CLOCK_WAIT_SEC 4.0  /* restore_clock: the host's time between save and restore */
+#define CLOCK_SLACK_SEC 1.0 /* of guest time around a save or a restore */
 
 static uint64_t counter(const _Atomic uint64_t *value) { return atomic_load(value); }
 
@@ -347,7 +350,7 @@ START_TEST(cpu_state)
 		      "the guest finished before the pause: make STATE_LOOP_WRITES larger");
 	save_all(r.vm, &first);
 	state_reader_init(&in, first.data, first.len);
-	ret = vm_cpu_state_load(r.vm, &in);
+	ret = vm_cpu_state_load(r.vm, &in, 0);
 	ck_assert_msg(ret == 0, "vm_cpu_state_load: %d: %s", ret, r.vm->error);
 	ck_assert(state_reader_done(&in));
 	save_all(r.vm, &second);
@@ -492,6 +495,234 @@ START_TEST(dirty_ring_caps)
 }
 END_TEST
 
+/* The console of a VM run through the public API (restore_clock). */
+struct api_console {
+	pthread_mutex_t lock;
+	char text[16384];
+	size_t len;
+};
+
+static void api_console_out(struct kvmkit_vm *vm, const char *buf, size_t len, void *opaque)
+{
+	struct api_console *c = opaque;
+
+	(void)vm;
+	pthread_mutex_lock(&c->lock);
+	if (len > sizeof(c->text) - 1 - c->len)
+		len = sizeof(c->text) - 1 - c->len;
+	memcpy(c->text + c->len, buf, len);
+	c->len += len;
+	c->text[c->len] = '\0';
+	pthread_mutex_unlock(&c->lock);
+}
+
+static unsigned api_console_lines(struct api_console *c)
+{
+	unsigned n = 0;
+
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->len; i++)
+		n += c->text[i] == '\n';
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+static void print_log(enum kvmkit_log_level level, const char *msg, void *opaque)
+{
+	(void)level;
+	(void)opaque;
+	printf("KVMKIT-ARM64 log: %s\n", msg);
+}
+
+static double realtime_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* guests/clock.S's line at @line: its counter and frequency. */
+static void parse_clock_line(const char *line, uint64_t *counter, uint64_t *hz)
+{
+	unsigned long long v, f;
+	int used = 0;
+
+	ck_assert_msg(sscanf(line, "v=%16llx f=%16llx%n", &v, &f, &used) == 2 && used == 37 &&
+			      line[37] == '\n',
+		      "not a clock line: %.40s", line);
+	*counter = v;
+	*hz = f;
+}
+
+/* Starts @cfg (freed here) with its console in @c; returns the VM. */
+static struct kvmkit_vm *api_start(struct kvmkit_config *cfg, struct api_console *c)
+{
+	struct kvmkit_vm *vm;
+	int ret;
+
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_eq(kvmkit_vm_set_console_callback(vm, api_console_out, c), 0);
+	ret = kvmkit_vm_start(vm);
+	ck_assert_msg(ret == 0, "start: %d: %s", ret, kvmkit_vm_last_error(vm));
+	return vm;
+}
+
+static void api_wait_lines(struct api_console *c, unsigned lines)
+{
+	double deadline = now_sec() + WAIT_SEC * host_time_factor();
+
+	while (api_console_lines(c) < lines && now_sec() < deadline)
+		host_sleep_ms(1);
+	ck_assert_msg(api_console_lines(c) >= lines, "%u console lines after %d s, waited for %u",
+		      api_console_lines(c), WAIT_SEC, lines);
+}
+
+static void api_end(struct kvmkit_vm *vm, enum kvmkit_exit_reason expected)
+{
+	enum kvmkit_exit_reason reason = KVMKIT_EXIT_NONE;
+	int ret = kvmkit_vm_wait(vm, (int)(WAIT_SEC * 1000 * host_time_factor()), &reason);
+
+	ck_assert_msg(ret == 0 && reason == expected, "wait: %d, exit %s (%s)", ret,
+		      kvmkit_exit_reason_name(reason), kvmkit_vm_last_error(vm));
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+
+/* One restore of @snap with --restore-clock @how: the counter of the
+ * guest's first line printed after the restore, and the host's time just
+ * before the restore began and once that line was in. */
+static uint64_t restore_counter(const char *snap, const char *how, double *t_start, double *t_line,
+				uint64_t *hz)
+{
+	static struct api_console c = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct kvmkit_config *cfg;
+	struct kvmkit_vm *vm;
+	uint64_t counter;
+	const char *line;
+
+	c.len = 0;
+	c.text[0] = '\0';
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "restore", snap), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "restore-clock", how), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "log-level", "info"), 0);
+	*t_start = realtime_sec();
+	vm = api_start(cfg, &c);
+	/* The first line may be the rest of one cut short by the save; the
+	 * second began after the restore. */
+	api_wait_lines(&c, 2);
+	*t_line = realtime_sec();
+	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
+	api_end(vm, KVMKIT_EXIT_KILLED);
+	line = strchr(c.text, '\n') + 1;
+	parse_clock_line(line, &counter, hz);
+	return counter;
+}
+
+static void remove_snapshot(const char *dir, const char *snap)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/state", snap);
+	ck_assert_int_eq(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/memory", snap);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(rmdir(snap), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+}
+
+/* --restore-clock through the public API: guests/clock.S (two vCPUs, one
+ * running) is saved, the host's clock moves on CLOCK_WAIT_SEC, and each
+ * restore's first reading of the virtual counter is compared with the
+ * last one before the save. continue: it went on by no more than the time
+ * the guest ran (the restore's own time and a slack for the lines around
+ * the save), not the wait. advance: by at least the host's time between
+ * the save and the restore, and not more than all of it. */
+START_TEST(restore_clock)
+{
+	static struct api_console saved = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	char dir[] = "/tmp/kvmkit-restore-clock-XXXXXX", snap[64];
+	struct kvmkit_config *cfg;
+	struct kvmkit_vm *vm;
+	uint64_t v_saved, hz, hz_after, v;
+	double t_save0, t_save1, t_start, t_line, jump;
+	const char *last;
+	int ret;
+
+	kvmkit_set_log(print_log, NULL);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(snap, sizeof(snap), "%s/snap", dir);
+
+	/* Without --restore the setting is refused, naming both. */
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_lt(kvmkit_config_set(cfg, "restore-clock", "sideways"), 0);
+	ck_assert_msg(strstr(kvmkit_config_last_error(cfg), "--restore-clock"), "%s",
+		      kvmkit_config_last_error(cfg));
+	ck_assert_int_eq(kvmkit_config_set(cfg, "kernel", host_guest_path("clock")), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "restore-clock", "advance"), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_lt(kvmkit_vm_start(vm), 0);
+	ck_assert_int_eq(kvmkit_vm_last_error_kind(vm), KVMKIT_ERROR_INPUT);
+	ck_assert_msg(strstr(kvmkit_vm_last_error(vm), "--restore-clock") &&
+			      strstr(kvmkit_vm_last_error(vm), "--restore:"),
+		      "%s", kvmkit_vm_last_error(vm));
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+
+	ck_assert_int_eq(kvmkit_config_new(&cfg), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "kernel", host_guest_path("clock")), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory", "16M"), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "cpus", "2"), 0);
+	vm = api_start(cfg, &saved);
+	api_wait_lines(&saved, 20);
+	t_save0 = realtime_sec();
+	ret = kvmkit_vm_snapshot(vm, snap, KVMKIT_SNAPSHOT_STOP, NULL);
+	t_save1 = realtime_sec();
+	ck_assert_msg(ret == 0, "snapshot: %d: %s", ret, kvmkit_vm_last_error(vm));
+	api_end(vm, KVMKIT_EXIT_SNAPSHOT);
+	/* The last whole line: the counter's last reading before the save. */
+	ck_assert_uint_gt(saved.len, 40);
+	last = strrchr(saved.text, '\n'); /* the end of the last whole line */
+	while (last > saved.text && last[-1] != '\n')
+		last--;
+	parse_clock_line(last, &v_saved, &hz);
+	ck_assert_uint_gt(hz, 0);
+
+	/* Not a sleep: the host's clock must have moved on this far. */
+	while (realtime_sec() < t_save1 + CLOCK_WAIT_SEC)
+		host_sleep_ms(10);
+
+	v = restore_counter(snap, "continue", &t_start, &t_line, &hz_after);
+	ck_assert_uint_eq(hz_after, hz);
+	jump = (double)(int64_t)(v - v_saved) / (double)hz;
+	printf("KVMKIT-ARM64 restore_clock continue: counter +%.3f s over the save, restore "
+	       "took %.3f s, host time since the save %.3f s\n",
+	       jump, t_line - t_start, t_start - t_save1);
+	ck_assert_msg(t_line - t_start + CLOCK_SLACK_SEC < CLOCK_WAIT_SEC - 1.0,
+		      "the restore took %.3f s: too slow to tell continue from advance",
+		      t_line - t_start);
+	ck_assert_msg(jump > 0, "continue: the counter went back %.3f s", -jump);
+	ck_assert_msg(jump < t_line - t_start + CLOCK_SLACK_SEC,
+		      "continue: the counter moved %.3f s, the guest ran %.3f s since the restore",
+		      jump, t_line - t_start);
+
+	v = restore_counter(snap, "advance", &t_start, &t_line, &hz_after);
+	ck_assert_uint_eq(hz_after, hz);
+	jump = (double)(int64_t)(v - v_saved) / (double)hz;
+	printf("KVMKIT-ARM64 restore_clock advance: counter +%.3f s over the save, host time "
+	       "from the save to the restore %.3f s, to the line %.3f s\n",
+	       jump, t_start - t_save1, t_line - t_save0);
+	ck_assert_msg(jump >= t_start - t_save1,
+		      "advance: the counter moved %.3f s, the host's clock %.3f s or more", jump,
+		      t_start - t_save1);
+	ck_assert_msg(jump < t_line - t_save0 + CLOCK_SLACK_SEC,
+		      "advance: the counter moved %.3f s, the host's clock %.3f s at most", jump,
+		      t_line - t_save0);
+	remove_snapshot(dir, snap);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
@@ -503,6 +734,7 @@ int main(int argc, char **argv)
 		{"cpu_state", cpu_state, 30},
 		{"dirty_writer", dirty_writer, 60},
 		{"dirty_ring_caps", dirty_ring_caps, 10},
+		{"restore_clock", restore_clock, 60},
 	};
 	const struct host_suite suite = {
 		.name = "arm64",

@@ -1,7 +1,8 @@
 /* Host tests of vCPU and irqchip state (src/vmm/vm_cpu_state.h and the arch
  * door's arch_vcpu_save() and friends): guests/state_loop.S runs on a
  * thread, the test pauses it mid-loop, saves every vCPU and the irqchip,
- * loads the records back, saves again and compares, feeds bad records and
+ * loads the records back, saves again and compares (all but the TSC, which
+ * goes on counting while the VM is paused), feeds bad records and
  * checks they are refused with the VM untouched, then resumes and checks the
  * guest finished its script exactly.
  *
@@ -152,21 +153,59 @@ static const char *first_difference(const struct state_buf *a, const struct stat
 	return why;
 }
 
+/* Takes the TSC out of the vCPU record at the start of @b, zeroed in its
+ * place (src/arch/x86_64/x86_state.c: after the vCPU index, the parts
+ * flags, the XSAVE size and the MSR count). */
+static uint64_t take_tsc(struct state_buf *b)
+{
+	struct state_reader r, rec;
+	char kind[STATE_KIND_MAX];
+	uint32_t version;
+	uint64_t tsc;
+	uint8_t *at;
+
+	state_reader_init(&r, b->data, b->len);
+	ck_assert_int_eq(state_next(&r, kind, &version, &rec), 0);
+	ck_assert_str_eq(kind, "x86-vcpu");
+	ck_assert_uint_ge(rec.len, 16 + sizeof(tsc));
+	at = b->data + (rec.data - b->data) + 16;
+	memcpy(&tsc, at, sizeof(tsc));
+	memset(at, 0, sizeof(tsc));
+	return tsc;
+}
+
+/* The TSCs of two saves of one paused VM, @first's then @second's, taken
+ * out of both: the second must be the later one, by less than @max_sec at
+ * any TSC rate up to 10 GHz. */
+static void check_tsc_went_on(struct state_buf *first, struct state_buf *second, double max_sec)
+{
+	uint64_t a = take_tsc(first), b = take_tsc(second);
+
+	ck_assert_msg(b >= a, "the TSC went back: %llu, then %llu", (unsigned long long)a,
+		      (unsigned long long)b);
+	ck_assert_msg((double)(b - a) < max_sec * 10e9,
+		      "the TSC jumped by %llu cycles between two saves %.1f s apart at most",
+		      (unsigned long long)(b - a), max_sec);
+}
+
 START_TEST(round_trip)
 {
 	struct running_vm r = {0};
 	struct state_buf first, second;
 	struct state_reader in;
+	double t0;
 	int ret;
 
 	start_paused(&r);
+	t0 = now_sec();
 	save_all(r.vm, &first);
 	state_reader_init(&in, first.data, first.len);
-	ret = vm_cpu_state_load(r.vm, &in);
+	ret = vm_cpu_state_load(r.vm, &in, 0);
 	ck_assert_msg(ret == 0, "vm_cpu_state_load: %d: %s", ret, r.vm->error);
 	ck_assert(state_reader_done(&in));
 	save_all(r.vm, &second);
 	ck_assert_uint_eq(second.len, first.len);
+	check_tsc_went_on(&first, &second, now_sec() - t0);
 	ck_assert_msg(memcmp(first.data, second.data, first.len) == 0,
 		      "a save after loading the first differs from it: %s",
 		      first_difference(&first, &second));
@@ -184,7 +223,7 @@ static int load_vcpu0(struct vm *vm, const uint8_t *data, size_t len)
 	struct state_reader in;
 
 	state_reader_init(&in, data, len);
-	return arch_vcpu_load(vm->vcpus[0], &in);
+	return arch_vcpu_load(vm->vcpus[0], &in, &(struct arch_clock){0});
 }
 
 START_TEST(bad_records)
@@ -196,8 +235,10 @@ START_TEST(bad_records)
 	uint32_t version;
 	uint8_t *bad;
 	size_t vcpu_len;
+	double t0;
 
 	start_paused(&r);
+	t0 = now_sec();
 	save_all(r.vm, &good);
 	/* The first record alone: vCPU 0's. */
 	state_reader_init(&scan, good.data, good.len);
@@ -229,10 +270,10 @@ START_TEST(bad_records)
 	ck_assert_int_eq(load_vcpu0(r.vm, bad, good.len - vcpu_len), -EINVAL);
 	/* The whole VM's: one record missing, or a byte too many. */
 	state_reader_init(&in, good.data, vcpu_len);
-	ck_assert_int_eq(vm_cpu_state_load(r.vm, &in), -EINVAL);
+	ck_assert_int_eq(vm_cpu_state_load(r.vm, &in, 0), -EINVAL);
 	memcpy(bad, good.data, good.len);
 	state_reader_init(&in, bad, good.len - 1);
-	ck_assert_int_eq(vm_cpu_state_load(r.vm, &in), -EINVAL);
+	ck_assert_int_eq(vm_cpu_state_load(r.vm, &in, 0), -EINVAL);
 	{
 		struct state_buf longer;
 
@@ -240,7 +281,7 @@ START_TEST(bad_records)
 		state_put_bytes(&longer, good.data, good.len);
 		state_put_u8(&longer, 0);
 		state_reader_init(&in, longer.data, longer.len);
-		ck_assert_int_eq(vm_cpu_state_load(r.vm, &in), -EINVAL);
+		ck_assert_int_eq(vm_cpu_state_load(r.vm, &in, 0), -EINVAL);
 		state_buf_free(&longer);
 	}
 	/* The refusals reported, and changed nothing. */
@@ -248,6 +289,7 @@ START_TEST(bad_records)
 		      r.vm->error);
 	save_all(r.vm, &after);
 	ck_assert_uint_eq(after.len, good.len);
+	check_tsc_went_on(&good, &after, now_sec() - t0);
 	ck_assert_msg(memcmp(after.data, good.data, good.len) == 0,
 		      "a refused load changed the state: %s", first_difference(&good, &after));
 	free(bad);

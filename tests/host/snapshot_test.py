@@ -26,7 +26,10 @@ CASES = Cases()
 case = CASES.case
 MEMORY = "128M"
 LINE = re.compile(r"c=([0-9a-f]{16})$")
+TSC_LINE = re.compile(r"t=([0-9a-f]{16})$")
 EXIT_USAGE = 2
+CLOCK_WAIT = 5.0   # restore-clock: the host's time between save and restore
+CLOCK_SLACK = 1.0  # of guest time around a save or a restore
 
 
 class Run:
@@ -262,6 +265,94 @@ def _(env):
     refused(snap, ["--kernel", "--restore"], "-k", env.guest("counter"))
     # And the good one still restores.
     continues(saved.text(), restore(env, "restored", snap))
+
+
+def tscs(text):
+    """The TSCs of guests/clock.S's whole lines in @text."""
+    lines = text.split("\n")[:-1]
+    values = []
+    for i, line in enumerate(lines):
+        m = TSC_LINE.match(line)
+        expect(m, f"line {i + 1} is {line!r}, not a TSC")
+        values.append(int(m.group(1), 16))
+    return values
+
+
+def wait_until(when):
+    """Waits for the host's wall clock to reach @when (not a sleep of a
+    length: the clock must have got there)."""
+    while time.time() < when:
+        time.sleep(0.01)
+
+
+def restored_tsc(env, name, snap, how):
+    """Restores @snap with --restore-clock @how: the TSC of the guest's first
+    line printed after the restore, and the host's time just before the
+    restore began and once that line was in."""
+    start = time.time()
+    run = restore(env, name, snap, "--restore-clock", how, "--log-level", "info")
+    # The first line may be the rest of one the save cut short; the second
+    # began after the restore.
+    run.wait_count(2)
+    line_in = time.time()
+    run.kill()
+    return tscs(run.text().split("\n", 1)[1])[0], start, line_in
+
+
+@case("restore-clock")
+def _(env):
+    """--restore-clock with guests/clock.S, which prints its TSC: saved, the
+    host's clock waited CLOCK_WAIT on, then restored. continue: the TSC went
+    on by no more than the time the guest ran (the restore's own time and a
+    slack for the lines around the save), not the wait. advance: by at least
+    the host's time between the save and the restore, and not more than all
+    of it. The TSC's rate comes from the saved run's own lines."""
+    code, _, err, _ = env.run("run", "-k", env.guest("clock"), "--restore-clock", "advance",
+                              "--no-stdio", timeout=20)
+    expect(code == EXIT_USAGE and "--restore-clock" in err and "--restore:" in err,
+           f"--restore-clock without --restore: exit {code}, {err!r}")
+    code, _, err, _ = env.run("run", "--restore", "snap", "--restore-clock", "sideways",
+                              "--no-stdio", timeout=20)
+    expect(code == EXIT_USAGE and "--restore-clock 'sideways'" in err,
+           f"--restore-clock sideways: exit {code}, {err!r}")
+
+    saved = Run(env, "saved", "-k", env.guest("clock"), "--memory", "16M")
+    saved.wait_count(16)
+    t_a, tsc_a = time.time(), tscs(saved.text())[-1]
+    wait_until(t_a + 2.0)
+    t_b, tsc_b = time.time(), tscs(saved.text())[-1]
+    hz = (tsc_b - tsc_a) / (t_b - t_a)
+    expect(hz > 1e6, f"the TSC ran at {hz:.0f} Hz")
+    snap = os.path.join(env.tmp, "snap")
+    t_save0 = time.time()
+    saved.snapshot(snap, "--then", "stop")
+    t_save1 = time.time()
+    saved.finish(0)
+    tsc_saved = tscs(saved.text())[-1]
+    wait_until(t_save1 + CLOCK_WAIT)
+
+    tsc, start, line_in = restored_tsc(env, "continue", snap, "continue")
+    jump = (tsc - tsc_saved) / hz
+    print(f"restore-clock: TSC {hz / 1e6:.1f} MHz; continue: +{jump:.3f} s over the save, "
+          f"restore took {line_in - start:.3f} s, host time since the save {start - t_save1:.3f} s")
+    expect(line_in - start + CLOCK_SLACK < CLOCK_WAIT - 1.0,
+           f"the restore took {line_in - start:.3f} s: too slow to tell continue from advance")
+    expect(jump > 0, f"continue: the TSC went back {-jump:.3f} s")
+    # 10% for the rate measured over 2 s of lines.
+    expect(jump < 1.1 * (line_in - start + CLOCK_SLACK),
+           f"continue: the TSC moved {jump:.3f} s, the guest ran {line_in - start:.3f} s "
+           "since the restore")
+
+    tsc, start, line_in = restored_tsc(env, "advance", snap, "advance")
+    jump = (tsc - tsc_saved) / hz
+    print(f"restore-clock: advance: +{jump:.3f} s over the save, host time from the save "
+          f"to the restore {start - t_save1:.3f} s, to the line {line_in - t_save0:.3f} s")
+    expect(jump >= 0.9 * (start - t_save1),
+           f"advance: the TSC moved {jump:.3f} s, the host's clock {start - t_save1:.3f} s "
+           "or more")
+    expect(jump < 1.1 * (line_in - t_save0 + CLOCK_SLACK),
+           f"advance: the TSC moved {jump:.3f} s, the host's clock {line_in - t_save0:.3f} s "
+           "at most")
 
 
 @case("sigkill-mid-write")

@@ -177,6 +177,17 @@ START_TEST(stats_option)
 }
 END_TEST
 
+START_TEST(restore_clock_option)
+{
+	ck_assert_int_eq(PARSE("run", "--restore", "snap"), 0);
+	ck_assert_int_eq(RUN.vm.restore_clock, RESTORE_CLOCK_CONTINUE);
+	ck_assert_int_eq(PARSE("run", "--restore", "snap", "--restore-clock", "advance"), 0);
+	ck_assert_int_eq(RUN.vm.restore_clock, RESTORE_CLOCK_ADVANCE);
+	ck_assert_int_eq(PARSE("run", "--restore-clock", "continue", "--restore", "snap"), 0);
+	ck_assert_int_eq(RUN.vm.restore_clock, RESTORE_CLOCK_CONTINUE);
+}
+END_TEST
+
 START_TEST(all_options_together_in_any_order)
 {
 	ck_assert_int_eq(PARSE("run", "--stats", "-c", "2", "--no-stdio", "--memory", "1G",
@@ -355,6 +366,16 @@ START_TEST(empty_expect)
 }
 END_TEST
 
+static char *const bad_restore_clock_values[] = {"", "Advance", "forward", "continue,advance"};
+
+START_TEST(bad_restore_clock)
+{
+	assert_parse_error(PARSE("run", "--restore", "snap", "--restore-clock",
+				 bad_restore_clock_values[_i]),
+			   "--restore-clock");
+}
+END_TEST
+
 START_TEST(stray_argument_after_options)
 {
 	assert_parse_error(PARSE("run", "-k", "vmlinux", "extra"), "'extra'");
@@ -467,6 +488,7 @@ Suite *cli_suite(void)
 	tcase_add_test(good, dump_dtb_option);
 	tcase_add_loop_test(good, log_level_option, 0, ARRAY_SIZE(log_levels));
 	tcase_add_test(good, stats_option);
+	tcase_add_test(good, restore_clock_option);
 	tcase_add_test(good, all_options_together_in_any_order);
 	tcase_add_test(good, repeated_option_last_wins);
 	tcase_add_test(good, usage_lists_every_option);
@@ -491,6 +513,7 @@ Suite *cli_suite(void)
 	tcase_add_loop_test(bad, bad_timeout, 0, ARRAY_SIZE(bad_timeout_values));
 	tcase_add_loop_test(bad, bad_log_level, 0, ARRAY_SIZE(bad_log_level_values));
 	tcase_add_test(bad, empty_expect);
+	tcase_add_loop_test(bad, bad_restore_clock, 0, ARRAY_SIZE(bad_restore_clock_values));
 	tcase_add_test(bad, stray_argument_after_options);
 	tcase_add_test(bad, stray_argument_before_options);
 	tcase_add_test(bad, stray_argument_after_double_dash);

@@ -12,6 +12,7 @@
 
 #include "unit.h"
 #include "vmm/snapshot_file.h"
+#include "vmm/vm_cpu_state.h"
 
 #define PAGE 4096u
 #define SMALL_GPA 0x0ULL
@@ -597,10 +598,35 @@ START_TEST(oversized_state_file_is_refused_unread)
 }
 END_TEST
 
+/* --restore-clock advance: the time since the save in counter ticks, for
+ * the counters KVM has (arm64's 62.5 MHz to 1 GHz, TSCs of some GHz). */
+START_TEST(advance_in_counter_ticks)
+{
+	const uint64_t sec = 1000000000u;
+
+	ck_assert_uint_eq(clock_ns_to_ticks(0, 62500000), 0);
+	ck_assert_uint_eq(clock_ns_to_ticks(sec, 62500000), 62500000);
+	ck_assert_uint_eq(clock_ns_to_ticks(1500 * 1000000ull, 62500000), 93750000);
+	ck_assert_uint_eq(clock_ns_to_ticks(15, 62500000), 0); /* rounded down: 0.94 tick */
+	ck_assert_uint_eq(clock_ns_to_ticks(16, 62500000), 1);
+	ck_assert_uint_eq(clock_ns_to_ticks(sec - 1, 1000000000), 999999999);
+	/* A year at 4.2 GHz, a century at 5 GHz: past what ns * hz holds. */
+	ck_assert_uint_eq(clock_ns_to_ticks(365ull * 86400 * sec + 1, 4200000000ull),
+			  365ull * 86400 * 4200000000ull + 4);
+	ck_assert_uint_eq(clock_ns_to_ticks(100ull * 365 * 86400 * sec, 5000000000ull),
+			  100ull * 365 * 86400 * 5000000000ull);
+	/* Too much for 64 bits of ticks: the most there is, not a wrap. */
+	ck_assert_uint_eq(clock_ns_to_ticks(UINT64_MAX, 5000000000ull), UINT64_MAX);
+	ck_assert_uint_eq(clock_ns_to_ticks(sec, UINT64_MAX), UINT64_MAX);
+	ck_assert_uint_eq(clock_ns_to_ticks(UINT64_MAX, 0), 0);
+}
+END_TEST
+
 Suite *snapshot_file_suite(void)
 {
 	Suite *s = suite_create("snapshot_file");
 	TCase *tc = tcase_create("files");
+	TCase *clock = tcase_create("restore_clock");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, crc32c_check_value);
@@ -621,5 +647,7 @@ Suite *snapshot_file_suite(void)
 	tcase_add_test(tc, a_failed_write_changes_nothing);
 	tcase_add_test(tc, oversized_state_file_is_refused_unread);
 	suite_add_tcase(s, tc);
+	tcase_add_test(clock, advance_in_counter_ticks);
+	suite_add_tcase(s, clock);
 	return s;
 }

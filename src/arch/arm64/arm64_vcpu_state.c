@@ -7,7 +7,11 @@
  * is set before anything else (CNTV_CVAL is then compared against the
  * restored count), and it is the one value that differs between two saves
  * of a paused VM, as the counter goes on counting. Loading it stops the
- * guest's virtual time for as long as it was paused. The physical counter
+ * guest's virtual time for as long as it was paused, unless the load asks
+ * for an advance (struct arch_clock), which is added to the value saved.
+ * KVM keeps one counter offset for the whole VM (each write of the counter
+ * sets it for every vCPU), so the vCPUs cannot fall out of step; the
+ * advance in ticks is worked out once, by the first vCPU. The physical counter
  * (KVM_REG_ARM_PTIMER_CNT, listed by newer kernels) is the host's and is not
  * saved. Invariant and ID registers are written back with the value read,
  * which KVM accepts. */
@@ -27,6 +31,7 @@
 #ifndef KVM_REG_ARM_PTIMER_CNT
 #define KVM_REG_ARM_PTIMER_CNT ARM64_SYS_REG(3, 3, 14, 0, 1)
 #endif
+#define REG_CNTFRQ_EL0 ARM64_SYS_REG(3, 3, 14, 0, 0)
 
 #define VCPU_KIND "arm64-vcpu"
 #define VCPU_VERSION 1
@@ -91,7 +96,41 @@ static bool has_events(struct vcpu *vcpu)
 	return kvm_cap(vcpu->vm->vm_fd, KVM_CAP_VCPU_EVENTS) > 0;
 }
 
-int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out)
+/* The counter's frequency as the vCPU sees it: CNTFRQ_EL0 as KVM reports
+ * it where KVM has it as a register, else the host's own, which a guest
+ * reads untrapped. */
+static uint64_t counter_hz(struct vcpu *vcpu)
+{
+	uint64_t hz = 0;
+	struct kvm_one_reg reg = {.id = REG_CNTFRQ_EL0, .addr = (uintptr_t)&hz};
+
+	if (kvm_ioctl(vcpu->fd, KVM_GET_ONE_REG, &reg) < 0)
+		__asm__ volatile("mrs %0, cntfrq_el0" : "=r"(hz));
+	return hz & 0xffffffffu; /* the frequency field is 32 bits */
+}
+
+/* The load's advance in counter ticks, worked out once for every vCPU. */
+static int advance_ticks(struct vcpu *vcpu, struct arch_clock *clock)
+{
+	uint64_t hz;
+
+	if (clock->ready)
+		return 0;
+	clock->ref = 0;
+	if (clock->advance_ns) {
+		hz = counter_hz(vcpu);
+		if (!hz)
+			return vm_error(vcpu->vm, -EIO,
+					"vcpu%u: cannot advance the virtual counter: its "
+					"frequency (CNTFRQ_EL0) reads 0",
+					vcpu->index);
+		clock->ref = clock_ns_to_ticks(clock->advance_ns, hz);
+	}
+	clock->ready = true;
+	return 0;
+}
+
+int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out, struct arch_clock *clock)
 {
 	struct kvm_mp_state mp;
 	struct kvm_vcpu_events events = {0};
@@ -100,6 +139,7 @@ int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out)
 	bool events_saved = has_events(vcpu);
 	int n, ret;
 
+	(void)clock; /* one offset for the whole VM: each vCPU's reading is the VM's */
 	ret = vcpu_finish_exit(vcpu);
 	if (ret < 0)
 		return ret;
@@ -146,7 +186,7 @@ static bool valid_mp_state(uint32_t s)
 	       s == KVM_MP_STATE_SUSPENDED;
 }
 
-int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in)
+int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in, struct arch_clock *clock)
 {
 	struct state_reader rec;
 	struct kvm_mp_state mp;
@@ -209,7 +249,11 @@ int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in)
 			       VCPU_KIND, why);
 		goto out;
 	}
-	ret = vcpu_finish_exit(vcpu);
+	ret = advance_ticks(vcpu, clock);
+	if (ret == 0) {
+		counter += clock->ref;
+		ret = vcpu_finish_exit(vcpu);
+	}
 	if (ret == 0)
 		ret = one_reg(vcpu, KVM_SET_ONE_REG, "KVM_SET_ONE_REG", KVM_REG_ARM_TIMER_CNT,
 			      &counter);

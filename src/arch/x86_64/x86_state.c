@@ -4,11 +4,20 @@
  * the general registers, the special registers, the XSAVE area (or the
  * legacy FPU state where KVM has no XSAVE), XCR0, the debug registers, the
  * pending events, the MP state, the local APIC where it is in the kernel,
- * and every MSR of KVM_GET_MSR_INDEX_LIST that this vCPU can read. The TSC
- * is kept as the vCPU's TSC offset (KVM_VCPU_TSC_OFFSET) where KVM has it:
- * unlike MSR_IA32_TSC it does not move while the VM is paused, so two saves
- * of a paused VM are identical and a load keeps the guest's clock in step
- * with the host's. Without it MSR_IA32_TSC is saved with the other MSRs.
+ * and every MSR of KVM_GET_MSR_INDEX_LIST that this vCPU can read but the
+ * TSC, which has a field of its own: the guest's TSC at the save. A load
+ * sets it to that value plus the load's advance (struct arch_clock), so a
+ * restored guest's time goes on from the save whatever the host's TSC does
+ * meanwhile (a new process, a reboot, another host).
+ *
+ * Where KVM has the vCPU's TSC offset (KVM_VCPU_TSC_OFFSET, guest TSC =
+ * host TSC + offset), the TSCs of all vCPUs are taken at one instant and
+ * set from one: the first vCPU reads its TSC and offset, which give the
+ * host's TSC at that point, and every record is that plus its own offset; a
+ * load does the same the other way round. The differences between the
+ * vCPUs' TSCs are kept exactly. Without it (Linux before 5.16) each TSC is
+ * read and written through MSR_IA32_TSC, and KVM matches TSCs written
+ * within a second of each other.
  *
  * The irqchip record holds the in-kernel PIC and IOAPIC and the PIT where
  * the VM has them (kvmkit's x86 machine has neither today: the record then
@@ -27,7 +36,7 @@
 #include "vmm/vm_cpu_state.h"
 
 #define VCPU_KIND "x86-vcpu"
-#define VCPU_VERSION 1
+#define VCPU_VERSION 2
 #define IRQCHIP_KIND "x86-irqchip"
 #define IRQCHIP_VERSION 1
 #define MAX_MSRS 1024
@@ -46,6 +55,9 @@ enum {
 	HAS_XSAVE = 1u << 2,
 	HAS_XCRS = 1u << 3,
 };
+/* The parts a record holds: the TSC offset decides only how the TSC is
+ * read and set. */
+#define RECORD_FLAGS (HAS_LAPIC | HAS_XSAVE | HAS_XCRS)
 
 /* What this vCPU's state consists of on this host. */
 struct x86_layout {
@@ -64,7 +76,7 @@ struct x86_vcpu_image {
 	struct kvm_vcpu_events events;
 	struct kvm_mp_state mp;
 	struct kvm_lapic_state lapic;
-	uint64_t tsc_offset;
+	uint64_t tsc; /* the guest's, at the save */
 	struct kvm_msrs *msrs;
 };
 
@@ -114,8 +126,8 @@ static int probe_layout(struct vcpu *vcpu, struct x86_layout *lay)
 	for (uint32_t i = 0; ret >= 0 && i < list->nmsrs; i++) {
 		uint32_t index = list->indices[i];
 
-		if ((index == MSR_IA32_TSC && (lay->flags & HAS_TSC_OFFSET)) ||
-		    (index >= HV_MSR_FIRST && index <= HV_MSR_LAST) || !msr_readable(vcpu, index))
+		if (index == MSR_IA32_TSC || (index >= HV_MSR_FIRST && index <= HV_MSR_LAST) ||
+		    !msr_readable(vcpu, index))
 			continue;
 		if (lay->nr_msrs == MAX_MSRS) {
 			ret = vm_error(vm, -E2BIG, "vcpu%u: more than %u readable MSRs",
@@ -149,11 +161,107 @@ static int alloc_image(struct vcpu *vcpu, const struct x86_layout *lay, struct x
 	return 0;
 }
 
-static int get_image(struct vcpu *vcpu, const struct x86_layout *lay, struct x86_vcpu_image *img)
+/* Reads (@set false) or writes the vCPU's MSR_IA32_TSC. */
+static int tsc_msr(struct vcpu *vcpu, bool set, uint64_t *value)
 {
-	struct kvm_device_attr tsc = {.group = KVM_VCPU_TSC_CTRL,
-				      .attr = KVM_VCPU_TSC_OFFSET,
-				      .addr = (uintptr_t)&img->tsc_offset};
+	struct {
+		struct kvm_msrs head;
+		struct kvm_msr_entry entry;
+	} one = {.head.nmsrs = 1, .entry = {.index = MSR_IA32_TSC, .data = set ? *value : 0}};
+	int ret = set ? vcpu_ioctl(vcpu, KVM_SET_MSRS, &one) : vcpu_ioctl(vcpu, KVM_GET_MSRS, &one);
+
+	if (ret == 0)
+		ret = vm_error(vcpu->vm, -EIO, "vcpu%u: %s: MSR_IA32_TSC refused", vcpu->index,
+			       set ? "KVM_SET_MSRS" : "KVM_GET_MSRS");
+	if (ret > 0 && !set)
+		*value = one.entry.data;
+	return ret < 0 ? ret : 0;
+}
+
+/* Reads or writes the vCPU's TSC offset (KVM_VCPU_TSC_OFFSET). */
+static int tsc_offset(struct vcpu *vcpu, bool set, uint64_t *offset)
+{
+	struct kvm_device_attr attr = {
+		.group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET, .addr = (uintptr_t)offset};
+	int ret = set ? vcpu_ioctl(vcpu, KVM_SET_DEVICE_ATTR, &attr)
+		      : vcpu_ioctl(vcpu, KVM_GET_DEVICE_ATTR, &attr);
+
+	return ret < 0 ? ret : 0;
+}
+
+/* The host's TSC (as this vCPU's TSC counts it, scaled) now: the guest's
+ * TSC less its offset. */
+static int host_tsc(struct vcpu *vcpu, uint64_t *out)
+{
+	uint64_t guest = 0, offset = 0;
+	int ret = tsc_msr(vcpu, false, &guest);
+
+	if (ret == 0)
+		ret = tsc_offset(vcpu, false, &offset);
+	*out = guest - offset;
+	return ret;
+}
+
+/* The guest's TSC at the save: with the offset, at the instant the first
+ * vCPU took (clock->ref, the host's TSC then). */
+static int save_tsc(struct vcpu *vcpu, const struct x86_layout *lay, struct arch_clock *clock,
+		    uint64_t *tsc)
+{
+	uint64_t offset = 0;
+	int ret;
+
+	if (!(lay->flags & HAS_TSC_OFFSET))
+		return tsc_msr(vcpu, false, tsc);
+	if (!clock->ready) {
+		ret = host_tsc(vcpu, &clock->ref);
+		if (ret < 0)
+			return ret;
+		clock->ready = true;
+	}
+	ret = tsc_offset(vcpu, false, &offset);
+	*tsc = clock->ref + offset;
+	return ret;
+}
+
+/* Sets the guest's TSC to @tsc plus the load's advance. The first vCPU
+ * works out, for all, the advance in TSC cycles (at the frequency
+ * KVM_GET_TSC_KHZ reports) less the host's TSC now: the offset that
+ * makes a saved TSC read as it was, advanced, at this instant. */
+static int load_tsc(struct vcpu *vcpu, const struct x86_layout *lay, struct arch_clock *clock,
+		    uint64_t tsc)
+{
+	uint64_t advance = 0, host = 0;
+	int khz, ret;
+
+	if (!clock->ready) {
+		if (clock->advance_ns) {
+			khz = vcpu_ioctl(vcpu, KVM_GET_TSC_KHZ, NULL);
+			if (khz < 0)
+				return khz;
+			if (khz == 0)
+				return vm_error(vcpu->vm, -EIO,
+						"vcpu%u: cannot advance the TSC: KVM_GET_TSC_KHZ "
+						"reports 0",
+						vcpu->index);
+			advance = clock_ns_to_ticks(clock->advance_ns, (uint64_t)khz * 1000u);
+		}
+		if (lay->flags & HAS_TSC_OFFSET) {
+			ret = host_tsc(vcpu, &host);
+			if (ret < 0)
+				return ret;
+		}
+		clock->ref = advance - host;
+		clock->ready = true;
+	}
+	tsc += clock->ref;
+	if (lay->flags & HAS_TSC_OFFSET)
+		return tsc_offset(vcpu, true, &tsc);
+	return tsc_msr(vcpu, true, &tsc);
+}
+
+static int get_image(struct vcpu *vcpu, const struct x86_layout *lay, struct arch_clock *clock,
+		     struct x86_vcpu_image *img)
+{
 	int ret = vcpu_ioctl(vcpu, KVM_GET_REGS, &img->regs);
 
 	if (ret >= 0)
@@ -174,8 +282,8 @@ static int get_image(struct vcpu *vcpu, const struct x86_layout *lay, struct x86
 		ret = vcpu_ioctl(vcpu, KVM_GET_MP_STATE, &img->mp);
 	if (ret >= 0 && (lay->flags & HAS_LAPIC))
 		ret = vcpu_ioctl(vcpu, KVM_GET_LAPIC, &img->lapic);
-	if (ret >= 0 && (lay->flags & HAS_TSC_OFFSET))
-		ret = vcpu_ioctl(vcpu, KVM_GET_DEVICE_ATTR, &tsc);
+	if (ret >= 0)
+		ret = save_tsc(vcpu, lay, clock, &img->tsc);
 	if (ret >= 0 && lay->nr_msrs) {
 		ret = vcpu_ioctl(vcpu, KVM_GET_MSRS, img->msrs);
 		if (ret >= 0 && (uint32_t)ret != lay->nr_msrs)
@@ -225,11 +333,9 @@ static int set_msrs(struct vcpu *vcpu, const struct kvm_msrs *msrs)
 	return ret < 0 ? ret : 0;
 }
 
-static int set_image(struct vcpu *vcpu, const struct x86_layout *lay, struct x86_vcpu_image *img)
+static int set_image(struct vcpu *vcpu, const struct x86_layout *lay, struct arch_clock *clock,
+		     struct x86_vcpu_image *img)
 {
-	struct kvm_device_attr tsc = {.group = KVM_VCPU_TSC_CTRL,
-				      .attr = KVM_VCPU_TSC_OFFSET,
-				      .addr = (uintptr_t)&img->tsc_offset};
 	int ret = vcpu_ioctl(vcpu, KVM_SET_REGS, &img->regs);
 
 	if (ret >= 0 && (lay->flags & HAS_XSAVE))
@@ -240,10 +346,11 @@ static int set_image(struct vcpu *vcpu, const struct x86_layout *lay, struct x86
 		ret = vcpu_ioctl(vcpu, KVM_SET_XCRS, &img->xcrs);
 	if (ret >= 0)
 		ret = vcpu_ioctl(vcpu, KVM_SET_SREGS, &img->sregs);
+	/* The TSC before the MSRs that count from it (TSC_DEADLINE). */
+	if (ret >= 0)
+		ret = load_tsc(vcpu, lay, clock, img->tsc);
 	if (ret >= 0)
 		ret = set_msrs(vcpu, img->msrs);
-	if (ret >= 0 && (lay->flags & HAS_TSC_OFFSET))
-		ret = vcpu_ioctl(vcpu, KVM_SET_DEVICE_ATTR, &tsc);
 	if (ret >= 0)
 		ret = vcpu_ioctl(vcpu, KVM_SET_MP_STATE, &img->mp);
 	if (ret >= 0 && (lay->flags & HAS_LAPIC))
@@ -269,8 +376,6 @@ static void put_image(struct state_buf *out, const struct x86_layout *lay,
 	state_put_u32(out, img->mp.mp_state);
 	if (lay->flags & HAS_LAPIC)
 		state_put_bytes(out, &img->lapic, sizeof(img->lapic));
-	if (lay->flags & HAS_TSC_OFFSET)
-		state_put_u64(out, img->tsc_offset);
 	for (uint32_t i = 0; i < lay->nr_msrs; i++) {
 		state_put_u32(out, img->msrs->entries[i].index);
 		state_put_u64(out, img->msrs->entries[i].data);
@@ -290,8 +395,6 @@ static const char *get_fields(struct state_reader *rec, const struct x86_layout 
 	img->mp.mp_state = state_get_u32(rec);
 	if (lay->flags & HAS_LAPIC)
 		state_get_bytes(rec, &img->lapic, sizeof(img->lapic));
-	if (lay->flags & HAS_TSC_OFFSET)
-		img->tsc_offset = state_get_u64(rec);
 	for (uint32_t i = 0; i < lay->nr_msrs; i++) {
 		if (state_get_u32(rec) != lay->msrs[i] && !rec->err)
 			return "MSR list differs from this vCPU's";
@@ -306,7 +409,7 @@ static const char *get_fields(struct state_reader *rec, const struct x86_layout 
 	return NULL;
 }
 
-int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out)
+int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out, struct arch_clock *clock)
 {
 	struct x86_layout *lay = malloc(sizeof(*lay));
 	struct x86_vcpu_image img;
@@ -321,13 +424,14 @@ int arch_vcpu_save(struct vcpu *vcpu, struct state_buf *out)
 		ret = alloc_image(vcpu, lay, &img);
 	if (ret < 0)
 		goto out;
-	ret = get_image(vcpu, lay, &img);
+	ret = get_image(vcpu, lay, clock, &img);
 	if (ret == 0) {
 		state_begin(out, VCPU_KIND, VCPU_VERSION);
 		state_put_u32(out, vcpu->index);
-		state_put_u32(out, lay->flags);
+		state_put_u32(out, lay->flags & RECORD_FLAGS);
 		state_put_u32(out, lay->xsave_size);
 		state_put_u32(out, lay->nr_msrs);
+		state_put_u64(out, img.tsc);
 		put_image(out, lay, &img);
 		ret = state_end(out);
 		if (ret < 0)
@@ -340,7 +444,7 @@ out:
 	return ret;
 }
 
-int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in)
+int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in, struct arch_clock *clock)
 {
 	struct x86_layout *lay = malloc(sizeof(*lay));
 	struct x86_vcpu_image img = {0};
@@ -365,14 +469,16 @@ int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in)
 		why = "unknown version";
 	else if (state_get_u32(&rec) != vcpu->index)
 		why = "saved from another vCPU";
-	else if (state_get_u32(&rec) != lay->flags)
-		why = "saved with other state parts (LAPIC, TSC offset, XSAVE, XCRs) than here";
+	else if (state_get_u32(&rec) != (lay->flags & RECORD_FLAGS))
+		why = "saved with other state parts (LAPIC, XSAVE, XCRs) than here";
 	else if (state_get_u32(&rec) != lay->xsave_size)
 		why = "XSAVE area size differs";
 	else if (state_get_u32(&rec) != lay->nr_msrs)
 		why = "MSR count differs from this vCPU's";
-	else
+	else {
+		img.tsc = state_get_u64(&rec);
 		why = get_fields(&rec, lay, &img);
+	}
 	if (!why && rec.err)
 		why = "cut short";
 	if (why) {
@@ -382,7 +488,7 @@ int arch_vcpu_load(struct vcpu *vcpu, struct state_reader *in)
 	}
 	ret = vcpu_finish_exit(vcpu);
 	if (ret == 0)
-		ret = set_image(vcpu, lay, &img);
+		ret = set_image(vcpu, lay, clock, &img);
 out_image:
 	free_image(&img);
 out:

@@ -118,7 +118,7 @@ static int round_trip(struct vm *vm)
 	if (ret < 0)
 		return fail("save", ret, vm);
 	state_reader_init(&in, a.data, a.len);
-	ret = vm_cpu_state_load(vm, &in);
+	ret = vm_cpu_state_load(vm, &in, 0);
 	if (ret < 0)
 		return fail("load", ret, vm);
 	ret = vm_cpu_state_save(vm, &b);
@@ -128,7 +128,7 @@ static int round_trip(struct vm *vm)
 
 	/* Bad records first, while the good one is at hand. */
 	state_reader_init(&in, a.data, a.len - 1);
-	ret = vm_cpu_state_load(vm, &in);
+	ret = vm_cpu_state_load(vm, &in, 0);
 	printf("KVMKIT-CPUSTATE truncated rc=%d\n", ret);
 	{
 		uint8_t *bad = malloc(a.len);
@@ -137,7 +137,7 @@ static int round_trip(struct vm *vm)
 		memcpy(bad, a.data, a.len);
 		bad[at] ^= 0x5a; /* vCPU 0's record claims another index */
 		state_reader_init(&in, bad, a.len);
-		ret = arch_vcpu_load(vm->vcpus[0], &in);
+		ret = arch_vcpu_load(vm->vcpus[0], &in, &(struct arch_clock){0});
 		printf("KVMKIT-CPUSTATE wrong-index rc=%d\n", ret);
 		state_reader_init(&in, a.data, a.len);
 		ret = arch_irqchip_load(vm, &in); /* a vCPU record where the GIC's is due */
