@@ -19,6 +19,7 @@ struct vm;
 struct vm_restore {
 	struct snapshot_info info;
 	int mem_fd;
+	uint64_t begun_ns; /* CLOCK_MONOTONIC when vm_snapshot_open() began (--stats) */
 };
 
 /* What a snapshot write did. */
