@@ -1,6 +1,7 @@
 /* --stats: what the VM did and what it cost, and the console output each fd
  * lost. The VMM's own memory is the peak resident set minus the guest RAM
- * pages that are resident (touched). */
+ * pages that are resident (touched). A restored VM also gets the time from
+ * the restore's start (opening the snapshot) to vCPU 0's first KVM_RUN. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "vmm/device.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+#include "vmm/vm_snapshot.h"
 
 static unsigned long long proc_status_kib(const char *key)
 {
@@ -81,4 +83,12 @@ void vm_print_stats(struct vm *vm, int fd)
 	dprintf(fd,
 		"kvmkit stats: peak_rss_kib=%llu guest_resident_kib=%llu vmm_overhead_kib=%llu\n",
 		hwm, guest, hwm > guest ? hwm - guest : 0);
+	if (vm->cfg.restore && vm->nr_vcpus > 0) {
+		uint64_t run = atomic_load(&vm->vcpus[0]->first_run_ns);
+		uint64_t begun = vm->cfg.restore->begun_ns;
+
+		if (run >= begun)
+			dprintf(fd, "kvmkit stats: restore_to_first_run_us=%llu\n",
+				(unsigned long long)((run - begun) / 1000));
+	}
 }

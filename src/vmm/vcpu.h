@@ -26,6 +26,9 @@ struct vcpu {
 	_Atomic uint64_t nr_mmio_exits;
 	_Atomic uint64_t nr_pio_exits;
 	uint64_t nr_unhandled;
+	/* CLOCK_MONOTONIC ns at which the thread was about to enter KVM_RUN
+	 * for the first time (0: not yet); --stats reports it. */
+	_Atomic uint64_t first_run_ns;
 	/* Accesses the guest got wrong are reported through this (vCPU thread
 	 * only): a guest that repeats one in a loop cannot flood the log. */
 	struct ratelimit log_limit;

@@ -283,14 +283,17 @@ int vm_snapshot_then_parse(const char *text, enum vm_snapshot_then *out)
 
 int vm_snapshot_open(const char *path, struct vm_restore **out, char *err, size_t errlen)
 {
+	struct timespec begun;
 	struct vm_restore *rs = calloc(1, sizeof(*rs));
 	int ret;
 
+	clock_gettime(CLOCK_MONOTONIC, &begun);
 	*out = NULL;
 	if (!rs) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	rs->begun_ns = (uint64_t)begun.tv_sec * 1000000000u + (uint64_t)begun.tv_nsec;
 	ret = snapshot_chain_open(path, arch_name(), KVMKIT_VERSION, &rs->chain, err, errlen);
 	if (ret < 0) {
 		free(rs);

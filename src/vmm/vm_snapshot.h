@@ -22,6 +22,7 @@ struct vm;
 struct vm_restore {
 	struct snapshot_chain chain;
 	const struct snapshot_info *info;
+	uint64_t begun_ns; /* CLOCK_MONOTONIC when vm_snapshot_open() began (--stats) */
 };
 
 /* What a snapshot write did. */

@@ -92,7 +92,7 @@ class Run:
 
     def kill(self):
         self.ctl("kill")
-        self.finish(5)
+        self.err = self.finish(5)
 
 
 def boot(env, name="saved", *extra):
@@ -150,7 +150,12 @@ def _(env):
     expect(st.st_blocks * 512 >= 64 << 20, "the memory file lacks the stamped pages")
     expect(sorted(os.listdir(snap)) == ["memory", "state"], f"snapshot has {os.listdir(snap)}")
     expect(not glob.glob(snap + ".*"), f"left behind: {glob.glob(snap + '.*')}")
-    continues(saved.text(), restore(env, "restored", snap))
+    restored = restore(env, "restored", snap, "--stats")
+    continues(saved.text(), restored)
+    # --stats times a restore from the snapshot opened to the first KVM_RUN.
+    m = re.search(r"^kvmkit stats: restore_to_first_run_us=(\d+)$", restored.err, re.M)
+    expect(m and 0 < int(m.group(1)) < scaled(10) * 1000000,
+           f"no plausible restore_to_first_run_us in {restored.err!r}")
 
 
 @case("ten-restores")
