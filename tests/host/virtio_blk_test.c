@@ -779,21 +779,59 @@ static void craft_blk(const struct state_buf *saved, struct state_buf *out, uint
 	ck_assert_int_eq(out->err, 0);
 }
 
+/* The fields of virtio-blk's record (version 2): flush failed, read-only,
+ * capacity in sectors, a regular file, its modification time. */
+static size_t blk_fields(uint8_t *f, uint8_t flush_failed, uint64_t capacity,
+			 const struct timespec *mtime)
+{
+	struct state_buf b;
+	size_t n;
+
+	state_buf_init(&b);
+	state_put_u8(&b, flush_failed);
+	state_put_bool(&b, false);
+	state_put_u64(&b, capacity);
+	state_put_bool(&b, true);
+	state_put_u64(&b, (uint64_t)mtime->tv_sec);
+	state_put_u32(&b, (uint32_t)mtime->tv_nsec);
+	ck_assert_int_eq(b.err, 0);
+	n = b.len;
+	memcpy(f, b.data, n);
+	state_buf_free(&b);
+	return n;
+}
+
+/* The modification time virtio-blk0's record in @saved holds. */
+static struct timespec saved_mtime(const struct state_buf *saved)
+{
+	const uint8_t *at = memmem(saved->data, saved->len, blk_kind, 11);
+	struct state_reader r, rec;
+	char kind[STATE_KIND_MAX];
+	struct timespec t;
+	uint32_t v;
+
+	ck_assert_ptr_nonnull(at);
+	state_reader_init(&r, at, saved->len - (size_t)(at - saved->data));
+	ck_assert_int_eq(state_next(&r, kind, &v, &rec), 0);
+	ck_assert_uint_eq(v, 2);
+	state_get_bool(&rec); /* flush failed */
+	state_get_bool(&rec); /* read-only */
+	state_get_u64(&rec);  /* capacity */
+	ck_assert(state_get_bool(&rec));
+	t.tv_sec = (time_t)state_get_u64(&rec);
+	t.tv_nsec = (long)state_get_u32(&rec);
+	ck_assert_int_eq(state_finish(&rec), 0);
+	return t;
+}
+
 /* VM A's flush failed; its devices are saved and loaded into a fresh VM B
- * (on an image that flushes fine): B's disk still refuses flushes and writes,
- * as A's did, until its driver resets it. */
+ * (on an image that flushes fine, given A's image's size and modification
+ * time, as a copy made with cp -p would be): B's disk still refuses
+ * flushes and writes, as A's did, until its driver resets it. */
 static void flush_failure_saved(bool bad_records)
 {
-	static const struct {
-		uint32_t version;
-		uint8_t fields[2];
-		size_t n;
-	} bad[] = {
-		{2, {1}, 1},    /* unknown version */
-		{1, {2}, 1},    /* not a boolean */
-		{1, {1, 0}, 2}, /* a field too many */
-		{1, {0}, 0},    /* none */
-	};
+	const uint64_t capacity = DISK_SIZE / SECTOR;
+	struct timespec mtime, other;
 	struct fuse_file f;
 	struct image img;
 	struct running_vm a, b;
@@ -801,6 +839,8 @@ static void flush_failure_saved(bool bad_records)
 	struct vdrv d;
 	struct state_buf saved, crafted;
 	struct state_reader in;
+	uint8_t fields[64];
+	size_t n;
 
 	start_fuse_image(&f);
 	start_one_disk(&a, &d, f.path, false, false);
@@ -811,8 +851,11 @@ static void flush_failure_saved(bool bad_records)
 	host_pause(a.vm);
 	state_buf_init(&saved);
 	ck_assert_msg(vm_save_devices(a.vm, &saved) == 0, "save: %s", a.vm->error);
+	mtime = saved_mtime(&saved);
 
 	make_image(&img, DISK_SIZE);
+	ck_assert_int_eq(utimensat(AT_FDCWD, img.path, (const struct timespec[]){mtime, mtime}, 0),
+			 0);
 	vdrv_config_init(&cfg);
 	add_disk(&cfg, img.path, false, false, NULL);
 	vdrv_start_vm(&b, &cfg);
@@ -822,18 +865,39 @@ static void flush_failure_saved(bool bad_records)
 		memcpy(b.vm->mem.regions[i].host, a.vm->mem.regions[i].host,
 		       a.vm->mem.regions[i].size);
 	if (bad_records) {
-		for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			craft_blk(&saved, &crafted, bad[i].version, bad[i].fields, bad[i].n);
+		other = mtime;
+		other.tv_nsec = (other.tv_nsec + 1) % 1000000000;
+		for (unsigned i = 0; i < 6; i++) {
+			uint32_t version = 2;
+			/* A record that does not parse is the device's; one of
+			 * another disk names the image. */
+			const char *word = i < 4 ? "virtio-blk0" : img.path;
+
+			n = blk_fields(fields, 1, capacity, &mtime);
+			if (i == 0)
+				version = 3; /* unknown version */
+			else if (i == 1)
+				fields[0] = 2; /* not a boolean */
+			else if (i == 2)
+				fields[n++] = 0; /* a field too many */
+			else if (i == 3)
+				n = 0; /* none */
+			else if (i == 4)
+				n = blk_fields(fields, 1, capacity + 1, &mtime); /* another size */
+			else
+				n = blk_fields(fields, 1, capacity, &other); /* changed since */
+			craft_blk(&saved, &crafted, version, fields, n);
 			b.vm->error[0] = '\0';
 			state_reader_init(&in, crafted.data, crafted.len);
 			ck_assert_msg(vm_load_devices(b.vm, &in) == -EINVAL, "bad record %u taken",
 				      i);
-			ck_assert_msg(strstr(b.vm->error, "virtio-blk0"), "record %u: message: %s",
-				      i, b.vm->error);
+			ck_assert_msg(strstr(b.vm->error, word), "record %u: message: %s", i,
+				      b.vm->error);
 			state_buf_free(&crafted);
 		}
 		/* The control: the same record crafted good is taken. */
-		craft_blk(&saved, &crafted, 1, (const uint8_t[]){1}, 1);
+		n = blk_fields(fields, 1, capacity, &mtime);
+		craft_blk(&saved, &crafted, 2, fields, n);
 		state_reader_init(&in, crafted.data, crafted.len);
 		state_buf_free(&saved);
 		saved = crafted;
