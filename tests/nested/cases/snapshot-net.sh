@@ -11,12 +11,8 @@
 # Prints KVMKIT-SNAPNET lines; the guest's console follows each round.
 net_mib=${net_mib:-32}
 bytes=$((net_mib * 1048576))
-# L1's stream runs several times as fast as L2's (measured 8x and more:
-# L2 sends segments of one MSS where L1 hands the tap 64 KiB GSO frames), so
-# the snapshot waits for 1/32 of L2's and 1/8 of L1's: both are then still
-# going.
-mid_from_l2=$((bytes / 32))
-mid_to_l2=$((bytes / 8))
+# The snapshot waits for an eighth of each stream.
+mid=$((bytes / 8))
 
 insmod /tun.ko || exit 1
 tunctl -t tap0 >/dev/null || exit 1
@@ -34,13 +30,30 @@ tap_tx_bytes() {
     cat /sys/class/net/tap0/statistics/tx_bytes
 }
 
-# wait_mid SECONDS: 0 once L1 has received $mid_from_l2 bytes from L2 and
-# the tap has carried $mid_to_l2 bytes to it (this round's, from $tap_base
-# on), 1 when SECONDS passed or the guest ended first.
+# feed: L1's stream for nc, 1 MiB piece k once k MiB of L2's have come
+# in (or /tmp/feed-stop exists). Left to itself L1's stream runs 8 to 30
+# times as fast as L2's (L2 sends segments of about one MSS where L1 hands
+# the tap 64 KiB GSO frames), so it would be over before L2's had got under
+# way; kept in step, both are in the middle when the snapshot comes.
+feed() {
+    k=0
+    while [ $k -lt "$net_mib" ]; do
+        while [ "$(size_of /tmp/from-l2)" -lt $((k * 1048576)) ] && [ ! -e /tmp/feed-stop ]; do
+            sleep 0.02
+        done
+        [ -e /tmp/feed-stop ] && return
+        dd if=/tmp/to-l2 bs=1048576 skip=$k count=1 2>/dev/null
+        k=$((k + 1))
+    done
+}
+
+# wait_mid SECONDS: 0 once L1 has received $mid bytes from L2 and the tap
+# has carried $mid bytes to it (this round's, from $tap_base on), 1 when
+# SECONDS passed or the guest ended first.
 wait_mid() {
     i=0
-    while [ "$(size_of /tmp/from-l2)" -lt $mid_from_l2 ] ||
-        [ $(($(tap_tx_bytes) - tap_base)) -lt $mid_to_l2 ]; do
+    while [ "$(size_of /tmp/from-l2)" -lt $mid ] ||
+        [ $(($(tap_tx_bytes) - tap_base)) -lt $mid ]; do
         kill -0 $pid 2>/dev/null || return 1
         i=$((i + 1))
         [ $i -gt $(($1 * 50)) ] && return 1
@@ -53,7 +66,7 @@ round() {
     label=$1
     then=$2
     log=/tmp/$label.log
-    rm -rf /tmp/from-l2 /tmp/hold /tmp/api.sock "/tmp/snap-$label"
+    rm -rf /tmp/from-l2 /tmp/hold /tmp/api.sock /tmp/feed-stop "/tmp/snap-$label"
     mkfifo /tmp/hold
     nc -l -p 5000 </tmp/hold >/tmp/from-l2 &
     listener=$!
@@ -69,7 +82,7 @@ round() {
     after_snapshot=
     after_tap=
     if wait_for_line "$log" "KVMKIT-L2-NETSTREAM listening" 120; then
-        nc 10.0.2.2 5001 </tmp/to-l2 >/dev/null 2>&1 &
+        feed | nc 10.0.2.2 5001 >/dev/null 2>&1 &
         sender=$!
         echo "KVMKIT-SNAPNET $label streams start after $(($(now_ms) - t0)) ms"
     else
@@ -116,7 +129,10 @@ round() {
     # L2 powers off once L1's stream has all come in: a sender still there
     # never finishes.
     if [ -n "$sender" ]; then
-        kill -0 $sender 2>/dev/null && [ $rc != 0 ] && kill $sender
+        if [ $rc != 0 ]; then
+            touch /tmp/feed-stop
+            kill $sender 2>/dev/null
+        fi
         wait $sender
         echo "KVMKIT-SNAPNET $label sender rc=$?"
     fi
