@@ -117,7 +117,7 @@ struct vm {
 	enum vm_run_state run_state;
 	unsigned nr_parked;
 	bool pause_pending;    /* paused set, devices not yet quiesced */
-	bool devices_quiesced; /* by the pause that completed */
+	bool devices_quiesced; /* by the pause that completed, or loaded so by a restore */
 	/* Serialises quiescing and unquiescing the devices (pause completion
 	 * against resume and stop); taken before ctl_lock. */
 	pthread_mutex_t transition_lock;
@@ -143,7 +143,8 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 enum vm_exit_reason vm_run(struct vm *vm);
 
 /* Opens the event loop (and the control socket), seals the buses and starts
- * every vCPU thread. On failure the VM has an exit reason and vm_run_loop()
+ * every vCPU thread (a restored VM's devices first, unless it starts
+ * paused). On failure the VM has an exit reason and vm_run_loop()
  * still has to be called to close what was opened. */
 int vm_start(struct vm *vm);
 /* Runs the event loop until the VM has an exit reason, stops the vCPUs, moves

@@ -314,6 +314,7 @@ static void loop_close(struct loop_state *ls)
 int vm_start(struct vm *vm)
 {
 	struct loop_state *ls = calloc(1, sizeof(*ls));
+	bool unquiesce = false;
 	int ret;
 
 	if (!ls) {
@@ -349,13 +350,22 @@ int vm_start(struct vm *vm)
 	 * look like the last one standing before the others have started. */
 	atomic_store(&vm->nr_running_vcpus, 1);
 	/* --paused: every vCPU parks before its first KVM_RUN; the loop then
-	 * settles the pause as it would any other. */
+	 * settles the pause as it would any other, and the resume starts the
+	 * devices. Otherwise a restored VM's devices, loaded quiesced
+	 * (vm_restore_machine()), start now, before the vCPUs. */
+	pthread_mutex_lock(&vm->transition_lock);
+	pthread_mutex_lock(&vm->ctl_lock);
 	if (vm->cfg.start_paused) {
-		pthread_mutex_lock(&vm->ctl_lock);
 		atomic_store(&vm->paused, true);
 		vm->pause_pending = true;
-		pthread_mutex_unlock(&vm->ctl_lock);
+	} else {
+		unquiesce = vm->devices_quiesced;
+		vm->devices_quiesced = false;
 	}
+	pthread_mutex_unlock(&vm->ctl_lock);
+	if (unquiesce)
+		vm_unquiesce_devices(vm);
+	pthread_mutex_unlock(&vm->transition_lock);
 	for (unsigned i = 0; ret == 0 && i < vm->nr_vcpus; i++) {
 		ret = vcpu_start(vm->vcpus[i]);
 		if (ret < 0)

@@ -401,6 +401,14 @@ int vm_restore_machine(struct vm *vm)
 	ret = vm_cpu_state_load(vm, &cpus, restore_advance_ns(vm));
 	if (ret < 0)
 		return ret;
+	/* The devices were saved quiesced and are loaded so: vm_start() starts
+	 * them as a resume does, every queue served as if kicked. Work the
+	 * guest made available before the snapshot is not announced again (a
+	 * kick the paused device had not served yet; receive buffers posted
+	 * long before, which virtio-net waits for to read its tap), so a
+	 * device loaded and left to itself would sit on it for good. */
+	vm_quiesce_devices(vm);
+	vm->devices_quiesced = true;
 	return vm_load_devices(vm, &devices);
 }
 

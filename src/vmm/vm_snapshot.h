@@ -75,7 +75,9 @@ int vm_snapshot_open(const char *path, struct vm_restore **out, char *err, size_
 
 /* For vm_create(): maps RAM from the snapshot's memory file (the regions
  * must be exactly those the layout gives for the configured size), and,
- * once every device and vCPU exists, loads the machine records. */
+ * once every device and vCPU exists, loads the machine records. The
+ * devices are left quiesced, as they were saved: vm_start() (or the resume
+ * of a VM started paused) starts them. */
 int vm_restore_ram(struct vm *vm);
 int vm_restore_machine(struct vm *vm);
 
