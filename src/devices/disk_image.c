@@ -374,3 +374,11 @@ int disk_image_write_zeroes(struct disk_image *d, uint64_t offset, uint64_t len,
 		ret = write_zero_chunks(d, offset, len);
 	return ret;
 }
+
+bool disk_image_same_mtime(struct timespec saved, struct timespec now)
+{
+	if (now.tv_sec != saved.tv_sec)
+		return false;
+	return now.tv_nsec == saved.tv_nsec || now.tv_nsec == saved.tv_nsec - saved.tv_nsec % 1000 ||
+	       now.tv_nsec == 0;
+}

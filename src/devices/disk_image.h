@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include <time.h>
 
 #define DISK_SECTOR_SIZE 512
 
@@ -59,5 +60,12 @@ int disk_image_discard(struct disk_image *d, uint64_t offset, uint64_t len);
  * zeroes allocated in place; by writing zeroes where the file system offers
  * neither. -EIO past the end of a file that shrank, as for a write. */
 int disk_image_write_zeroes(struct disk_image *d, uint64_t offset, uint64_t len, bool may_unmap);
+
+/* Whether an image whose modification time is @now is the one that had
+ * @saved: the same time, or the same time at the precision the copying tool
+ * kept (busybox cp -p, tar and scp -p keep whole seconds, utimes(2)
+ * microseconds), the copy's finer digits then being zero. A change made
+ * later gets a time of its own. */
+bool disk_image_same_mtime(struct timespec saved, struct timespec now);
 
 #endif

@@ -481,7 +481,8 @@ static void blk_destroy(void *backend)
  * system's journal): the image is synced, so that what the guest was told
  * is written survives a host crash as the snapshot does, and its identity
  * kept (size and, for a file, modification time), so that a load refuses
- * an image that changed since. A copy made with cp -p keeps both. */
+ * an image that changed since. A copy made with cp -p keeps both (to the
+ * second with busybox's: disk_image_same_mtime()). */
 static void blk_save(void *backend, struct state_buf *out)
 {
 	struct virtio_blk *blk = backend;
@@ -535,8 +536,11 @@ static int blk_load(void *backend, struct state_reader *in)
 			"disk of %" PRIu64 " bytes there (missing or another image?)",
 			blk->path, blk->capacity * DISK_SECTOR_SIZE, capacity * DISK_SECTOR_SIZE);
 	if (regular && blk->image.regular &&
-	    (fstat(blk->image.fd, &st) < 0 || (uint64_t)st.st_mtim.tv_sec != mtime_sec ||
-	     (uint32_t)st.st_mtim.tv_nsec != mtime_nsec))
+	    (fstat(blk->image.fd, &st) < 0 || mtime_sec > (uint64_t)INT64_MAX ||
+	     mtime_nsec >= 1000000000u ||
+	     !disk_image_same_mtime((struct timespec){.tv_sec = (time_t)mtime_sec,
+						      .tv_nsec = (long)mtime_nsec},
+				    st.st_mtim)))
 		return host_input_error(blk->host, -EINVAL,
 					"disk %s: changed since the snapshot (its modification "
 					"time is not the one saved); the saved guest would see a "

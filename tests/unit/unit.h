@@ -24,6 +24,7 @@ Suite *arm64_image_suite(void);
 Suite *arm64_fdt_layout_suite(void);
 Suite *virtqueue_suite(void);
 Suite *disk_option_suite(void);
+Suite *disk_mtime_suite(void);
 Suite *adaptive_poll_suite(void);
 Suite *ratelimit_suite(void);
 Suite *state_suite(void);

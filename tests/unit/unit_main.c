@@ -19,6 +19,7 @@ static Suite *(*const all_suites[])(void) = {
 	arm64_fdt_layout_suite,
 	virtqueue_suite,
 	disk_option_suite,
+	disk_mtime_suite,
 	state_suite,
 	x86_ram_layout_suite,
 	ratelimit_suite,
