@@ -319,6 +319,15 @@ struct kvmkit_memory_region {
 KVMKIT_API int kvmkit_vm_memory_regions(struct kvmkit_vm *vm, struct kvmkit_memory_region *out,
 					unsigned max);
 
+/* With setting "memory-backend" memfd, each RAM region is a memfd of its own,
+ * mapped shared from offset 0: returns a new descriptor of region @index's
+ * (close-on-exec; the caller closes it), which another process can map to
+ * see and write the guest's RAM (vhost-user back ends, a live upgrade).
+ * -ENOTSUP for anonymous RAM (the default) and for a restored VM (its RAM is
+ * the snapshot's memory file, mapped private), -ERANGE past the last region,
+ * -ESRCH unless running. */
+KVMKIT_API int kvmkit_vm_memory_fd(struct kvmkit_vm *vm, unsigned index);
+
 /* "bitmap", "bitmap+clear" or "ring"; "" for NULL. */
 KVMKIT_API const char *kvmkit_vm_dirty_engine(struct kvmkit_vm *vm);
 

@@ -26,25 +26,6 @@ static int failed(struct kvmkit_vm *h, const char *what, int err, const char *wh
 	return api_vm_fail(h, kind_of(err), err, "%s: %s", what, why);
 }
 
-int kvmkit_vm_memory_regions(struct kvmkit_vm *h, struct kvmkit_memory_region *out, unsigned max)
-{
-	struct vm *vm;
-	int ret = 0;
-
-	if (!h || (!out && max))
-		return -EINVAL;
-	vm = api_running_vm(h, "memory_regions", &ret);
-	if (!vm)
-		return ret;
-	for (unsigned i = 0; i < vm->mem.nr_regions && i < max; i++)
-		out[i] = (struct kvmkit_memory_region){
-			.guest_phys_addr = vm->mem.regions[i].gpa,
-			.size = vm->mem.regions[i].size,
-			.host = vm->mem.regions[i].host,
-		};
-	return (int)vm->mem.nr_regions;
-}
-
 const char *kvmkit_vm_dirty_engine(struct kvmkit_vm *h)
 {
 	int ret = 0;

@@ -44,6 +44,12 @@ enum restore_clock {
 	RESTORE_CLOCK_ADVANCE,  /* ... moved on by the host's wall-clock time since the save */
 };
 
+/* What backs guest RAM (--memory-backend). */
+enum memory_backend {
+	MEMORY_BACKEND_ANON,  /* private anonymous memory */
+	MEMORY_BACKEND_MEMFD, /* a memfd per RAM region, mapped shared: another process can map it */
+};
+
 struct vm_device_config {
 	const struct device_type *type;
 	_Alignas(VM_DEVICE_CONFIG_ALIGN) unsigned char data[VM_DEVICE_CONFIG_MAX];
@@ -73,6 +79,7 @@ struct vm_config {
 	 * owns it): the VM is built from it rather than booted. */
 	const struct vm_restore *restore;
 	enum restore_clock restore_clock;
+	enum memory_backend memory_backend;
 	struct vm_device_config devices[VM_MAX_CONFIG_DEVICES]; /* in the order they were asked for */
 	unsigned nr_devices;
 };

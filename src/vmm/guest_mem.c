@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define GUEST_PAGE_MASK 0xfffULL
 #define GUEST_HUGE_PAGE 0x200000ULL
@@ -30,7 +31,8 @@ int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host
 	if (mem->nr_regions == GUEST_MEM_MAX_REGIONS)
 		return -ENOSPC;
 	r = &mem->regions[mem->nr_regions];
-	*r = (struct guest_mem_region){.gpa = gpa, .size = size, .host = host, .owned = false};
+	*r = (struct guest_mem_region){
+		.gpa = gpa, .size = size, .host = host, .owned = false, .fd = -1};
 	if (dirty_bitmap_init(&r->dirty, gpa, size) < 0)
 		return -ENOMEM;
 	mem->nr_regions++;
@@ -82,6 +84,47 @@ int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
+int guest_mem_alloc_memfd(struct guest_mem *mem, uint64_t gpa, uint64_t size)
+{
+	void *host, *mapped;
+	int fd, ret;
+
+	if (size == 0 || (size & GUEST_PAGE_MASK))
+		return -EINVAL;
+	fd = memfd_create("kvmkit-ram", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	host = map_aligned(size);
+	if (!host) {
+		close(fd);
+		return -ENOMEM;
+	}
+	mapped = mmap(host, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	if (mapped == MAP_FAILED) {
+		ret = -errno;
+		munmap(host, size);
+		close(fd);
+		return ret;
+	}
+	/* shmem takes huge pages where /sys/kernel/mm/transparent_hugepage/
+	 * shmem_enabled says advise; a refusal is harmless. */
+	madvise(host, size, MADV_HUGEPAGE);
+	ret = guest_mem_add(mem, gpa, size, host);
+	if (ret < 0) {
+		munmap(host, size);
+		close(fd);
+		return ret;
+	}
+	mem->regions[mem->nr_regions - 1].owned = true;
+	mem->regions[mem->nr_regions - 1].fd = fd;
+	return 0;
+}
+
 int guest_mem_map_file(struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t offset)
 {
 	void *host, *mapped;
@@ -116,6 +159,8 @@ void guest_mem_release(struct guest_mem *mem)
 
 		if (r->owned)
 			munmap(r->host, r->size);
+		if (r->fd >= 0)
+			close(r->fd);
 		dirty_bitmap_free(&r->dirty);
 	}
 	mem->nr_regions = 0;

@@ -17,6 +17,7 @@ struct guest_mem_region {
 	uint64_t size;
 	uint8_t *host;
 	bool owned; /* mmapped by guest_mem_alloc(), unmapped by guest_mem_release() */
+	int fd;     /* the memfd behind it (guest_mem_alloc_memfd()), else -1 */
 	struct dirty_bitmap dirty; /* pages the VMM wrote */
 };
 
@@ -34,13 +35,19 @@ int guest_mem_add(struct guest_mem *mem, uint64_t gpa, uint64_t size, void *host
 /* Maps anonymous memory for [gpa, gpa+size) and records it. -ENOMEM on failure. */
 int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa, uint64_t size);
 
+/* The same, backed by a memfd of its own mapped shared (region->fd), so that
+ * another process given the fd sees and writes the guest's RAM. -ENOMEM, or
+ * memfd_create()'s, ftruncate()'s or mmap()'s errno. */
+int guest_mem_alloc_memfd(struct guest_mem *mem, uint64_t gpa, uint64_t size);
+
 /* Maps @size bytes of @fd from @offset (both page aligned) privately at
  * [gpa, gpa+size) and records it: pages are read from the file when first
  * touched and copied when first written, the file never changes (a restored
  * snapshot's memory). -EINVAL, -ENOMEM, or mmap()'s errno. */
 int guest_mem_map_file(struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t offset);
 
-/* Unmaps what guest_mem_alloc() and guest_mem_map_file() mapped and empties the table. */
+/* Unmaps what the guest_mem_alloc*() and guest_mem_map_file() calls mapped,
+ * closes their memfds and empties the table. */
 void guest_mem_release(struct guest_mem *mem);
 
 /* Host pointer for [gpa, gpa+len) or NULL unless the whole range lies inside one

@@ -223,6 +223,17 @@ static int set_restore_clock(struct run_options *o, const char *v, char *err, si
 	return 0;
 }
 
+static int set_memory_backend(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "anon") == 0)
+		o->vm.memory_backend = MEMORY_BACKEND_ANON;
+	else if (strcmp(v, "memfd") == 0)
+		o->vm.memory_backend = MEMORY_BACKEND_MEMFD;
+	else
+		return option_fail(err, errlen, "--memory-backend '%s': expected anon or memfd", v);
+	return 0;
+}
+
 static const struct option_spec machine_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE",
 	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL,
@@ -248,6 +259,9 @@ static const struct option_spec machine_specs[] = {
 	{"memory", 'm', OPTION_VALUE, "SIZE",
 	 "guest RAM; MiB, or with a K/M/G suffix (default 256M)", set_memory, NULL,
 	 OPTION_SCOPE_MACHINE},
+	{"memory-backend", 0, OPTION_VALUE, "KIND",
+	 "anon (default) or memfd: guest RAM another process can map (kvmkit_vm_memory_fd)",
+	 set_memory_backend, NULL, OPTION_SCOPE_RUN},
 	{"console-log", 0, OPTION_VALUE, "FILE", "also write the guest console to FILE",
 	 set_console_log, NULL, OPTION_SCOPE_RUN},
 	{"console-buffer", 0, OPTION_VALUE, "SIZE",

@@ -196,11 +196,15 @@ static int setup_ram(struct vm *vm)
 				(unsigned long long)(vm->cfg.mem_size >> 20), arch_name(),
 				strerror(-nr));
 	for (int i = 0; i < nr; i++) {
-		ret = guest_mem_alloc(&vm->mem, ram[i].gpa, ram[i].size);
+		bool memfd = vm->cfg.memory_backend == MEMORY_BACKEND_MEMFD;
+
+		ret = memfd ? guest_mem_alloc_memfd(&vm->mem, ram[i].gpa, ram[i].size)
+			    : guest_mem_alloc(&vm->mem, ram[i].gpa, ram[i].size);
 		if (ret < 0)
-			return vm_error(vm, ret, "cannot map %llu MiB of guest RAM at 0x%llx: %s",
+			return vm_error(vm, ret, "cannot map %llu MiB of guest RAM at 0x%llx%s: %s",
 					(unsigned long long)(ram[i].size >> 20),
-					(unsigned long long)ram[i].gpa, strerror(-ret));
+					(unsigned long long)ram[i].gpa, memfd ? " (memfd)" : "",
+					strerror(-ret));
 	}
 	for (unsigned slot = 0; slot < vm->mem.nr_regions; slot++) {
 		const struct guest_mem_region *r = &vm->mem.regions[slot];

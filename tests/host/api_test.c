@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -635,6 +636,81 @@ START_TEST(dirty_tracking)
 }
 END_TEST
 
+/* Setting "memory-backend" memfd: the region's fd, mapped here, is the
+ * guest's RAM itself: the dirty writer's count moves in this mapping, and a
+ * generation written into it reaches the pages the guest writes. */
+START_TEST(memfd_ram)
+{
+	struct kvmkit_config *cfg = guest_config("dirty_writer");
+	struct kvmkit_memory_region regions[8];
+	struct kvmkit_vm *vm;
+	volatile uint64_t *mailbox = NULL, *area = NULL;
+	uint8_t *shared = NULL;
+	uint64_t from, generation = 0x6d656d6664ULL;
+	size_t size = 0;
+	bool seen = false;
+	int n, fd = -1;
+
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory", "64M"), 0);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory-backend", "hugetlb"), -EINVAL);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "memory-backend", "memfd"), 0);
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	ck_assert_int_eq(kvmkit_vm_memory_fd(vm, 0), -ESRCH);
+	start_vm(vm);
+	n = kvmkit_vm_memory_regions(vm, regions, 8);
+	ck_assert_int_ge(n, 1);
+	ck_assert_int_eq(kvmkit_vm_memory_fd(vm, (unsigned)n), -ERANGE);
+	for (int i = 0; i < n; i++) {
+		if (regions[i].guest_phys_addr <= DIRTY_MAILBOX_OFFSET &&
+		    DIRTY_AREA_OFFSET + DIRTY_AREA_PAGES * 4096ULL <=
+			    regions[i].guest_phys_addr + regions[i].size) {
+			fd = kvmkit_vm_memory_fd(vm, (unsigned)i);
+			ck_assert_msg(fd >= 0, "memory_fd: %d: %s", fd, kvmkit_vm_last_error(vm));
+			ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+			size = regions[i].size;
+			shared = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+			ck_assert(shared != MAP_FAILED);
+			/* Not kvmkit's mapping: a second view of the same pages. */
+			ck_assert_ptr_ne(shared, regions[i].host);
+			mailbox = (volatile uint64_t *)(shared + DIRTY_MAILBOX_OFFSET -
+							regions[i].guest_phys_addr);
+			area = (volatile uint64_t *)(shared + DIRTY_AREA_OFFSET -
+						     regions[i].guest_phys_addr);
+		}
+	}
+	ck_assert_msg(mailbox != NULL, "no region holds the dirty writer's pages");
+	from = mailbox[1];
+	mailbox[0] = generation;
+	for (int ms = 0; ms < 10000 * host_time_factor() && !seen; ms++) {
+		for (unsigned p = 0; p < DIRTY_AREA_PAGES && !seen; p++)
+			seen = area[p * 512] == generation;
+		if (!seen)
+			host_sleep_ms(1);
+	}
+	ck_assert_msg(seen, "the generation written through the memfd never reached a page");
+	ck_assert_uint_gt(mailbox[1], from);
+	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
+	wait_vm(vm);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+	/* Ours outlives the VM: the memfd goes when its last user does. */
+	ck_assert_uint_gt(mailbox[1], from);
+	ck_assert_int_eq(munmap(shared, size), 0);
+	ck_assert_int_eq(close(fd), 0);
+
+	/* Anonymous RAM (the default) has no fd to give. */
+	cfg = guest_config("dirty_writer");
+	ck_assert_int_eq(kvmkit_vm_create(cfg, &vm), 0);
+	kvmkit_config_free(cfg);
+	start_vm(vm);
+	ck_assert_int_eq(kvmkit_vm_memory_fd(vm, 0), -ENOTSUP);
+	ck_assert_ptr_nonnull(strstr(kvmkit_vm_last_error(vm), "memory-backend"));
+	ck_assert_int_eq(kvmkit_vm_kill(vm), 0);
+	wait_vm(vm);
+	ck_assert_int_eq(kvmkit_vm_destroy(vm), 0);
+}
+END_TEST
+
 /* The whole console of a run, for the snapshot test. */
 struct console_log {
 	pthread_mutex_t lock;
@@ -879,6 +955,7 @@ int main(int argc, char **argv)
 		{"log", log_goes_where_asked, 20},
 		{"snapshot", snapshot_and_restore, 60},
 		{"snapshot_diffs", snapshot_diffs, 60},
+		{"memfd", memfd_ram, 30},
 	};
 	const struct host_suite suite = {
 		.name = "api",

@@ -1,6 +1,8 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unit.h"
 #include "vmm/guest_mem.h"
@@ -241,6 +243,44 @@ START_TEST(alloc_maps_and_release_empties)
 }
 END_TEST
 
+START_TEST(alloc_memfd_is_shared_and_closed_at_release)
+{
+	uint8_t *host, byte = 0;
+	int fd;
+
+	ck_assert_int_eq(guest_mem_alloc_memfd(&mem, 0x100000, 4 * PAGE), 0);
+	ck_assert_int_eq(guest_mem_alloc_memfd(&mem, 0x200000, PAGE + 8), -EINVAL);
+	ck_assert(mem.regions[0].owned);
+	fd = mem.regions[0].fd;
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	host = guest_mem_ptr(&mem, 0x102000, 1);
+	ck_assert_ptr_nonnull(host);
+	/* Both ways: the mapping is the file's pages, not a private copy. */
+	*host = 0xa5;
+	ck_assert_int_eq(pread(fd, &byte, 1, 2 * PAGE), 1);
+	ck_assert_uint_eq(byte, 0xa5);
+	byte = 0x3c;
+	ck_assert_int_eq(pwrite(fd, &byte, 1, 3 * PAGE + 7), 1);
+	ck_assert_uint_eq(*(uint8_t *)guest_mem_ptr(&mem, 0x103007, 1), 0x3c);
+	guest_mem_release(&mem);
+	ck_assert_int_eq(fcntl(fd, F_GETFD), -1);
+	ck_assert_int_eq(errno, EBADF);
+}
+END_TEST
+
+START_TEST(anonymous_regions_have_no_fd)
+{
+	static uint8_t backing[2 * PAGE] __attribute__((aligned(4096)));
+
+	ck_assert_int_eq(guest_mem_alloc(&mem, 0x100000, PAGE), 0);
+	ck_assert_int_eq(guest_mem_add(&mem, 0x200000, sizeof(backing), backing), 0);
+	ck_assert_int_eq(mem.regions[0].fd, -1);
+	ck_assert_int_eq(mem.regions[1].fd, -1);
+	guest_mem_release(&mem);
+}
+END_TEST
+
 START_TEST(alloc_rejects_bad_ranges)
 {
 	ck_assert_int_eq(guest_mem_alloc(&mem, 0x100000, 0), -EINVAL);
@@ -289,6 +329,8 @@ Suite *guest_mem_suite(void)
 	tcase_add_checked_fixture(alloc, empty_table, release_table);
 	tcase_add_test(alloc, alloc_maps_and_release_empties);
 	tcase_add_test(alloc, alloc_rejects_bad_ranges);
+	tcase_add_test(alloc, alloc_memfd_is_shared_and_closed_at_release);
+	tcase_add_test(alloc, anonymous_regions_have_no_fd);
 	suite_add_tcase(s, alloc);
 	return s;
 }
