@@ -865,8 +865,11 @@ static void flush_failure_saved(bool bad_records)
 		memcpy(b.vm->mem.regions[i].host, a.vm->mem.regions[i].host,
 		       a.vm->mem.regions[i].size);
 	if (bad_records) {
+		/* The image changed a second after the saved time (a time the
+		 * image's could be a coarser copy of would be taken:
+		 * disk_image_same_mtime()). */
 		other = mtime;
-		other.tv_nsec = (other.tv_nsec + 1) % 1000000000;
+		other.tv_sec -= 1;
 		for (unsigned i = 0; i < 6; i++) {
 			uint32_t version = 2;
 			/* A record that does not parse is the device's; one of
