@@ -323,8 +323,9 @@ KVMKIT_API int kvmkit_vm_memory_regions(struct kvmkit_vm *vm, struct kvmkit_memo
  * mapped shared from offset 0: returns a new descriptor of region @index's
  * (close-on-exec; the caller closes it), which another process can map to
  * see and write the guest's RAM (vhost-user back ends, a live upgrade).
- * -ENOTSUP for anonymous RAM (the default) and for a restored VM (its RAM is
- * the snapshot's memory file, mapped private), -ERANGE past the last region,
+ * -ENOTSUP for RAM that is not memfd-backed (the default; a restore without
+ * the setting maps the snapshot's memory file private), -ERANGE past the
+ * last region,
  * -ESRCH unless running. */
 KVMKIT_API int kvmkit_vm_memory_fd(struct kvmkit_vm *vm, unsigned index);
 

@@ -42,8 +42,7 @@ int kvmkit_vm_memory_fd(struct kvmkit_vm *h, unsigned index)
 	if (vm->mem.regions[index].fd < 0)
 		return api_vm_fail(h, KVMKIT_ERROR_USAGE, -ENOTSUP,
 				   "memory_fd: guest RAM is not memfd-backed "
-				   "(setting \"memory-backend\" memfd; a restored VM's RAM is its "
-				   "snapshot's memory file)");
+				   "(setting \"memory-backend\" memfd)");
 	fd = fcntl(vm->mem.regions[index].fd, F_DUPFD_CLOEXEC, 0);
 	if (fd < 0) {
 		ret = -errno;

@@ -369,14 +369,6 @@ int kvmkit_vm_start(struct kvmkit_vm *h)
 	h->start_called = true;
 	pthread_mutex_unlock(&h->lock);
 
-	if (h->cfg->opts.vm.restore_path &&
-	    h->cfg->opts.vm.memory_backend == MEMORY_BACKEND_MEMFD) {
-		mark_ended(h, KVMKIT_EXIT_ERROR, KVMKIT_ERROR_INPUT,
-			   "--memory-backend memfd with --restore: a restored VM's RAM is its "
-			   "snapshot's memory file mapped private (restoring into a memfd is not "
-			   "offered yet)");
-		return -EINVAL;
-	}
 	if (h->cfg->opts.vm.restore_path) {
 		ret = api_restore_prepare(&h->cfg, &h->restore, err, sizeof(err));
 		if (ret < 0) {

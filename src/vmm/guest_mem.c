@@ -125,6 +125,45 @@ int guest_mem_alloc_memfd(struct guest_mem *mem, uint64_t gpa, uint64_t size)
 	return 0;
 }
 
+int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd,
+			uint64_t offset)
+{
+	uint8_t *host = guest_mem_ptr(mem, gpa, size);
+	uint64_t end, pos = offset;
+
+	if (!host || size == 0)
+		return -EFAULT;
+	if (__builtin_add_overflow(offset, size, &end) || end > (uint64_t)INT64_MAX)
+		return -EINVAL;
+	while (pos < end) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA), hole;
+
+		/* ENXIO: no data after pos, the rest is a hole. */
+		if (data < 0)
+			return errno == ENXIO ? 0 : -errno;
+		if ((uint64_t)data >= end)
+			return 0;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		if ((uint64_t)hole > end)
+			hole = (off_t)end;
+		for (pos = (uint64_t)data; pos < (uint64_t)hole;) {
+			ssize_t n =
+				pread(fd, host + (pos - offset), (uint64_t)hole - pos, (off_t)pos);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			if (n == 0)
+				return -EIO;
+			pos += (uint64_t)n;
+		}
+	}
+	return 0;
+}
+
 int guest_mem_map_file(struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd, uint64_t offset)
 {
 	void *host, *mapped;

@@ -40,6 +40,15 @@ int guest_mem_alloc(struct guest_mem *mem, uint64_t gpa, uint64_t size);
  * memfd_create()'s, ftruncate()'s or mmap()'s errno. */
 int guest_mem_alloc_memfd(struct guest_mem *mem, uint64_t gpa, uint64_t size);
 
+/* Copies @size bytes of @fd from @offset into the RAM at [gpa, gpa+size),
+ * reading only the file's data (its holes are left as the RAM has them,
+ * zero in fresh RAM): a snapshot's memory loaded eagerly, into a memfd.
+ * Past the file's end is a hole too (the caller checked its size). -EFAULT
+ * if the range is not RAM, -EIO if the file shrinks meanwhile, or lseek()'s
+ * or pread()'s errno. */
+int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, uint64_t size, int fd,
+			uint64_t offset);
+
 /* Maps @size bytes of @fd from @offset (both page aligned) privately at
  * [gpa, gpa+size) and records it: pages are read from the file when first
  * touched and copied when first written, the file never changes (a restored

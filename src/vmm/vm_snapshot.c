@@ -334,11 +334,24 @@ int vm_restore_ram(struct vm *vm)
 				"layout's 0x%llx+0x%llx",
 				i, (unsigned long long)r->gpa, (unsigned long long)r->size,
 				(unsigned long long)ram[i].gpa, (unsigned long long)ram[i].size);
-		ret = guest_mem_map_file(&vm->mem, r->gpa, r->size, base->mem_fd, r->offset);
+		if (vm->cfg.memory_backend == MEMORY_BACKEND_MEMFD) {
+			/* Shared RAM cannot be a private mapping of the file:
+			 * its pages are read in now, the restore's time then
+			 * growing with what the snapshot stored. */
+			ret = guest_mem_alloc_memfd(&vm->mem, r->gpa, r->size);
+			if (ret == 0)
+				ret = guest_mem_load_file(&vm->mem, r->gpa, r->size, base->mem_fd,
+							  r->offset);
+		} else {
+			ret = guest_mem_map_file(&vm->mem, r->gpa, r->size, base->mem_fd,
+						 r->offset);
+		}
 		if (ret < 0)
 			return vm_error(vm, ret,
-					"restore: cannot map RAM region %d from the "
+					"restore: cannot %s RAM region %d from the "
 					"memory file: %s",
+					vm->cfg.memory_backend == MEMORY_BACKEND_MEMFD ? "load"
+										       : "map",
 					i, strerror(-ret));
 	}
 	ret = snapshot_chain_apply(&rs->chain, &vm->mem, why, sizeof(why));

@@ -1,6 +1,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -269,6 +270,43 @@ START_TEST(alloc_memfd_is_shared_and_closed_at_release)
 }
 END_TEST
 
+START_TEST(load_file_reads_data_and_leaves_holes)
+{
+	char path[] = "/tmp/kvmkit-unit-memfile-XXXXXX";
+	uint8_t page[PAGE], *host;
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	unlink(path);
+	/* A 64-page file: data at pages 1 and 40-41 (from offset 8 pages on:
+	 * region pages 0 not in range), holes elsewhere. */
+	memset(page, 0x11, sizeof(page));
+	ck_assert_int_eq(pwrite(fd, page, PAGE, 9 * PAGE), PAGE);
+	memset(page, 0x22, sizeof(page));
+	ck_assert_int_eq(pwrite(fd, page, PAGE, 48 * PAGE), PAGE);
+	ck_assert_int_eq(pwrite(fd, page, 100, 49 * PAGE + 8), 100);
+	ck_assert_int_eq(ftruncate(fd, 64 * PAGE), 0);
+	ck_assert_int_eq(guest_mem_alloc_memfd(&mem, 0x100000, 56 * PAGE), 0);
+	host = guest_mem_ptr(&mem, 0x100000, 56 * PAGE);
+	/* What a hole covers keeps what RAM held. */
+	memset(host + 20 * PAGE, 0x77, PAGE);
+	ck_assert_int_eq(guest_mem_load_file(&mem, 0x100000, 56 * PAGE, fd, 8 * PAGE), 0);
+	for (unsigned p = 0; p < 56; p++) {
+		for (unsigned b = 0; b < PAGE; b++) {
+			uint8_t want = p == 1 ? 0x11 : p == 40 ? 0x22 : p == 20 ? 0x77 : 0;
+
+			if (p == 41)
+				want = b >= 8 && b < 108 ? 0x22 : 0;
+			ck_assert_msg(host[p * PAGE + b] == want,
+				      "page %u byte %u: 0x%x, want 0x%x", p, b, host[p * PAGE + b],
+				      want);
+		}
+	}
+	ck_assert_int_eq(guest_mem_load_file(&mem, 0x100000 + 55 * PAGE, 2 * PAGE, fd, 0), -EFAULT);
+	close(fd);
+}
+END_TEST
+
 START_TEST(anonymous_regions_have_no_fd)
 {
 	static uint8_t backing[2 * PAGE] __attribute__((aligned(4096)));
@@ -331,6 +369,7 @@ Suite *guest_mem_suite(void)
 	tcase_add_test(alloc, alloc_rejects_bad_ranges);
 	tcase_add_test(alloc, alloc_memfd_is_shared_and_closed_at_release);
 	tcase_add_test(alloc, anonymous_regions_have_no_fd);
+	tcase_add_test(alloc, load_file_reads_data_and_leaves_holes);
 	suite_add_tcase(s, alloc);
 	return s;
 }
