@@ -42,6 +42,10 @@ int arm64_get_one_reg(struct vcpu *vcpu, uint64_t id, uint64_t *value);
  * initializes it (arm64_gic.c). */
 int arm64_gic_create(struct vm *vm);
 
+/* With --pmu, after the GIC is initialized: gives every vCPU its PMU
+ * overflow interrupt and initializes its PMU (arm64_pmu.c). Nothing without. */
+int arm64_pmu_init(struct vm *vm);
+
 /* KVM_SET_DEVICE_ATTR / KVM_GET_DEVICE_ATTR on the GIC; a failure is the
  * VM's error, naming the group and attribute. */
 int arm64_gic_set_attr(struct vm *vm, uint32_t group, uint64_t attr, void *value);

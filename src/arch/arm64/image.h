@@ -24,4 +24,11 @@ struct arm64_image_info {
 int arm64_image_parse(const uint8_t *head, size_t len, uint64_t file_size,
 		      struct arm64_image_info *info, char *err, size_t errlen);
 
+/* A raw kernel (--kernel-format raw) of @file_size bytes: no header to read,
+ * so it goes at ARM64_RAW_KERNEL_OFFSET from the start of RAM and takes its
+ * file's size (its BSS, if any, is the rest of RAM below the DTB). Returns
+ * 0, or -ENOEXEC for an empty file with the reason in @err. */
+int arm64_raw_image_info(uint64_t file_size, struct arm64_image_info *info, char *err,
+			 size_t errlen);
+
 #endif
