@@ -61,9 +61,7 @@ static int load_kernel(struct vm *vm, struct boot_layout *lay)
 	 * at its first byte. */
 	lay->kernel_gpa = ARM64_RAM_BASE + info.text_offset;
 	lay->kernel_end = lay->kernel_gpa + info.image_size;
-	/* Written so that a huge image_size from the header cannot wrap. */
-	if (info.image_size > vm->cfg.mem_size ||
-	    vm->cfg.mem_size - info.image_size < info.text_offset + ARM64_FDT_MAX_SIZE) {
+	if (!arm64_kernel_fits(&info, vm->cfg.mem_size)) {
 		ret = vm_input_error(
 			vm, -EFBIG,
 			"kernel %s: needs %llu MiB once loaded; the guest has %llu MiB of RAM",

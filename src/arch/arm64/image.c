@@ -114,3 +114,9 @@ int arm64_raw_image_info(uint64_t file_size, struct arm64_image_info *info, char
 	info->image_size = file_size;
 	return 0;
 }
+
+bool arm64_kernel_fits(const struct arm64_image_info *info, uint64_t mem_size)
+{
+	return info->image_size <= mem_size &&
+	       mem_size - info->image_size >= info->text_offset + ARM64_FDT_MAX_SIZE;
+}
