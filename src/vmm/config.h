@@ -47,7 +47,7 @@ enum restore_clock {
 /* How -k is read (--kernel-format). */
 enum kernel_format {
 	KERNEL_FORMAT_AUTO, /* the architecture's kernel format (arm64 Image, x86_64 ELF64) */
-	KERNEL_FORMAT_RAW,  /* arm64: a flat binary entered at its first byte (arch/arm64/layout.h) */
+	KERNEL_FORMAT_RAW, /* arm64: a flat binary entered at its first byte (arch/arm64/layout.h) */
 };
 
 struct vm_device_config {

@@ -25,10 +25,11 @@ static int set_kernel_format(struct run_options *o, const char *v, char *err, si
 	if (strcmp(v, "raw") != 0)
 		return option_fail(err, errlen, "--kernel-format '%s': expected auto or raw", v);
 	if (!arch_has_raw_kernel())
-		return option_fail(err, errlen,
-				   "--kernel-format raw: raw kernels are arm64 only; this %s kvmkit "
-				   "boots ELF64 kernels",
-				   arch_name());
+		return option_fail(
+			err, errlen,
+			"--kernel-format raw: raw kernels are arm64 only; this %s kvmkit "
+			"boots ELF64 kernels",
+			arch_name());
 	o->vm.kernel_format = KERNEL_FORMAT_RAW;
 	return 0;
 }
@@ -37,9 +38,10 @@ static int set_pmu(struct run_options *o, const char *v, char *err, size_t errle
 {
 	(void)v;
 	if (!arch_has_guest_pmu())
-		return option_fail(err, errlen,
-				   "--pmu: a guest PMU is arm64 only; this %s kvmkit has none to give",
-				   arch_name());
+		return option_fail(
+			err, errlen,
+			"--pmu: a guest PMU is arm64 only; this %s kvmkit has none to give",
+			arch_name());
 	o->vm.pmu = true;
 	return 0;
 }
