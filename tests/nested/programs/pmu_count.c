@@ -1,8 +1,11 @@
-/* Counts CPU cycles and instructions of a known loop with perf_event_open:
- * the L2 Linux's proof that kvmkit's --pmu gave it a working PMU (the
- * nested-pmu case; l2-init test=pmu runs it from /dev/vda). Prints
- *     KVMKIT-L2-PMU-COUNT cycles=N instructions=M loops=L
- * and exits 0 when both counted something, 1 (with the reason) otherwise. */
+/* Counts the CPU cycles of a known loop at EL0 with perf_event_open: the L2
+ * Linux's proof that kvmkit's --pmu gave it a working PMU (the nested-pmu
+ * case; l2-init test=pmu runs it from /dev/vda). Only cycles: QEMU's TCG
+ * PMU (the L1 here) counts INST_RETIRED only with -icount, so L2's KVM PMU
+ * does not offer it (perf_event_open of instructions: ENOENT). Prints
+ *     KVMKIT-L2-PMU-COUNT cycles=N loops=L
+ * and exits 0 when the loop took at least a cycle per ten iterations, 1
+ * (with the reason) otherwise. */
 #include <errno.h>
 #include <linux/perf_event.h>
 #include <stdint.h>
@@ -43,26 +46,22 @@ static int read_counter(int fd, uint64_t *value, const char *name)
 
 int main(void)
 {
-	uint64_t cycles = 0, instructions = 0;
+	uint64_t cycles = 0;
 	volatile uint64_t sink = 0;
 	int cfd = open_counter(PERF_COUNT_HW_CPU_CYCLES, "cycles");
-	int ifd = open_counter(PERF_COUNT_HW_INSTRUCTIONS, "instructions");
 
-	if (cfd < 0 || ifd < 0)
+	if (cfd < 0)
 		return 1;
 	ioctl(cfd, PERF_EVENT_IOC_ENABLE, 0);
-	ioctl(ifd, PERF_EVENT_IOC_ENABLE, 0);
 	for (unsigned i = 0; i < LOOPS; i++)
 		sink += i;
-	ioctl(ifd, PERF_EVENT_IOC_DISABLE, 0);
 	ioctl(cfd, PERF_EVENT_IOC_DISABLE, 0);
-	if (read_counter(cfd, &cycles, "cycles") < 0 ||
-	    read_counter(ifd, &instructions, "instructions") < 0)
+	if (read_counter(cfd, &cycles, "cycles") < 0)
 		return 1;
-	printf("KVMKIT-L2-PMU-COUNT cycles=%llu instructions=%llu loops=%u\n",
-	       (unsigned long long)cycles, (unsigned long long)instructions, LOOPS);
-	/* The loop alone is several instructions per iteration. */
-	if (cycles == 0 || instructions < LOOPS) {
+	printf("KVMKIT-L2-PMU-COUNT cycles=%llu loops=%u\n", (unsigned long long)cycles, LOOPS);
+	/* Each iteration is several instructions (a load, an add and a store
+	 * of the volatile, the loop's own): far more than a tenth of a cycle. */
+	if (cycles < LOOPS / 10) {
 		printf("KVMKIT-L2-PMU-COUNT FAIL the counters did not count the loop\n");
 		return 1;
 	}
