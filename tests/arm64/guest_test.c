@@ -158,6 +158,65 @@ START_TEST(hello)
 }
 END_TEST
 
+static struct vm *create_pmu_vm(bool pmu)
+{
+	const struct vm_hooks hooks = {.console_output = on_console, .console_fd = -1};
+	struct vm_config cfg;
+	struct vm *vm = NULL;
+	char err[512] = "";
+	bool input_error = false;
+	int ret;
+
+	vm_config_defaults(&cfg);
+	cfg.kernel_path = host_guest_path("pmu");
+	cfg.pmu = pmu;
+	cfg.nr_cpus = 1;
+	cfg.mem_size = GUEST_MEM_SIZE;
+	cfg.console_stdio = false;
+	cfg.timeout_sec = (unsigned)(GUEST_TIMEOUT_SEC * host_time_factor());
+	ret = vm_create_hooked(&cfg, &hooks, &vm, err, sizeof(err), &input_error);
+	ck_assert_msg(ret == 0, "vm_create(pmu, --pmu %d): %s (%d)", pmu, err, ret);
+	return vm;
+}
+
+/* --pmu (cfg.pmu): the vCPU has PMUv3 (ID_AA64DFR0_EL1.PMUVer neither 0 nor
+ * IMPLEMENTATION DEFINED), and its cycle counter, started by the guest at
+ * EL1, counts the guest's loop: KVM_ARM_VCPU_PMU_V3_IRQ and _INIT went
+ * through after the vGIC. */
+START_TEST(pmu)
+{
+	struct vm *vm = create_pmu_vm(true);
+	struct test_device *t = add_test_device(vm);
+
+	run_to_poweroff(vm);
+	ck_assert_uint_eq(t->done, TEST_DONE_MAGIC);
+	ck_assert_uint_eq(t->nr_echoes, 3);
+	printf("KVMKIT-ARM64 pmu: PMUVer=%llx counters=%llu cycles=%llu\n",
+	       (unsigned long long)t->echoes[0].value, (unsigned long long)t->echoes[1].value,
+	       (unsigned long long)t->echoes[2].value);
+	ck_assert_uint_ne(t->echoes[0].value, 0);
+	ck_assert_uint_ne(t->echoes[0].value, 0xf);
+	ck_assert_uint_le(t->echoes[1].value, 31);
+	ck_assert_uint_gt(t->echoes[2].value, 0);
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
+	vm_destroy(vm);
+}
+END_TEST
+
+/* Without --pmu the same guest sees no PMU at all (PMUVer 0). */
+START_TEST(pmu_off)
+{
+	struct vm *vm = create_pmu_vm(false);
+	struct test_device *t = add_test_device(vm);
+
+	run_to_poweroff(vm);
+	ck_assert_uint_eq(t->done, TEST_DONE_MAGIC);
+	ck_assert_uint_eq(t->nr_echoes, 1);
+	ck_assert_uint_eq(t->echoes[0].value, 0);
+	vm_destroy(vm);
+}
+END_TEST
+
 /* guests/raw_hello.S has no Image header: with --kernel-format raw it is
  * loaded at the start of RAM and entered at its first byte, where it prints
  * its line through the UART. */
@@ -775,6 +834,8 @@ int main(int argc, char **argv)
 	const struct host_case cases[] = {
 		{"hello", hello, 10},
 		{"raw", raw, 10},
+		{"pmu", pmu, 10},
+		{"pmu_off", pmu_off, 10},
 		{"raw_refused", raw_refused, 10},
 		{"mmio", mmio, 10},
 		{"bad_width", bad_width, 10},
