@@ -1,7 +1,8 @@
 /* Private to src/arch/arm64: the state the arm64 side of arch.h keeps per VM
  * (vm->arch) and what its files share. arm64_platform.c sets the VM up and
  * tears it down, arm64_vcpu.c owns vCPUs and their exits, arm64_gic.c the
- * interrupt controller, arm64_boot.c the kernel, initrd and device tree;
+ * interrupt controller, arm64_pmu.c the guest PMU (--pmu), arm64_boot.c
+ * the kernel (an Image, or a raw binary), initrd and device tree;
  * arm64_vcpu_state.c and arm64_gic_state.c save and load their state. */
 #ifndef KVMKIT_ARCH_ARM64_H
 #define KVMKIT_ARCH_ARM64_H
