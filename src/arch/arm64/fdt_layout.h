@@ -1,7 +1,7 @@
 /* The device tree an arm64 guest boots with: memory, CPUs (PSCI), PSCI, the
- * GIC, the architected timer, the PMU if asked, an APB clock, a node per device rendered from
- * its description (vmm/device_desc.h), the power key as gpio-keys, and
- * /chosen. Pure: it only writes a blob, so it is unit-tested on any host. */
+ * GIC, the architected timer, the PMU if asked, an APB clock, a node per
+ * device rendered from its description (vmm/device_desc.h), the power key as
+ * gpio-keys, and /chosen. Pure: it only writes a blob, so it is unit-tested on any host. */
 #ifndef KVMKIT_ARM64_FDT_LAYOUT_H
 #define KVMKIT_ARM64_FDT_LAYOUT_H
 
