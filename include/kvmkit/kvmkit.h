@@ -124,7 +124,11 @@ KVMKIT_API void kvmkit_config_free(struct kvmkit_config *cfg);
  * (or "true"; "false" leaves them as they are). The value is copied. A later
  * call for the same name wins, as a later flag on the command line does.
  * Errors: -EINVAL for NULL @cfg or @name, an unknown name, a missing value or
- * a value out of range; the message names the setting and the value. */
+ * a value out of range; the message names the setting and the value. A
+ * setting the architecture cannot honour is refused the same way: "pmu" (a
+ * PMU in every vCPU, arm64 PMUv3; the start fails with an input error if
+ * the host's KVM has none to give) and "kernel-format" "raw" (a flat arm64
+ * binary at the start of RAM, entered at its first byte) on x86_64. */
 KVMKIT_API int kvmkit_config_set(struct kvmkit_config *cfg, const char *name, const char *value);
 
 /* Applies the settings of the JSON file @path: one object whose keys are

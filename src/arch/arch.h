@@ -26,6 +26,12 @@ const char *arch_name(void);
 /* A spin-wait hint for a thread polling memory (PAUSE, YIELD). */
 void arch_cpu_relax(void);
 
+/* Whether this architecture can give its vCPUs a PMU (--pmu) and boot a raw
+ * kernel binary (--kernel-format raw): settings are refused up front where
+ * it cannot. */
+bool arch_has_guest_pmu(void);
+bool arch_has_raw_kernel(void);
+
 /* The largest RAM the guest layout allows, in bytes. */
 uint64_t arch_max_ram(void);
 

@@ -50,6 +50,12 @@ enum memory_backend {
 	MEMORY_BACKEND_MEMFD, /* a memfd per RAM region, mapped shared: another process can map it */
 };
 
+/* How -k is read (--kernel-format). */
+enum kernel_format {
+	KERNEL_FORMAT_AUTO, /* the architecture's kernel format (arm64 Image, x86_64 ELF64) */
+	KERNEL_FORMAT_RAW, /* arm64: a flat binary entered at its first byte (arch/arm64/layout.h) */
+};
+
 struct vm_device_config {
 	const struct device_type *type;
 	_Alignas(VM_DEVICE_CONFIG_ALIGN) unsigned char data[VM_DEVICE_CONFIG_MAX];
@@ -57,6 +63,7 @@ struct vm_device_config {
 
 struct vm_config {
 	const char *kernel_path;
+	enum kernel_format kernel_format;
 	const char *initrd_path; /* NULL: none */
 	const char *cmdline;     /* NULL: empty */
 	unsigned nr_cpus;
@@ -67,6 +74,7 @@ struct vm_config {
 	unsigned timeout_sec;                /* 0: no timeout */
 	const char *expect;                  /* NULL: none; success once the console shows it */
 	const char *dump_dtb_path;           /* NULL: none */
+	bool pmu;                            /* a PMU in every vCPU (arm64) */
 	bool print_stats;                    /* memory and exit statistics on stderr at exit */
 	const char *api_socket_path;         /* NULL: no control socket */
 	unsigned stop_timeout_sec;           /* grace time after the power button; 0: stop hard */

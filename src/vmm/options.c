@@ -16,6 +16,36 @@ static int set_kernel(struct run_options *o, const char *v, char *err, size_t er
 	return 0;
 }
 
+static int set_kernel_format(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "auto") == 0) {
+		o->vm.kernel_format = KERNEL_FORMAT_AUTO;
+		return 0;
+	}
+	if (strcmp(v, "raw") != 0)
+		return option_fail(err, errlen, "--kernel-format '%s': expected auto or raw", v);
+	if (!arch_has_raw_kernel())
+		return option_fail(
+			err, errlen,
+			"--kernel-format raw: raw kernels are arm64 only; this %s kvmkit "
+			"boots ELF64 kernels",
+			arch_name());
+	o->vm.kernel_format = KERNEL_FORMAT_RAW;
+	return 0;
+}
+
+static int set_pmu(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	(void)v;
+	if (!arch_has_guest_pmu())
+		return option_fail(
+			err, errlen,
+			"--pmu: a guest PMU is arm64 only; this %s kvmkit has none to give",
+			arch_name());
+	o->vm.pmu = true;
+	return 0;
+}
+
 static int set_initrd(struct run_options *o, const char *v, char *err, size_t errlen)
 {
 	if (v[0] == '\0')
@@ -238,6 +268,9 @@ static const struct option_spec machine_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE",
 	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL,
 	 OPTION_SCOPE_BOOT},
+	{"kernel-format", 0, OPTION_VALUE, "FORMAT",
+	 "auto (default: Image on arm64, ELF64 on x86_64) or raw (arm64: a flat binary)",
+	 set_kernel_format, NULL, OPTION_SCOPE_BOOT},
 	{"initrd", 'i', OPTION_VALUE, "FILE", "initial ramdisk", set_initrd, NULL,
 	 OPTION_SCOPE_BOOT},
 	{"cmdline", 'p', OPTION_VALUE, "TEXT", "kernel command line", set_cmdline, NULL,
@@ -255,6 +288,8 @@ static const struct option_spec machine_specs[] = {
 	 "track dirty pages so that snapshots can be diffs (ctl snapshot --diff)",
 	 set_diff_snapshots, NULL, OPTION_SCOPE_RUN},
 	{"cpus", 'c', OPTION_VALUE, "N", "number of vCPUs (default 1)", set_cpus, NULL,
+	 OPTION_SCOPE_MACHINE},
+	{"pmu", 0, OPTION_FLAG, NULL, "give every vCPU a PMU (arm64 PMUv3)", set_pmu, NULL,
 	 OPTION_SCOPE_MACHINE},
 	{"memory", 'm', OPTION_VALUE, "SIZE",
 	 "guest RAM; MiB, or with a K/M/G suffix (default 256M)", set_memory, NULL,

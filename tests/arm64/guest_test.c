@@ -88,25 +88,37 @@ static void on_console(void *opaque, const char *buf, size_t len)
 	pthread_mutex_unlock(&console_lock);
 }
 
-static struct vm *create_vm(const char *guest, uint64_t mem_size)
+static int try_create_vm(const char *guest, uint64_t mem_size, enum kernel_format format,
+			 struct vm **vm, char *err, size_t errlen, bool *input_error)
 {
 	const struct vm_hooks hooks = {.console_output = on_console, .console_fd = -1};
 	struct vm_config cfg;
-	struct vm *vm = NULL;
-	char err[512] = "";
-	bool input_error = false;
-	int ret;
 
 	vm_config_defaults(&cfg);
 	cfg.kernel_path = host_guest_path(guest);
+	cfg.kernel_format = format;
 	cfg.nr_cpus = 1;
 	cfg.mem_size = mem_size;
 	cfg.console_stdio = false;
 	cfg.timeout_sec = (unsigned)(GUEST_TIMEOUT_SEC * host_time_factor());
-	ret = vm_create_hooked(&cfg, &hooks, &vm, err, sizeof(err), &input_error);
+	return vm_create_hooked(&cfg, &hooks, vm, err, errlen, input_error);
+}
+
+static struct vm *create_vm_as(const char *guest, uint64_t mem_size, enum kernel_format format)
+{
+	struct vm *vm = NULL;
+	char err[512] = "";
+	bool input_error = false;
+	int ret = try_create_vm(guest, mem_size, format, &vm, err, sizeof(err), &input_error);
+
 	ck_assert_msg(ret == 0, "vm_create(%s): %s (%d, input error %d)", guest, err, ret,
 		      input_error);
 	return vm;
+}
+
+static struct vm *create_vm(const char *guest, uint64_t mem_size)
+{
+	return create_vm_as(guest, mem_size, KERNEL_FORMAT_AUTO);
 }
 
 static struct test_device *add_test_device(struct vm *vm)
@@ -143,6 +155,100 @@ START_TEST(hello)
 	ck_assert_str_eq(console, "hello from the arm64 guest\n");
 	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
 	vm_destroy(vm);
+}
+END_TEST
+
+static struct vm *create_pmu_vm(bool pmu)
+{
+	const struct vm_hooks hooks = {.console_output = on_console, .console_fd = -1};
+	struct vm_config cfg;
+	struct vm *vm = NULL;
+	char err[512] = "";
+	bool input_error = false;
+	int ret;
+
+	vm_config_defaults(&cfg);
+	cfg.kernel_path = host_guest_path("pmu");
+	cfg.pmu = pmu;
+	cfg.nr_cpus = 1;
+	cfg.mem_size = GUEST_MEM_SIZE;
+	cfg.console_stdio = false;
+	cfg.timeout_sec = (unsigned)(GUEST_TIMEOUT_SEC * host_time_factor());
+	ret = vm_create_hooked(&cfg, &hooks, &vm, err, sizeof(err), &input_error);
+	ck_assert_msg(ret == 0, "vm_create(pmu, --pmu %d): %s (%d)", pmu, err, ret);
+	return vm;
+}
+
+/* --pmu (cfg.pmu): the vCPU has PMUv3 (ID_AA64DFR0_EL1.PMUVer neither 0 nor
+ * IMPLEMENTATION DEFINED), and its cycle counter, started by the guest at
+ * EL1, counts the guest's loop: KVM_ARM_VCPU_PMU_V3_IRQ and _INIT went
+ * through after the vGIC. */
+START_TEST(pmu)
+{
+	struct vm *vm = create_pmu_vm(true);
+	struct test_device *t = add_test_device(vm);
+
+	run_to_poweroff(vm);
+	ck_assert_uint_eq(t->done, TEST_DONE_MAGIC);
+	ck_assert_uint_eq(t->nr_echoes, 3);
+	printf("KVMKIT-ARM64 pmu: PMUVer=%llx counters=%llu cycles=%llu\n",
+	       (unsigned long long)t->echoes[0].value, (unsigned long long)t->echoes[1].value,
+	       (unsigned long long)t->echoes[2].value);
+	ck_assert_uint_ne(t->echoes[0].value, 0);
+	ck_assert_uint_ne(t->echoes[0].value, 0xf);
+	ck_assert_uint_le(t->echoes[1].value, 31);
+	ck_assert_uint_gt(t->echoes[2].value, 0);
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
+	vm_destroy(vm);
+}
+END_TEST
+
+/* Without --pmu the same guest sees no PMU at all (PMUVer 0). */
+START_TEST(pmu_off)
+{
+	struct vm *vm = create_pmu_vm(false);
+	struct test_device *t = add_test_device(vm);
+
+	run_to_poweroff(vm);
+	ck_assert_uint_eq(t->done, TEST_DONE_MAGIC);
+	ck_assert_uint_eq(t->nr_echoes, 1);
+	ck_assert_uint_eq(t->echoes[0].value, 0);
+	vm_destroy(vm);
+}
+END_TEST
+
+/* guests/raw_hello.S has no Image header: with --kernel-format raw it is
+ * loaded at the start of RAM and entered at its first byte, where it prints
+ * its line through the UART. */
+START_TEST(raw)
+{
+	struct vm *vm = create_vm_as("raw_hello", GUEST_MEM_SIZE, KERNEL_FORMAT_RAW);
+
+	run_to_poweroff(vm);
+	ck_assert_str_eq(console, "hello from the raw arm64 guest\n");
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
+	vm_destroy(vm);
+}
+END_TEST
+
+/* The same binary without --kernel-format raw is not an Image: refused as
+ * bad input, with a message naming the setting that would boot it. */
+START_TEST(raw_refused)
+{
+	struct vm *vm = NULL;
+	char err[512] = "";
+	bool input_error = false;
+	int ret = try_create_vm("raw_hello", GUEST_MEM_SIZE, KERNEL_FORMAT_AUTO, &vm, err,
+				sizeof(err), &input_error);
+
+	ck_assert_int_eq(ret, -ENOEXEC);
+	ck_assert_ptr_null(vm);
+	ck_assert(input_error);
+	printf("KVMKIT-ARM64 raw_refused: %s\n", err);
+	ck_assert_msg(strstr(err, "raw_hello.img: not an arm64 Image (no \"ARM\\x64\" magic") &&
+			      strstr(err, "a raw binary needs --kernel-format raw"),
+		      "message: %s", err);
+	ck_assert_uint_eq(console_len, 0);
 }
 END_TEST
 
@@ -727,6 +833,10 @@ int main(int argc, char **argv)
 {
 	const struct host_case cases[] = {
 		{"hello", hello, 10},
+		{"raw", raw, 10},
+		{"pmu", pmu, 10},
+		{"pmu_off", pmu_off, 10},
+		{"raw_refused", raw_refused, 10},
 		{"mmio", mmio, 10},
 		{"bad_width", bad_width, 10},
 		{"ram", ram, 10},

@@ -559,6 +559,66 @@ START_TEST(no_devices)
 }
 END_TEST
 
+START_TEST(no_pmu_by_default)
+{
+	build();
+	ck_assert_int_eq(fdt_path_offset(fb.blob, "/pmu"), -FDT_ERR_NOTFOUND);
+	ck_assert_int_lt(fdt_node_offset_by_compatible(fb.blob, -1, "arm,armv8-pmuv3"), 0);
+}
+END_TEST
+
+START_TEST(pmu_node_gic_v3)
+{
+	int len;
+
+	desc.pmu = true;
+	build();
+	ck_assert_int_eq(fdt_check_full(fb.blob, fb_total_size(&fb)), 0);
+	ck_assert_str_eq(string("/pmu", "compatible"), "arm,armv8-pmuv3");
+	ck_assert_ptr_nonnull(prop("/pmu", "interrupts", &len));
+	ck_assert_int_eq(len, 3 * 4);
+	ck_assert_uint_eq(cell("/pmu", "interrupts", 0), 1); /* PPI */
+	ck_assert_uint_eq(cell("/pmu", "interrupts", 1), 7);
+	ck_assert_uint_eq(cell("/pmu", "interrupts", 2), IRQ_TYPE_LEVEL_HIGH);
+	ck_assert(!has_prop("/pmu", "interrupt-affinity"));
+	/* Right after the timer, before the clock. */
+	ck_assert_int_eq(fdt_next_subnode(fb.blob, node("/timer")), node("/pmu"));
+}
+END_TEST
+
+START_TEST(pmu_node_gic_v2)
+{
+	desc.pmu = true;
+	desc.gic = ARM64_GIC_V2;
+	build();
+	ck_assert_uint_eq(cell("/pmu", "interrupts", 1), 7);
+	ck_assert_uint_eq(cell("/pmu", "interrupts", 2), (0x3u << 8) | IRQ_TYPE_LEVEL_HIGH);
+}
+END_TEST
+
+/* Without --pmu the tree is the one with it minus the /pmu node, byte for
+ * byte: the PMU adds a node and nothing else (no string, no phandle). */
+START_TEST(pmu_off_tree_is_pmu_tree_without_the_node)
+{
+	static char without[64 * 1024], with[64 * 1024];
+	size_t without_size;
+
+	build();
+	without_size = fb_total_size(&fb);
+	memcpy(without, fb.blob, without_size);
+	fb_free(&fb);
+	ck_assert_int_eq(fb_init(&fb, 64 * 1024), 0);
+	desc.pmu = true;
+	build();
+	ck_assert_uint_gt(fb_total_size(&fb), without_size);
+	ck_assert_int_eq(fdt_open_into(fb.blob, with, sizeof(with)), 0);
+	ck_assert_int_eq(fdt_del_node(with, fdt_path_offset(with, "/pmu")), 0);
+	ck_assert_int_eq(fdt_pack(with), 0);
+	ck_assert_uint_eq(fdt_totalsize(with), without_size);
+	ck_assert(memcmp(with, without, without_size) == 0);
+}
+END_TEST
+
 START_TEST(small_buffer_is_nospace)
 {
 	fb_free(&fb);
@@ -598,6 +658,10 @@ Suite *arm64_fdt_layout_suite(void)
 	tcase_add_test(platform, no_power_key);
 	tcase_add_test(platform, power_key_needs_its_controller_node);
 	tcase_add_test(platform, no_devices);
+	tcase_add_test(platform, no_pmu_by_default);
+	tcase_add_test(platform, pmu_node_gic_v3);
+	tcase_add_test(platform, pmu_node_gic_v2);
+	tcase_add_test(platform, pmu_off_tree_is_pmu_tree_without_the_node);
 	tcase_add_test(platform, small_buffer_is_nospace);
 	suite_add_tcase(s, platform);
 

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "arch/arm64/image.h"
+#include "arch/arm64/layout.h"
 #include "unit.h"
 
 #define HEAD_SIZE 4096
@@ -166,6 +167,58 @@ START_TEST(bad_magic)
 {
 	put_le32(head + 0x38, 0x644d5242);
 	assert_rejected("not an arm64 Image");
+	/* The default refuses a raw binary and names the setting that takes it. */
+	ck_assert_msg(strstr(err, "a raw binary needs --kernel-format raw") != NULL, "%s", err);
+}
+END_TEST
+
+/* A raw kernel: at the start of RAM (where a bare-metal program linked for
+ * RAM expects to run), as large as its file, whatever its first bytes are. */
+START_TEST(raw_at_start_of_ram)
+{
+	ck_assert_int_eq(arm64_raw_image_info(12345, &info, err, sizeof(err)), 0);
+	ck_assert_uint_eq(info.text_offset, 0);
+	ck_assert_uint_eq(ARM64_RAW_KERNEL_OFFSET, 0);
+	ck_assert_uint_eq(info.image_size, 12345);
+	ck_assert(!info.efi_stub);
+	ck_assert_uint_eq(info.min_file_size, 0);
+}
+END_TEST
+
+START_TEST(raw_empty_refused)
+{
+	ck_assert_int_eq(arm64_raw_image_info(0, &info, err, sizeof(err)), -ENOEXEC);
+	ck_assert_str_eq(err, "empty raw kernel");
+}
+END_TEST
+
+/* A raw kernel may fill RAM up to the DTB's last 2 MiB, not one byte more. */
+START_TEST(raw_fits_below_the_dtb)
+{
+	const uint64_t mem = 16ULL << 20;
+
+	ck_assert_int_eq(arm64_raw_image_info(mem - ARM64_FDT_MAX_SIZE, &info, err, sizeof(err)),
+			 0);
+	ck_assert(arm64_kernel_fits(&info, mem));
+	ck_assert_int_eq(
+		arm64_raw_image_info(mem - ARM64_FDT_MAX_SIZE + 1, &info, err, sizeof(err)), 0);
+	ck_assert(!arm64_kernel_fits(&info, mem));
+}
+END_TEST
+
+/* An Image's text_offset counts against the room, and a huge image_size
+ * from a header cannot wrap the check. */
+START_TEST(image_fits_with_text_offset)
+{
+	const uint64_t mem = 16ULL << 20;
+
+	info = (struct arm64_image_info){.text_offset = 0x80000,
+					 .image_size = mem - ARM64_FDT_MAX_SIZE - 0x80000};
+	ck_assert(arm64_kernel_fits(&info, mem));
+	info.image_size++;
+	ck_assert(!arm64_kernel_fits(&info, mem));
+	info.image_size = UINT64_MAX;
+	ck_assert(!arm64_kernel_fits(&info, mem));
 }
 END_TEST
 
@@ -313,6 +366,10 @@ Suite *arm64_image_suite(void)
 	tcase_add_test(plain, too_short_read);
 	tcase_add_test(plain, too_short_file);
 	tcase_add_test(plain, bad_magic);
+	tcase_add_test(plain, raw_at_start_of_ram);
+	tcase_add_test(plain, raw_empty_refused);
+	tcase_add_test(plain, raw_fits_below_the_dtb);
+	tcase_add_test(plain, image_fits_with_text_offset);
 	tcase_add_test(plain, gzip_file);
 	tcase_add_test(plain, big_endian_kernel);
 	tcase_add_test(plain, zero_image_size);

@@ -188,6 +188,44 @@ START_TEST(restore_clock_option)
 }
 END_TEST
 
+/* The unit suite runs the native build's architecture: on x86_64 both
+ * arm64-only settings are refused up front, naming the architecture. */
+START_TEST(pmu_option)
+{
+	int ret = PARSE("run", "-k", "vmlinux", "--pmu");
+
+	if (arch_has_guest_pmu()) {
+		ck_assert_int_eq(ret, 0);
+		ck_assert(RUN.vm.pmu);
+	} else {
+		ck_assert_str_eq(arch_name(), "x86_64");
+		assert_parse_error(ret, "--pmu: a guest PMU is arm64 only; this x86_64 kvmkit");
+	}
+	ck_assert_int_eq(PARSE("run", "-k", "vmlinux"), 0);
+	ck_assert(!RUN.vm.pmu);
+}
+END_TEST
+
+START_TEST(kernel_format_option)
+{
+	int ret;
+
+	ck_assert_int_eq(PARSE("run", "-k", "vmlinux"), 0);
+	ck_assert_int_eq(RUN.vm.kernel_format, KERNEL_FORMAT_AUTO);
+	ck_assert_int_eq(PARSE("run", "-k", "vmlinux", "--kernel-format", "auto"), 0);
+	ck_assert_int_eq(RUN.vm.kernel_format, KERNEL_FORMAT_AUTO);
+	assert_parse_error(PARSE("run", "-k", "vmlinux", "--kernel-format", "elf"),
+			   "--kernel-format 'elf': expected auto or raw");
+	ret = PARSE("run", "-k", "vmlinux", "--kernel-format", "raw");
+	if (arch_has_raw_kernel()) {
+		ck_assert_int_eq(ret, 0);
+		ck_assert_int_eq(RUN.vm.kernel_format, KERNEL_FORMAT_RAW);
+	} else {
+		assert_parse_error(ret, "--kernel-format raw: raw kernels are arm64 only");
+	}
+}
+END_TEST
+
 START_TEST(all_options_together_in_any_order)
 {
 	ck_assert_int_eq(PARSE("run", "--stats", "-c", "2", "--no-stdio", "--memory", "1G",
@@ -489,6 +527,8 @@ Suite *cli_suite(void)
 	tcase_add_loop_test(good, log_level_option, 0, ARRAY_SIZE(log_levels));
 	tcase_add_test(good, stats_option);
 	tcase_add_test(good, restore_clock_option);
+	tcase_add_test(good, pmu_option);
+	tcase_add_test(good, kernel_format_option);
 	tcase_add_test(good, all_options_together_in_any_order);
 	tcase_add_test(good, repeated_option_last_wins);
 	tcase_add_test(good, usage_lists_every_option);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "devices/virtio_blk.h"
 #include "unit.h"
 #include "vmm/api.h"
@@ -117,6 +118,32 @@ START_TEST(every_table_entry_is_a_key)
 				      strstr(kvmkit_config_last_error(cfg), "unknown key") == NULL,
 			      "%s: %s", info.name, kvmkit_config_last_error(cfg));
 	}
+}
+END_TEST
+
+/* "pmu" and "kernel-format" in a file take the command line's path: on the
+ * native build's x86_64 both are refused, naming the file and the setting;
+ * "kernel-format": "auto" is accepted everywhere. */
+START_TEST(arm64_only_settings)
+{
+	ck_assert_int_eq(load("{\"kernel-format\": \"auto\"}"), 0);
+	ck_assert_int_eq(opts()->vm.kernel_format, KERNEL_FORMAT_AUTO);
+	if (arch_has_guest_pmu()) {
+		ck_assert_int_eq(load("{\"pmu\": true}"), 0);
+		ck_assert(opts()->vm.pmu);
+	} else {
+		assert_error(load("{\"pmu\": true}"), "--pmu: a guest PMU is arm64 only");
+		ck_assert(!opts()->vm.pmu);
+	}
+	if (arch_has_raw_kernel()) {
+		ck_assert_int_eq(load("{\"kernel-format\": \"raw\"}"), 0);
+		ck_assert_int_eq(opts()->vm.kernel_format, KERNEL_FORMAT_RAW);
+	} else {
+		assert_error(load("{\"kernel-format\": \"raw\"}"),
+			     "--kernel-format raw: raw kernels are arm64 only");
+	}
+	/* The library's setter says the same. */
+	ck_assert_int_eq(kvmkit_config_set(cfg, "pmu", NULL), arch_has_guest_pmu() ? 0 : -EINVAL);
 }
 END_TEST
 
@@ -284,6 +311,7 @@ Suite *config_file_suite(void)
 	tcase_add_test(good, every_setting_has_a_json_form);
 	tcase_add_loop_test(good, every_table_entry_is_a_key, 0, (int)kvmkit_option_count());
 	tcase_add_test(good, plain_number_memory_is_mib);
+	tcase_add_test(good, arm64_only_settings);
 	tcase_add_test(good, false_flag_keeps_default);
 	tcase_add_test(good, later_settings_win);
 	tcase_add_test(good, list_repeats_a_repeatable_setting);

@@ -1,7 +1,8 @@
 /* Private to src/arch/arm64: the state the arm64 side of arch.h keeps per VM
  * (vm->arch) and what its files share. arm64_platform.c sets the VM up and
  * tears it down, arm64_vcpu.c owns vCPUs and their exits, arm64_gic.c the
- * interrupt controller, arm64_boot.c the kernel, initrd and device tree;
+ * interrupt controller, arm64_pmu.c the guest PMU (--pmu), arm64_boot.c
+ * the kernel (an Image, or a raw binary), initrd and device tree;
  * arm64_vcpu_state.c and arm64_gic_state.c save and load their state. */
 #ifndef KVMKIT_ARCH_ARM64_H
 #define KVMKIT_ARCH_ARM64_H
@@ -41,6 +42,10 @@ int arm64_get_one_reg(struct vcpu *vcpu, uint64_t id, uint64_t *value);
 /* Creates the in-kernel GIC (v3, else v2) for the vCPUs that exist and
  * initializes it (arm64_gic.c). */
 int arm64_gic_create(struct vm *vm);
+
+/* With --pmu, after the GIC is initialized: gives every vCPU its PMU
+ * overflow interrupt and initializes its PMU (arm64_pmu.c). Nothing without. */
+int arm64_pmu_init(struct vm *vm);
 
 /* KVM_SET_DEVICE_ATTR / KVM_GET_DEVICE_ATTR on the GIC; a failure is the
  * VM's error, naming the group and attribute. */

@@ -1,4 +1,5 @@
-/* The Linux arm64 Image boot protocol: the Image at RAM base + text_offset,
+/* The Linux arm64 Image boot protocol: the Image at RAM base + text_offset
+ * (a raw kernel, --kernel-format raw, at RAM base + ARM64_RAW_KERNEL_OFFSET),
  * the initrd below the device tree, the device tree (generated from the
  * platform) in the last 2 MiB of RAM, and the boot vCPU's entry registers. */
 #include <errno.h>
@@ -47,16 +48,20 @@ static int load_kernel(struct vm *vm, struct boot_layout *lay)
 	ret = guest_file_read(vm, &kernel, 0, head, head_len);
 	if (ret < 0)
 		goto out;
-	if (arm64_image_parse(head, head_len, kernel.size, &info, why, sizeof(why)) < 0) {
+	if (vm->cfg.kernel_format == KERNEL_FORMAT_RAW)
+		ret = arm64_raw_image_info(kernel.size, &info, why, sizeof(why));
+	else
+		ret = arm64_image_parse(head, head_len, kernel.size, &info, why, sizeof(why));
+	if (ret < 0) {
 		ret = vm_input_error(vm, -ENOEXEC, "kernel %s: %s", kernel.path, why);
 		goto out;
 	}
-	/* RAM starts 2 MiB aligned, so the Image goes at its base + text_offset. */
+	/* RAM starts 2 MiB aligned, so the Image goes at its base + text_offset;
+	 * a raw kernel at its base + ARM64_RAW_KERNEL_OFFSET. Either is entered
+	 * at its first byte. */
 	lay->kernel_gpa = ARM64_RAM_BASE + info.text_offset;
 	lay->kernel_end = lay->kernel_gpa + info.image_size;
-	/* Written so that a huge image_size from the header cannot wrap. */
-	if (info.image_size > vm->cfg.mem_size ||
-	    vm->cfg.mem_size - info.image_size < info.text_offset + ARM64_FDT_MAX_SIZE) {
+	if (!arm64_kernel_fits(&info, vm->cfg.mem_size)) {
 		ret = vm_input_error(
 			vm, -EFBIG,
 			"kernel %s: needs %llu MiB once loaded; the guest has %llu MiB of RAM",
@@ -136,6 +141,7 @@ static int build_fdt(struct vm *vm, const struct boot_layout *lay)
 		.nr_devices = vm->nr_devices,
 		.stdout_device = st->console_uart,
 		.power_gpio = st->power_gpio,
+		.pmu = vm->cfg.pmu,
 	};
 	struct fdt_builder fb;
 	size_t size = 16 * 1024;

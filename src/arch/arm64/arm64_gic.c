@@ -87,8 +87,11 @@ int arm64_gic_create(struct vm *vm)
 
 int arch_vm_finalize(struct vm *vm)
 {
-	/* The GIC sizes its redistributors by the vCPUs that exist: create it last. */
-	return arm64_gic_create(vm);
+	/* The GIC sizes its redistributors by the vCPUs that exist: create it
+	 * last. The PMU's interrupt needs it initialized. */
+	int ret = arm64_gic_create(vm);
+
+	return ret < 0 ? ret : arm64_pmu_init(vm);
 }
 
 int arch_irq_line(struct vm *vm, unsigned irq, bool level)

@@ -30,6 +30,10 @@ void arch_cpu_relax(void) { __asm__ volatile("yield" ::: "memory"); }
 
 uint64_t arch_max_ram(void) { return ARM64_MAX_RAM; }
 
+bool arch_has_guest_pmu(void) { return true; }
+
+bool arch_has_raw_kernel(void) { return true; }
+
 const struct kvm_cap_req *arch_required_caps(unsigned *count)
 {
 	*count = sizeof(arm64_caps) / sizeof(arm64_caps[0]);
@@ -63,6 +67,10 @@ int arch_vm_setup(struct vm *vm)
 		st->nisv_to_user = kvm_ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
 	}
 	st->can_inject_abort = kvm_cap(vm->vm_fd, KVM_CAP_ARM_INJECT_EXT_DABT) > 0;
+	if (vm->cfg.pmu && kvm_cap(vm->vm_fd, KVM_CAP_ARM_PMU_V3) <= 0)
+		return vm_input_error(vm, -ENOTSUP,
+				      "--pmu: this host's KVM cannot give a guest a PMU "
+				      "(no KVM_CAP_ARM_PMU_V3: the host has no PMU KVM can use)");
 	ret = uart_16550_create(&vm->host, "uart0", BUS_MMIO, ARM64_UART_BASE, ARM64_UART_SPI,
 				&st->console_uart);
 	if (ret < 0)

@@ -43,6 +43,8 @@ int arch_vcpu_setup(struct vm *vm, struct vcpu *vcpu)
 	int ret;
 
 	init.features[0] |= 1u << KVM_ARM_VCPU_PSCI_0_2;
+	if (vm->cfg.pmu)
+		init.features[0] |= 1u << KVM_ARM_VCPU_PMU_V3;
 	/* Secondaries wait powered off until the guest starts them with PSCI CPU_ON. */
 	if (vcpu->index > 0)
 		init.features[0] |= 1u << KVM_ARM_VCPU_POWER_OFF;

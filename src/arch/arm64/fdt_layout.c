@@ -87,12 +87,18 @@ static void write_gic(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 	fb_end_node(fb);
 }
 
+/* GICv2 PPI flags carry a mask of the (at most 8) CPUs it goes to. */
+static uint32_t gic_v2_cpu_mask(const struct arm64_fdt_desc *d)
+{
+	unsigned mask_cpus = d->nr_cpus < 8 ? d->nr_cpus : 8;
+
+	return d->gic == ARM64_GIC_V2 ? ((1u << mask_cpus) - 1) << 8 : 0;
+}
+
 static void write_timer(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 {
 	uint32_t cells[12];
-	/* GICv2 PPI flags carry a mask of the (at most 8) CPUs it goes to. */
-	unsigned mask_cpus = d->nr_cpus < 8 ? d->nr_cpus : 8;
-	uint32_t cpu_mask = d->gic == ARM64_GIC_V2 ? ((1u << mask_cpus) - 1) << 8 : 0;
+	uint32_t cpu_mask = gic_v2_cpu_mask(d);
 
 	for (unsigned i = 0; i < 4; i++) {
 		cells[i * 3] = GIC_FDT_PPI;
@@ -103,6 +109,19 @@ static void write_timer(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 	fb_prop_string(fb, "compatible", "arm,armv8-timer");
 	fb_prop_cells(fb, "interrupts", cells, 12);
 	fb_prop_empty(fb, "always-on");
+	fb_end_node(fb);
+}
+
+/* The PMU's overflow interrupt, a PPI: with a GICv3 no interrupt-affinity is
+ * needed, every CPU has its own. */
+static void write_pmu(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
+{
+	uint32_t cells[3] = {GIC_FDT_PPI, ARM64_PMU_PPI, IRQ_TYPE_LEVEL_HIGH};
+
+	cells[2] |= gic_v2_cpu_mask(d);
+	fb_begin_node(fb, "pmu");
+	fb_prop_string(fb, "compatible", "arm,armv8-pmuv3");
+	fb_prop_cells(fb, "interrupts", cells, 3);
 	fb_end_node(fb);
 }
 
@@ -212,6 +231,8 @@ int arm64_fdt_build(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 
 	write_gic(d, fb);
 	write_timer(d, fb);
+	if (d->pmu)
+		write_pmu(d, fb);
 
 	fb_begin_node(fb, "apb-pclk");
 	fb_prop_string(fb, "compatible", "fixed-clock");

@@ -1,10 +1,11 @@
 /* The device tree an arm64 guest boots with: memory, CPUs (PSCI), PSCI, the
- * GIC, the architected timer, an APB clock, a node per device rendered from
- * its description (vmm/device_desc.h), the power key as gpio-keys, and
- * /chosen. Pure: it only writes a blob, so it is unit-tested on any host. */
+ * GIC, the architected timer, the PMU if asked, an APB clock, a node per
+ * device rendered from its description (vmm/device_desc.h), the power key as
+ * gpio-keys, and /chosen. Pure: it only writes a blob, so it is unit-tested on any host. */
 #ifndef KVMKIT_ARM64_FDT_LAYOUT_H
 #define KVMKIT_ARM64_FDT_LAYOUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct device;
@@ -27,6 +28,9 @@ struct arm64_fdt_desc {
 	/* The GPIO controller whose line ARM64_POWER_KEY_PIN is the power key,
 	 * or NULL for no power key. */
 	const struct device *power_gpio;
+	/* A PMU node (arm,armv8-pmuv3, PPI ARM64_PMU_PPI); without, the tree
+	 * has none and is otherwise the same, byte for byte. */
+	bool pmu;
 };
 
 /* Phandles the tree uses. */

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "arch/arm64/layout.h"
+
 #define FLAG_BIG_ENDIAN 0x1ULL
 #define PE_OFFSET_FIELD 0x3c
 #define PE_SECTION_SIZE 40
@@ -68,7 +70,8 @@ int arm64_image_parse(const uint8_t *head, size_t len, uint64_t file_size,
 	if (le32(head + 0x38) != ARM64_IMAGE_MAGIC)
 		return bad(err, errlen,
 			   "not an arm64 Image (no \"ARM\\x64\" magic at offset 0x38; "
-			   "a compressed vmlinuz must be decompressed first)");
+			   "a compressed vmlinuz must be decompressed first, a raw binary "
+			   "needs --kernel-format raw)");
 	info->text_offset = le64(head + 0x08);
 	info->image_size = le64(head + 0x10);
 	flags = le64(head + 0x18);
@@ -99,4 +102,21 @@ int arm64_image_parse(const uint8_t *head, size_t len, uint64_t file_size,
 		}
 	}
 	return 0;
+}
+
+int arm64_raw_image_info(uint64_t file_size, struct arm64_image_info *info, char *err,
+			 size_t errlen)
+{
+	*info = (struct arm64_image_info){0};
+	if (file_size == 0)
+		return bad(err, errlen, "empty raw kernel");
+	info->text_offset = ARM64_RAW_KERNEL_OFFSET;
+	info->image_size = file_size;
+	return 0;
+}
+
+bool arm64_kernel_fits(const struct arm64_image_info *info, uint64_t mem_size)
+{
+	return info->image_size <= mem_size &&
+	       mem_size - info->image_size >= info->text_offset + ARM64_FDT_MAX_SIZE;
 }

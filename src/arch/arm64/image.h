@@ -24,4 +24,16 @@ struct arm64_image_info {
 int arm64_image_parse(const uint8_t *head, size_t len, uint64_t file_size,
 		      struct arm64_image_info *info, char *err, size_t errlen);
 
+/* A raw kernel (--kernel-format raw) of @file_size bytes: no header to read,
+ * so it goes at ARM64_RAW_KERNEL_OFFSET from the start of RAM and takes its
+ * file's size (its BSS, if any, is the rest of RAM below the DTB). Returns
+ * 0, or -ENOEXEC for an empty file with the reason in @err. */
+int arm64_raw_image_info(uint64_t file_size, struct arm64_image_info *info, char *err,
+			 size_t errlen);
+
+/* Whether the kernel @info describes, at RAM base + text_offset, ends below
+ * the device tree's last 2 MiB of @mem_size bytes of RAM. Safe against a
+ * huge image_size from a header. */
+bool arm64_kernel_fits(const struct arm64_image_info *info, uint64_t mem_size);
+
 #endif

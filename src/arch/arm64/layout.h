@@ -33,6 +33,16 @@
 #define ARM64_FDT_MAX_SIZE 0x200000ULL
 #define ARM64_KERNEL_ALIGN 0x200000ULL
 
+/* A raw kernel (--kernel-format raw) has no header to say where it goes: it
+ * is loaded at the start of RAM, where a bare-metal program linked for this
+ * machine's RAM expects to be, and entered at its first byte. It may use
+ * RAM up to the DTB in the last 2 MiB (and the initrd below that). */
+#define ARM64_RAW_KERNEL_OFFSET 0
+
+/* The PMU's overflow interrupt (--pmu): PPI 7, INTID 23, as on QEMU's virt. */
+#define ARM64_GIC_PPI_BASE 16
+#define ARM64_PMU_PPI 7
+
 #define ARM64_GIC_NR_IRQS 128 /* SGIs + PPIs + 96 SPIs */
 #define ARM64_GIC_SPI_BASE 32
 

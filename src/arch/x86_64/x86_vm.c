@@ -33,6 +33,11 @@ void arch_cpu_relax(void) { __builtin_ia32_pause(); }
 
 uint64_t arch_max_ram(void) { return X86_MAX_RAM; }
 
+/* kvmkit's x86_64 machine boots ELF64 test kernels and gives no PMU. */
+bool arch_has_guest_pmu(void) { return false; }
+
+bool arch_has_raw_kernel(void) { return false; }
+
 int arch_ram_regions(uint64_t ram_size, struct arch_ram_region *out, unsigned max)
 {
 	return x86_ram_regions(ram_size, out, max);

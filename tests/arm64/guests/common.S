@@ -1,7 +1,8 @@
 /* The start of every arm64 test guest, included (not linked) first so that
  * one object makes one guest: the 64-byte arm64 Image header kvmkit's loader
  * checks (src/arch/arm64/image.c: magic at 0x38, text_offset 0, image_size),
- * then helpers. The guest is linked at TEST_RAM_BASE (text_offset 0), runs
+ * then helpers. A guest that defines TEST_RAW_GUEST first has no header: a
+ * raw binary (--kernel-format raw), entered at its first byte. The guest is linked at TEST_RAM_BASE (text_offset 0), runs
  * at EL1 with the MMU off, and defines _start. Loads and stores to devices
  * use a base register and an unsigned offset, without writeback: only those
  * give KVM the syndrome it needs to hand the access to kvmkit. */
@@ -9,7 +10,9 @@
 
 	.text
 	.globl _head
-_head:	b entry			/* code0 */
+_head:
+#ifndef TEST_RAW_GUEST
+	b entry			/* code0 */
 	.long 0			/* code1 */
 	.quad 0			/* text_offset */
 	.quad _end - TEST_RAM_BASE /* image_size: the whole guest, from the linker */
@@ -17,6 +20,7 @@ _head:	b entry			/* code0 */
 	.quad 0, 0, 0		/* res2, res3, res4 */
 	.long 0x644d5241	/* magic "ARM\x64" */
 	.long 0			/* res5 */
+#endif
 
 entry:	ldr x1, =TEST_STACK_TOP
 	mov sp, x1

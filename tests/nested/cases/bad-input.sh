@@ -16,3 +16,7 @@ dd if=/dev/zero of=/tmp/big-initrd bs=1M count=80 2>/dev/null
 check initrd-too-big -k /guest/Image -i /tmp/big-initrd -m 64M
 check kernel-too-big -k /guest/Image -m 16M
 check cpus-over-limit -k /guest/Image -c 65
+: >/tmp/empty
+check raw-empty -k /tmp/empty --kernel-format raw
+check raw-too-big -k /tmp/big-initrd --kernel-format raw -m 64M
+check kernel-format-bad -k /guest/Image --kernel-format elf
