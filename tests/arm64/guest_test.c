@@ -566,7 +566,7 @@ static void assert_timer_counts(const char *what, unsigned cpu, const struct tim
 				const struct timer_counts *e)
 {
 #define TIMER_EQ(field)                                                                        \
-	ck_assert_msg(c->field == e->field, "vcpu%u %s timer: " #field " %llu, expected %llu",     \
+	ck_assert_msg(c->field == e->field, "vcpu%u %s timer: " #field " %llu, expected %llu", \
 		      cpu, what, (unsigned long long)c->field, (unsigned long long)e->field)
 	TIMER_EQ(arms);
 	TIMER_EQ(missed);
@@ -632,14 +632,18 @@ static uint64_t timer_run(unsigned nr_cpus, unsigned run, double *seconds)
 			      "run %u: vcpu%u read %llu spurious INTIDs", run, cpu,
 			      (unsigned long long)read_u64(vm, base + M_SPURIOUS));
 		ck_assert_msg(read_u64(vm, base + M_OTHER) == 0,
-			      "run %u: vcpu%u took %llu other interrupts (last INTID %llu)", run, cpu,
-			      (unsigned long long)read_u64(vm, base + M_OTHER),
+			      "run %u: vcpu%u took %llu other interrupts (last INTID %llu)", run,
+			      cpu, (unsigned long long)read_u64(vm, base + M_OTHER),
 			      (unsigned long long)read_u64(vm, base + M_OTHER_INTID));
 		assert_timer_counts("virtual", cpu, &v, &expected);
 		assert_timer_counts("physical", cpu, &p, &expected);
 		if (run == 0) {
 			print_timer_counts("virtual", cpu, &v);
 			print_timer_counts("physical", cpu, &p);
+			printf("KVMKIT-ARM64 timer vcpu%u 1024 CVAL reads: virtual %llu ticks, "
+			       "physical %llu ticks\n",
+			       cpu, (unsigned long long)read_u64(vm, base + M_CNTV_READ_TICKS),
+			       (unsigned long long)read_u64(vm, base + M_CNTP_READ_TICKS));
 		}
 		latency = v.max_latency > latency ? v.max_latency : latency;
 		latency = p.max_latency > latency ? p.max_latency : latency;
@@ -686,16 +690,10 @@ static void timer_case(unsigned nr_cpus)
 	       slowest);
 }
 
-START_TEST(timer)
-{
-	timer_case(1);
-}
+START_TEST(timer) { timer_case(1); }
 END_TEST
 
-START_TEST(timer_2cpu)
-{
-	timer_case(2);
-}
+START_TEST(timer_2cpu) { timer_case(2); }
 END_TEST
 
 /* The console of a VM run through the public API (restore_clock). */
