@@ -640,7 +640,7 @@ static uint64_t timer_run(unsigned nr_cpus, unsigned run, double *seconds)
 		if (run == 0) {
 			print_timer_counts("virtual", cpu, &v);
 			print_timer_counts("physical", cpu, &p);
-			printf("KVMKIT-ARM64 timer vcpu%u 1024 CVAL reads: virtual %llu ticks, "
+			printf("KVMKIT-ARM64 timer vcpu%u 64 CVAL reads: virtual %llu ticks, "
 			       "physical %llu ticks\n",
 			       cpu, (unsigned long long)read_u64(vm, base + M_CNTV_READ_TICKS),
 			       (unsigned long long)read_u64(vm, base + M_CNTP_READ_TICKS));

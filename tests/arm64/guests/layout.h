@@ -78,7 +78,7 @@
 #define M_CPU_ON 0x138        /* vCPU 0: what PSCI CPU_ON of vCPU 1 returned */
 #define M_MPIDR 0x140
 #define M_DONE 0x148            /* TIMER_DONE_MAGIC once this vCPU finished */
-#define M_CNTV_READ_TICKS 0x150 /* counter ticks 1024 reads of CNTV_CVAL took */
+#define M_CNTV_READ_TICKS 0x150 /* fewest ticks 64 reads of CNTV_CVAL took */
 #define M_CNTP_READ_TICKS 0x158 /* ... and of CNTP_CVAL */
 #define TIMER_DONE_MAGIC 0x7131e5
 
