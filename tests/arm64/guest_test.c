@@ -89,7 +89,8 @@ static void on_console(void *opaque, const char *buf, size_t len)
 }
 
 static int try_create_vm(const char *guest, uint64_t mem_size, enum kernel_format format,
-			 struct vm **vm, char *err, size_t errlen, bool *input_error)
+			 unsigned nr_cpus, struct vm **vm, char *err, size_t errlen,
+			 bool *input_error)
 {
 	const struct vm_hooks hooks = {.console_output = on_console, .console_fd = -1};
 	struct vm_config cfg;
@@ -97,23 +98,35 @@ static int try_create_vm(const char *guest, uint64_t mem_size, enum kernel_forma
 	vm_config_defaults(&cfg);
 	cfg.kernel_path = host_guest_path(guest);
 	cfg.kernel_format = format;
-	cfg.nr_cpus = 1;
+	cfg.nr_cpus = nr_cpus;
 	cfg.mem_size = mem_size;
 	cfg.console_stdio = false;
 	cfg.timeout_sec = (unsigned)(GUEST_TIMEOUT_SEC * host_time_factor());
 	return vm_create_hooked(&cfg, &hooks, vm, err, errlen, input_error);
 }
 
-static struct vm *create_vm_as(const char *guest, uint64_t mem_size, enum kernel_format format)
+static struct vm *create_vm_full(const char *guest, uint64_t mem_size, enum kernel_format format,
+				 unsigned nr_cpus)
 {
 	struct vm *vm = NULL;
 	char err[512] = "";
 	bool input_error = false;
-	int ret = try_create_vm(guest, mem_size, format, &vm, err, sizeof(err), &input_error);
+	int ret = try_create_vm(guest, mem_size, format, nr_cpus, &vm, err, sizeof(err),
+				&input_error);
 
 	ck_assert_msg(ret == 0, "vm_create(%s): %s (%d, input error %d)", guest, err, ret,
 		      input_error);
 	return vm;
+}
+
+static struct vm *create_vm_as(const char *guest, uint64_t mem_size, enum kernel_format format)
+{
+	return create_vm_full(guest, mem_size, format, 1);
+}
+
+static struct vm *create_vm_cpus(const char *guest, uint64_t mem_size, unsigned nr_cpus)
+{
+	return create_vm_full(guest, mem_size, KERNEL_FORMAT_AUTO, nr_cpus);
 }
 
 static struct vm *create_vm(const char *guest, uint64_t mem_size)
@@ -238,7 +251,7 @@ START_TEST(raw_refused)
 	struct vm *vm = NULL;
 	char err[512] = "";
 	bool input_error = false;
-	int ret = try_create_vm("raw_hello", GUEST_MEM_SIZE, KERNEL_FORMAT_AUTO, &vm, err,
+	int ret = try_create_vm("raw_hello", GUEST_MEM_SIZE, KERNEL_FORMAT_AUTO, 1, &vm, err,
 				sizeof(err), &input_error);
 
 	ck_assert_int_eq(ret, -ENOEXEC);
@@ -601,6 +614,202 @@ START_TEST(dirty_ring_caps)
 }
 END_TEST
 
+/* timer: arms per timer per vCPU in one run (a multiple of TIMER_ITER_STEP),
+ * and runs per case unless the L1's command line sets timer_runs (the
+ * 100-in-a-row measurement). */
+#define TIMER_ARMS 2048
+#define TIMER_RUNS 3
+#define TIMER_RUNS_MAX 1000
+
+struct timer_counts {
+	uint64_t arms, delivered, early, extra, masked_arms, masked_istatus, masked_leaks, missed,
+		istatus_early, expired_arms, tval_arms, no_istatus, max_latency, wfi_waits;
+};
+
+static struct timer_counts read_timer_counts(struct vm *vm, uint64_t block)
+{
+	return (struct timer_counts){
+		.arms = read_u64(vm, block + T_ARMS),
+		.delivered = read_u64(vm, block + T_DELIVERED),
+		.early = read_u64(vm, block + T_EARLY),
+		.extra = read_u64(vm, block + T_EXTRA),
+		.masked_arms = read_u64(vm, block + T_MASKED_ARMS),
+		.masked_istatus = read_u64(vm, block + T_MASKED_ISTATUS),
+		.masked_leaks = read_u64(vm, block + T_MASKED_LEAKS),
+		.missed = read_u64(vm, block + T_MISSED),
+		.istatus_early = read_u64(vm, block + T_ISTATUS_EARLY),
+		.expired_arms = read_u64(vm, block + T_EXPIRED_ARMS),
+		.tval_arms = read_u64(vm, block + T_TVAL_ARMS),
+		.no_istatus = read_u64(vm, block + T_NO_ISTATUS),
+		.max_latency = read_u64(vm, block + T_MAX_LATENCY),
+		.wfi_waits = read_u64(vm, block + T_WFI_WAITS),
+	};
+}
+
+static void print_timer_counts(const char *what, unsigned cpu, const struct timer_counts *c)
+{
+	printf("KVMKIT-ARM64 timer vcpu%u %s: arms=%llu delivered=%llu early=%llu extra=%llu "
+	       "masked=%llu masked-istatus=%llu masked-leaks=%llu missed=%llu "
+	       "istatus-early=%llu no-istatus=%llu expired=%llu tval=%llu wfi=%llu "
+	       "max-latency-ticks=%llu\n",
+	       cpu, what, (unsigned long long)c->arms, (unsigned long long)c->delivered,
+	       (unsigned long long)c->early, (unsigned long long)c->extra,
+	       (unsigned long long)c->masked_arms, (unsigned long long)c->masked_istatus,
+	       (unsigned long long)c->masked_leaks, (unsigned long long)c->missed,
+	       (unsigned long long)c->istatus_early, (unsigned long long)c->no_istatus,
+	       (unsigned long long)c->expired_arms, (unsigned long long)c->tval_arms,
+	       (unsigned long long)c->wfi_waits, (unsigned long long)c->max_latency);
+}
+
+/* What guests/timer.S's arm numbers 0 to @arms - 1 are, from their bits. */
+static struct timer_counts timer_expected(uint64_t arms)
+{
+	struct timer_counts e = {.arms = arms, .delivered = arms};
+
+	for (uint64_t i = 0; i < arms; i++) {
+		e.tval_arms += (i & 1) != 0;
+		e.expired_arms += (i & 2) == 0;
+		e.masked_arms += (i & 4) != 0;
+		e.wfi_waits += (i & 16) != 0;
+	}
+	e.masked_istatus = e.masked_arms;
+	return e;
+}
+
+static void assert_timer_counts(const char *what, unsigned cpu, const struct timer_counts *c,
+				const struct timer_counts *e)
+{
+#define TIMER_EQ(field)                                                                        \
+	ck_assert_msg(c->field == e->field, "vcpu%u %s timer: " #field " %llu, expected %llu", \
+		      cpu, what, (unsigned long long)c->field, (unsigned long long)e->field)
+	TIMER_EQ(arms);
+	TIMER_EQ(missed);
+	TIMER_EQ(delivered);
+	TIMER_EQ(early);
+	TIMER_EQ(extra);
+	TIMER_EQ(no_istatus);
+	TIMER_EQ(istatus_early);
+	TIMER_EQ(masked_arms);
+	TIMER_EQ(masked_istatus);
+	TIMER_EQ(masked_leaks);
+	TIMER_EQ(expired_arms);
+	TIMER_EQ(tval_arms);
+	TIMER_EQ(wfi_waits);
+#undef TIMER_EQ
+}
+
+/* One boot of guests/timer.S on @nr_cpus vCPUs; returns the longest time
+ * from a deadline to its handler, in counter ticks. */
+static uint64_t timer_run(unsigned nr_cpus, unsigned run, double *seconds)
+{
+	const uint64_t params[2] = {nr_cpus, TIMER_ARMS};
+	const struct timer_counts expected = timer_expected(TIMER_ARMS);
+	struct vm *vm = create_vm_cpus("timer", GUEST_MEM_SIZE, nr_cpus);
+	struct test_device *t = add_test_device(vm);
+	uint64_t started[TIMER_MAX_CPUS], finished[TIMER_MAX_CPUS], latency = 0;
+	enum vm_exit_reason reason;
+	double t0 = now_sec();
+
+	ck_assert_int_eq(guest_mem_write(&vm->mem, TEST_TIMER_PARAMS, params, sizeof(params)), 0);
+	reason = vm_run(vm);
+	*seconds = now_sec() - t0;
+	for (unsigned cpu = 0; cpu < nr_cpus; cpu++) {
+		uint64_t base = TEST_TIMER_RESULTS + (uint64_t)cpu * TIMER_CPU_STRIDE;
+		struct timer_counts v = read_timer_counts(vm, base + TIMER_V);
+		struct timer_counts p = read_timer_counts(vm, base + TIMER_P);
+
+		if (reason != VM_EXIT_POWEROFF || read_u64(vm, base + M_DONE) != TIMER_DONE_MAGIC) {
+			print_timer_counts("virtual", cpu, &v);
+			print_timer_counts("physical", cpu, &p);
+		}
+	}
+	ck_assert_msg(reason == VM_EXIT_POWEROFF, "run %u: guest ended with %s, not poweroff (%s)",
+		      run, vm_exit_reason_name(reason), vm->error);
+	ck_assert_uint_eq(t->done, TEST_DONE_MAGIC);
+	for (unsigned cpu = 0; cpu < nr_cpus; cpu++) {
+		uint64_t base = TEST_TIMER_RESULTS + (uint64_t)cpu * TIMER_CPU_STRIDE;
+		struct timer_counts v = read_timer_counts(vm, base + TIMER_V);
+		struct timer_counts p = read_timer_counts(vm, base + TIMER_P);
+
+		ck_assert_msg(read_u64(vm, base + M_BAD_ESR) == 0,
+			      "run %u: vcpu%u took an exception, ESR 0x%llx at 0x%llx", run, cpu,
+			      (unsigned long long)read_u64(vm, base + M_BAD_ESR),
+			      (unsigned long long)read_u64(vm, base + M_BAD_ELR));
+		if (cpu == 0 && nr_cpus > 1)
+			ck_assert_msg(read_u64(vm, base + M_CPU_ON) == 0,
+				      "run %u: PSCI CPU_ON of vcpu1 returned %lld", run,
+				      (long long)read_u64(vm, base + M_CPU_ON));
+		ck_assert_uint_eq(read_u64(vm, base + M_MPIDR) & 0xff, cpu);
+		ck_assert_msg(read_u64(vm, base + M_DONE) == TIMER_DONE_MAGIC,
+			      "run %u: vcpu%u did not finish", run, cpu);
+		ck_assert_msg(read_u64(vm, base + M_SPURIOUS) == 0,
+			      "run %u: vcpu%u read %llu spurious INTIDs", run, cpu,
+			      (unsigned long long)read_u64(vm, base + M_SPURIOUS));
+		ck_assert_msg(read_u64(vm, base + M_OTHER) == 0,
+			      "run %u: vcpu%u took %llu other interrupts (last INTID %llu)", run,
+			      cpu, (unsigned long long)read_u64(vm, base + M_OTHER),
+			      (unsigned long long)read_u64(vm, base + M_OTHER_INTID));
+		assert_timer_counts("virtual", cpu, &v, &expected);
+		assert_timer_counts("physical", cpu, &p, &expected);
+		if (run == 0) {
+			print_timer_counts("virtual", cpu, &v);
+			print_timer_counts("physical", cpu, &p);
+			printf("KVMKIT-ARM64 timer vcpu%u 64 CVAL reads: virtual %llu ticks, "
+			       "physical %llu ticks\n",
+			       cpu, (unsigned long long)read_u64(vm, base + M_CNTV_READ_TICKS),
+			       (unsigned long long)read_u64(vm, base + M_CNTP_READ_TICKS));
+		}
+		latency = v.max_latency > latency ? v.max_latency : latency;
+		latency = p.max_latency > latency ? p.max_latency : latency;
+		started[cpu] = read_u64(vm, base + M_STARTED);
+		finished[cpu] = read_u64(vm, base + M_FINISHED);
+		ck_assert_uint_lt(started[cpu], finished[cpu]);
+	}
+	if (nr_cpus > 1 && run == 0)
+		printf("KVMKIT-ARM64 timer vcpus overlap: vcpu0 %llu..%llu, vcpu1 %llu..%llu\n",
+		       (unsigned long long)started[0], (unsigned long long)finished[0],
+		       (unsigned long long)started[1], (unsigned long long)finished[1]);
+	ck_assert_msg(host_captured_lines() == 0, "unexpected messages:\n%s", host_captured());
+	ck_assert_uint_eq(console_len, 0);
+	vm_destroy(vm);
+	return latency;
+}
+
+/* guests/timer.S run timer_runs times (TIMER_RUNS unless set) on
+ * @nr_cpus vCPUs: every run every arm's interrupt exactly once, none before
+ * its deadline, none while masked, none extra. */
+static void timer_case(unsigned nr_cpus)
+{
+	const char *env = getenv("timer_runs");
+	unsigned runs = env ? (unsigned)strtoul(env, NULL, 10) : TIMER_RUNS, passed = 0;
+	uint64_t latency = 0;
+	double slowest = 0, total = 0;
+
+	ck_assert_msg(runs > 0 && runs <= TIMER_RUNS_MAX, "timer_runs=%s: 1 to %d", env,
+		      TIMER_RUNS_MAX);
+	for (unsigned run = 0; run < runs; run++) {
+		double seconds;
+		uint64_t l = timer_run(nr_cpus, run, &seconds);
+
+		latency = l > latency ? l : latency;
+		slowest = seconds > slowest ? seconds : slowest;
+		total += seconds;
+		passed++;
+		printf("KVMKIT-ARM64 timer run %u/%u passed (%.2f s)\n", run + 1, runs, seconds);
+		fflush(stdout);
+	}
+	printf("KVMKIT-ARM64 timer cpus=%u runs=%u passed=%u arms-per-timer=%d "
+	       "max-latency-ticks=%llu mean-run=%.2fs slowest-run=%.2fs\n",
+	       nr_cpus, runs, passed, TIMER_ARMS, (unsigned long long)latency, total / runs,
+	       slowest);
+}
+
+START_TEST(timer) { timer_case(1); }
+END_TEST
+
+START_TEST(timer_2cpu) { timer_case(2); }
+END_TEST
+
 /* The console of a VM run through the public API (restore_clock). */
 struct api_console {
 	pthread_mutex_t lock;
@@ -845,6 +1054,8 @@ int main(int argc, char **argv)
 		{"dirty_writer", dirty_writer, 60},
 		{"dirty_ring_caps", dirty_ring_caps, 10},
 		{"restore_clock", restore_clock, 60},
+		{"timer", timer, 120},
+		{"timer_2cpu", timer_2cpu, 120},
 	};
 	const struct host_suite suite = {
 		.name = "arm64",
