@@ -5,6 +5,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "vmm/fd_io.h"
+
 #define GUEST_PAGE_MASK 0xfffULL
 #define GUEST_HUGE_PAGE 0x200000ULL
 
@@ -130,6 +132,7 @@ int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, uint64_t size
 {
 	uint8_t *host = guest_mem_ptr(mem, gpa, size);
 	uint64_t end, pos = offset;
+	int ret;
 
 	if (!host || size == 0)
 		return -EFAULT;
@@ -148,18 +151,11 @@ int guest_mem_load_file(const struct guest_mem *mem, uint64_t gpa, uint64_t size
 			return -errno;
 		if ((uint64_t)hole > end)
 			hole = (off_t)end;
-		for (pos = (uint64_t)data; pos < (uint64_t)hole;) {
-			ssize_t n =
-				pread(fd, host + (pos - offset), (uint64_t)hole - pos, (off_t)pos);
-
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n < 0)
-				return -errno;
-			if (n == 0)
-				return -EIO;
-			pos += (uint64_t)n;
-		}
+		ret = pread_exact(fd, host + ((uint64_t)data - offset), (uint64_t)(hole - data),
+				  (uint64_t)data);
+		if (ret < 0)
+			return ret;
+		pos = (uint64_t)hole;
 	}
 	return 0;
 }

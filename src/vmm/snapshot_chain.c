@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/fd_io.h"
+
 #define PAGE 4096u
 
 static bool same_shape(const struct snapshot_info *a, const struct snapshot_info *b)
@@ -106,24 +108,6 @@ const struct snapshot_info *snapshot_chain_top(const struct snapshot_chain *chai
 	return &chain->links[chain->n - 1].info;
 }
 
-static int read_pages(int fd, uint8_t *dst, uint64_t len, uint64_t off)
-{
-	while (len) {
-		ssize_t n = pread(fd, dst, len < (1u << 30) ? len : (1u << 30), (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO; /* the file was checked to be whole: it shrank since */
-		dst += n;
-		len -= (uint64_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 /* Lays @link's pages of region @i (bits from @words on) onto @r. */
 static int apply_region(const struct snapshot_link *link, unsigned i, const uint64_t *words,
 			struct guest_mem_region *r)
@@ -140,8 +124,8 @@ static int apply_region(const struct snapshot_link *link, unsigned i, const uint
 			start = p;
 			in_run = true;
 		} else if (!in && in_run) {
-			ret = read_pages(link->mem_fd, r->host + start * PAGE, (p - start) * PAGE,
-					 sr->offset + start * PAGE);
+			ret = pread_exact(link->mem_fd, r->host + start * PAGE, (p - start) * PAGE,
+					  sr->offset + start * PAGE);
 			if (ret < 0)
 				return ret;
 			in_run = false;

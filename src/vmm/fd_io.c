@@ -1,0 +1,27 @@
+#include "vmm/fd_io.h"
+
+#include <errno.h>
+#include <unistd.h>
+
+/* One pread() moves at most this much: Linux caps a transfer near 2 GiB. */
+#define PREAD_CHUNK (1u << 30)
+
+int pread_exact(int fd, void *dst, uint64_t len, uint64_t off)
+{
+	uint8_t *p = dst;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len < PREAD_CHUNK ? len : PREAD_CHUNK, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO;
+		p += n;
+		len -= (uint64_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
