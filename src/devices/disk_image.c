@@ -379,6 +379,6 @@ bool disk_image_same_mtime(struct timespec saved, struct timespec now)
 {
 	if (now.tv_sec != saved.tv_sec)
 		return false;
-	return now.tv_nsec == saved.tv_nsec || now.tv_nsec == saved.tv_nsec - saved.tv_nsec % 1000 ||
-	       now.tv_nsec == 0;
+	return now.tv_nsec == saved.tv_nsec ||
+	       now.tv_nsec == saved.tv_nsec - saved.tv_nsec % 1000 || now.tv_nsec == 0;
 }
