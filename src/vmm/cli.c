@@ -104,7 +104,9 @@ static void build_run_tables(struct option *longopts, char *shortopts)
 	for (unsigned i = 0; n < MAX_OPTIONS - 4 && kvmkit_option_get(i, &info) == 0; i++) {
 		longopts[n++] = (struct option){
 			.name = info.name,
-			.has_arg = info.takes_value ? required_argument : no_argument,
+			.has_arg = kvmkit_option_value_optional(i) == 1 ? optional_argument
+				   : info.takes_value                   ? required_argument
+									: no_argument,
 			.val = (int)(OPT_SPEC_BASE + i),
 		};
 		if (info.short_name) {

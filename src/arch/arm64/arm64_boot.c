@@ -136,6 +136,7 @@ static int build_fdt(struct vm *vm, const struct boot_layout *lay)
 		.nr_devices = vm->nr_devices,
 		.stdout_device = st->console_uart,
 		.power_gpio = st->power_gpio,
+		.nested = st->nested,
 	};
 	struct fdt_builder fb;
 	size_t size = 16 * 1024;

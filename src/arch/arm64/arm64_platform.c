@@ -30,6 +30,13 @@ void arch_cpu_relax(void) { __asm__ volatile("yield" ::: "memory"); }
 
 uint64_t arch_max_ram(void) { return ARM64_MAX_RAM; }
 
+int arch_check_config(struct vm *vm)
+{
+	/* --nested depends on the host's KVM: arm64_nested_setup() asks it. */
+	(void)vm;
+	return 0;
+}
+
 const struct kvm_cap_req *arch_required_caps(unsigned *count)
 {
 	*count = sizeof(arm64_caps) / sizeof(arm64_caps[0]);
@@ -53,6 +60,9 @@ int arch_vm_setup(struct vm *vm)
 	st->gic_fd = -1;
 	vm->arch = st;
 	ret = vm_ioctl(vm, KVM_ARM_PREFERRED_TARGET, &st->vcpu_init);
+	if (ret < 0)
+		return ret;
+	ret = arm64_nested_setup(vm);
 	if (ret < 0)
 		return ret;
 	/* A guest access KVM cannot decode (no syndrome) comes to us instead of

@@ -5,6 +5,7 @@
 #ifndef KVMKIT_ARM64_FDT_LAYOUT_H
 #define KVMKIT_ARM64_FDT_LAYOUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct device;
@@ -27,6 +28,10 @@ struct arm64_fdt_desc {
 	/* The GPIO controller whose line ARM64_POWER_KEY_PIN is the power key,
 	 * or NULL for no power key. */
 	const struct device *power_gpio;
+	/* The vCPUs start at EL2 (--nested): PSCI is called with SMC (an HVC
+	 * from EL2 would go to the guest's own vectors), the GIC node names the
+	 * vGIC maintenance interrupt and the timer the EL2 virtual timer. */
+	bool nested;
 };
 
 /* Phandles the tree uses. */
