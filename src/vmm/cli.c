@@ -38,12 +38,14 @@ static void usage_line(char *buf, size_t len, char short_name, const char *name,
 		       const char *help)
 {
 	char left[48];
+	/* An optional value ("[=MODE]") is written on to the name. */
+	const char *sep = arg && arg[0] != '[' ? " " : "";
 
 	if (short_name)
-		snprintf(left, sizeof(left), "-%c, --%s%s%s", short_name, name, arg ? " " : "",
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", short_name, name, sep,
 			 arg ? arg : "");
 	else
-		snprintf(left, sizeof(left), "    --%s%s%s", name, arg ? " " : "", arg ? arg : "");
+		snprintf(left, sizeof(left), "    --%s%s%s", name, sep, arg ? arg : "");
 	append(buf, len, "  %-23s  %s\n", left, help);
 }
 

@@ -257,7 +257,7 @@ static const struct option_spec machine_specs[] = {
 	 set_diff_snapshots, NULL, OPTION_SCOPE_RUN},
 	{"cpus", 'c', OPTION_VALUE, "N", "number of vCPUs (default 1)", set_cpus, NULL,
 	 OPTION_SCOPE_MACHINE},
-	{"nested", 0, OPTION_OPTIONAL, "MODE",
+	{"nested", 0, OPTION_OPTIONAL, "[=MODE]",
 	 "start vCPUs at EL2 so the guest can run KVM itself (arm64); =nvhe: non-VHE, slow",
 	 set_nested, NULL, OPTION_SCOPE_MACHINE},
 	{"memory", 'm', OPTION_VALUE, "SIZE",
