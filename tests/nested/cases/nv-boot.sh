@@ -6,6 +6,7 @@
 # Upper bounds: an L3 boot took 6 to 56 s here (NESTED-ARM64.md), an L2 at
 # EL2 about 10 s; both scaled by KVMKIT_TEST_TIME_FACTOR.
 factor=${KVMKIT_TEST_TIME_FACTOR:-1}
+# shellcheck disable=SC2046 # md5sum prints "<sum>  <file>"
 set -- $(md5sum /bin/kvmkit)
 echo "KVMKIT-NV l1 kvmkit-md5=$1"
 /bin/kvmkit run -k /guest/Image -i /guest/l2hv.cpio --nested -c "${l2_cpus:-1}" -m 768M \

@@ -15,7 +15,7 @@ boot_l2 nv-rng rng --nested -c 2 --rng --timeout $t
 start_l2 nv-ctlstop hang --nested -c 2 --timeout $t --stop-timeout $((30 * factor))
 wait_for_line /tmp/nv-ctlstop.log KVMKIT-L2-POWER-KEY $((90 * factor))
 ctl stop >/dev/null
-wait $pid
+wait "$pid"
 rc=$?
 marker=no
 grep -q KVMKIT-L2-POWEROFF /tmp/nv-ctlstop.log && marker=yes
@@ -23,8 +23,8 @@ echo "KVMKIT-NVSTOP ctlstop rc=$rc marker=$marker"
 
 start_l2 nv-sigterm hang --nested -c 2 --timeout $t --stop-timeout $((30 * factor))
 wait_for_line /tmp/nv-sigterm.log KVMKIT-L2-POWER-KEY $((90 * factor))
-kill -TERM $pid
-wait $pid
+kill -TERM "$pid"
+wait "$pid"
 rc=$?
 marker=no
 grep -q KVMKIT-L2-POWEROFF /tmp/nv-sigterm.log && marker=yes
