@@ -109,6 +109,12 @@ KVMKIT_API unsigned kvmkit_option_count(void);
  * The strings are static. Thread-safe. */
 KVMKIT_API int kvmkit_option_get(unsigned index, struct kvmkit_option_info *info);
 
+/* 1 when setting @index takes a value that may also be left out (on the
+ * command line only as --name=VALUE, e.g. "nested": --nested or
+ * --nested=nvhe; kvmkit_config_set() takes NULL or a value), 0 when it
+ * does not, -ENOENT past the last. Thread-safe. */
+KVMKIT_API int kvmkit_option_value_optional(unsigned index);
+
 /* An opaque description of a machine. Not thread-safe: one thread at a time. */
 struct kvmkit_config;
 
@@ -121,7 +127,8 @@ KVMKIT_API void kvmkit_config_free(struct kvmkit_config *cfg);
 
 /* Applies setting @name (a long option name without dashes, e.g. "cpus")
  * with @value, a string as on the command line ("2", "512M"); flags take NULL
- * (or "true"; "false" leaves them as they are). The value is copied. A later
+ * (or "true"; "false" leaves them as they are), as do settings whose value
+ * may be left out (kvmkit_option_value_optional()). The value is copied. A later
  * call for the same name wins, as a later flag on the command line does.
  * Errors: -EINVAL for NULL @cfg or @name, an unknown name, a missing value or
  * a value out of range; the message names the setting and the value. A

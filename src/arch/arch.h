@@ -48,6 +48,11 @@ struct arch_ram_region {
  * small. */
 int arch_ram_regions(uint64_t ram_size, struct arch_ram_region *out, unsigned max);
 
+/* Settings of @vm's config this architecture cannot do at all (--nested on
+ * x86_64), refused before the host is looked at: 0, or an input error
+ * (vm_input_error()) naming the setting. */
+int arch_check_config(struct vm *vm);
+
 /* Capabilities the architecture cannot work without; the core checks each and
  * names the first one missing. */
 const struct kvm_cap_req *arch_required_caps(unsigned *count);

@@ -43,6 +43,15 @@ int kvmkit_option_get(unsigned index, struct kvmkit_option_info *info)
 	return 0;
 }
 
+int kvmkit_option_value_optional(unsigned index)
+{
+	const struct option_spec *spec = option_at(index);
+
+	if (!spec)
+		return -ENOENT;
+	return spec->kind == OPTION_OPTIONAL;
+}
+
 int kvmkit_config_new(struct kvmkit_config **out)
 {
 	struct kvmkit_config *cfg;
@@ -115,6 +124,11 @@ int kvmkit_config_set(struct kvmkit_config *cfg, const char *name, const char *v
 				"--%s is a flag: it takes no value (or true/false), not '%s'", name,
 				value);
 		value = NULL;
+	} else if (spec->kind == OPTION_OPTIONAL) {
+		if (value && strcmp(value, "false") == 0)
+			return 0;
+		if (value && strcmp(value, "true") == 0)
+			value = NULL;
 	} else if (!value) {
 		return config_fail(cfg, -EINVAL, "--%s needs a value", name);
 	}

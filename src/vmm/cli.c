@@ -38,12 +38,14 @@ static void usage_line(char *buf, size_t len, char short_name, const char *name,
 		       const char *help)
 {
 	char left[48];
+	/* An optional value ("[=MODE]") is written on to the name. */
+	const char *sep = arg && arg[0] != '[' ? " " : "";
 
 	if (short_name)
-		snprintf(left, sizeof(left), "-%c, --%s%s%s", short_name, name, arg ? " " : "",
+		snprintf(left, sizeof(left), "-%c, --%s%s%s", short_name, name, sep,
 			 arg ? arg : "");
 	else
-		snprintf(left, sizeof(left), "    --%s%s%s", name, arg ? " " : "", arg ? arg : "");
+		snprintf(left, sizeof(left), "    --%s%s%s", name, sep, arg ? arg : "");
 	append(buf, len, "  %-23s  %s\n", left, help);
 }
 
@@ -104,7 +106,9 @@ static void build_run_tables(struct option *longopts, char *shortopts)
 	for (unsigned i = 0; n < MAX_OPTIONS - 4 && kvmkit_option_get(i, &info) == 0; i++) {
 		longopts[n++] = (struct option){
 			.name = info.name,
-			.has_arg = info.takes_value ? required_argument : no_argument,
+			.has_arg = kvmkit_option_value_optional(i) == 1 ? optional_argument
+				   : info.takes_value                   ? required_argument
+									: no_argument,
 			.val = (int)(OPT_SPEC_BASE + i),
 		};
 		if (info.short_name) {

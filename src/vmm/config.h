@@ -56,6 +56,14 @@ enum kernel_format {
 	KERNEL_FORMAT_RAW, /* arm64: a flat binary entered at its first byte (arch/arm64/layout.h) */
 };
 
+/* Nested virtualization (--nested): the guest's vCPUs start at EL2, so the
+ * guest can be a hypervisor itself (arm64 only). */
+enum vm_nested {
+	VM_NESTED_OFF,
+	VM_NESTED_VHE,  /* EL2 with VHE: KVM_ARM_VCPU_HAS_EL2 */
+	VM_NESTED_NVHE, /* ... and E2H fixed at 0 (KVM_ARM_VCPU_HAS_EL2_E2H0): slow */
+};
+
 struct vm_device_config {
 	const struct device_type *type;
 	_Alignas(VM_DEVICE_CONFIG_ALIGN) unsigned char data[VM_DEVICE_CONFIG_MAX];
@@ -88,6 +96,7 @@ struct vm_config {
 	const struct vm_restore *restore;
 	enum restore_clock restore_clock;
 	enum memory_backend memory_backend;
+	enum vm_nested nested;
 	struct vm_device_config devices[VM_MAX_CONFIG_DEVICES]; /* in the order they were asked for */
 	unsigned nr_devices;
 };

@@ -76,6 +76,11 @@ static int value_text(const struct option_spec *spec, struct json_object *v, cha
 		*text = NULL;
 		return 0;
 	}
+	if (spec->kind == OPTION_OPTIONAL && json_object_is_type(v, json_type_boolean)) {
+		*skip = !json_object_get_boolean(v);
+		*text = NULL;
+		return 0;
+	}
 	switch (json_object_get_type(v)) {
 	case json_type_string: *text = json_object_get_string(v); return 0;
 	case json_type_int:
@@ -99,9 +104,10 @@ static int apply_value(const char *path, const char *key, const struct option_sp
 
 	if (value_text(spec, value, num, sizeof(num), &text, &skip) < 0) {
 		snprintf(err, errlen, "%s: key '%s': expected %s, not %s", path, key,
-			 spec->kind == OPTION_FLAG   ? "true or false"
-			 : spec->kind == OPTION_LIST ? "a string or a list of strings"
-						     : "a string or a whole number",
+			 spec->kind == OPTION_FLAG       ? "true or false"
+			 : spec->kind == OPTION_LIST     ? "a string or a list of strings"
+			 : spec->kind == OPTION_OPTIONAL ? "true, false or a string"
+							 : "a string or a whole number",
 			 json_type_to_name(json_object_get_type(value)));
 		return -EINVAL;
 	}

@@ -15,6 +15,9 @@ enum option_kind {
 	OPTION_VALUE, /* takes a value: --memory 512M */
 	OPTION_FLAG,  /* takes none: --stats */
 	OPTION_LIST,  /* takes a value, each use adds one more: --disk; a list in JSON */
+	/* may take a value: --nested or --nested=nvhe; true, false or a string
+	 * in JSON */
+	OPTION_OPTIONAL,
 };
 
 /* What a setting is part of, for snapshots (vmm/vm_snapshot.h): a snapshot

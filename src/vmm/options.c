@@ -264,6 +264,18 @@ static int set_memory_backend(struct run_options *o, const char *v, char *err, s
 	return 0;
 }
 
+static int set_nested(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	if (!v || strcmp(v, "vhe") == 0)
+		o->vm.nested = VM_NESTED_VHE;
+	else if (strcmp(v, "nvhe") == 0)
+		o->vm.nested = VM_NESTED_NVHE;
+	else
+		return option_fail(err, errlen, "--nested=%s: expected vhe or nvhe (or no value)",
+				   v);
+	return 0;
+}
+
 static const struct option_spec machine_specs[] = {
 	{"kernel", 'k', OPTION_VALUE, "FILE",
 	 "kernel image (arm64 Image; x86_64 ELF64 test kernel)", set_kernel, NULL,
@@ -291,6 +303,9 @@ static const struct option_spec machine_specs[] = {
 	 OPTION_SCOPE_MACHINE},
 	{"pmu", 0, OPTION_FLAG, NULL, "give every vCPU a PMU (arm64 PMUv3)", set_pmu, NULL,
 	 OPTION_SCOPE_MACHINE},
+	{"nested", 0, OPTION_OPTIONAL, "[=MODE]",
+	 "start vCPUs at EL2 so the guest can run KVM itself (arm64); =nvhe: non-VHE, slow",
+	 set_nested, NULL, OPTION_SCOPE_MACHINE},
 	{"memory", 'm', OPTION_VALUE, "SIZE",
 	 "guest RAM; MiB, or with a K/M/G suffix (default 256M)", set_memory, NULL,
 	 OPTION_SCOPE_MACHINE},
@@ -372,7 +387,7 @@ int option_apply(struct run_options *opts, const char *name, const char *value, 
 
 	if (!spec)
 		return option_fail(err, errlen, "unknown setting '%s'", name);
-	if (spec->kind != OPTION_FLAG && !value)
+	if ((spec->kind == OPTION_VALUE || spec->kind == OPTION_LIST) && !value)
 		return option_fail(err, errlen, "'%s' needs a value", name);
 	if (spec->device)
 		return device_type_apply(&opts->vm, spec->device, value, err, errlen);

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "arch/arch.h"
 #include "vmm/device_type.h"
 #include "vmm/guest_file.h"
 #include "vmm/vm.h"
@@ -88,7 +89,9 @@ int vm_check_inputs(struct vm *vm)
 	int ret;
 
 	/* A restored guest loads no files of its own. */
-	ret = cfg->restore ? 0 : check_guest_file(vm, "kernel", cfg->kernel_path);
+	ret = arch_check_config(vm);
+	if (ret == 0 && !cfg->restore)
+		ret = check_guest_file(vm, "kernel", cfg->kernel_path);
 	if (ret == 0 && cfg->initrd_path)
 		ret = check_guest_file(vm, "initrd", cfg->initrd_path);
 	if (ret == 0)

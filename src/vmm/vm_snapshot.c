@@ -155,6 +155,14 @@ int vm_snapshot_save(struct vm *vm, const char *path, enum vm_snapshot_kind kind
 		snprintf(err, errlen, "snapshot %s: this VM was not built from settings", path);
 		return -EINVAL;
 	}
+	/* Refused rather than saved without what a restore would need. */
+	if (vm->cfg.nested != VM_NESTED_OFF) {
+		snprintf(err, errlen,
+			 "snapshot %s: a --nested VM cannot be snapshotted yet (its EL2 "
+			 "registers and the vGIC's nested state are not saved)",
+			 path);
+		return -ENOTSUP;
+	}
 	state_buf_init(&cpus);
 	state_buf_init(&devices);
 	state_buf_init(&machine);

@@ -9,6 +9,13 @@ and /guest/initramfs.cpio), and checks the serial output.
 default one (which is also the L2 kernel), for what 6.1's KVM lacks (the arm64
 dirty ring): scripts/guest-assets puts it in arm64/l1-6.12/Image.
 
+Nested virtualization (kvmkit --nested, L2 a hypervisor): --l1-kernel 7.3
+boots trixie-backports' 7.3 kernel, --qemu-10 runs it under bookworm-backports'
+QEMU 10 (the first to emulate FEAT_NV2; both pinned and fetched by
+scripts/guest-assets), --l1-nested adds kvm-arm.mode=nested to L1's command
+line, and --l2-hypervisor puts /guest/l2hv.cpio in L1: the L2 initramfs plus
+this same kvmkit, the L2 kernel and the L2 initramfs again, for an L3.
+
 The L1 initramfs is a cached base archive (busybox, tests/nested/l1-init as /init,
 the L2 kernel and initramfs under /guest) followed by a small per-run archive with
 /bin/kvmkit and /test.sh. newc archives concatenate; later files override earlier.
@@ -35,7 +42,11 @@ from l1vm import READY_RE, DONE_RE, Newc, first_match  # noqa: E402
 L1_INIT = os.path.join(HERE, "l1-init")
 SKIP = 1  # a missing QEMU or asset is a failure: CI must not pass by skipping
 # --l1-kernel: the kernel QEMU boots as L1, under the asset dir's arm64/.
-L1_KERNELS = {"default": "Image", "6.12": os.path.join("l1-6.12", "Image")}
+L1_KERNELS = {"default": "Image", "6.12": os.path.join("l1-6.12", "Image"),
+              "7.3": os.path.join("l1-7.3", "Image")}
+# --qemu-10: the extracted QEMU 10 under the asset dir, and its data dir (-L).
+QEMU10_BIN = os.path.join("qemu-10", "usr", "bin", "qemu-system-aarch64")
+QEMU10_DATA = os.path.join("qemu-10", "usr", "share", "qemu")
 
 # busybox applets linked in L1 (/bin/busybox --install -s /bin adds the rest).
 L1_APPLETS = """
@@ -129,6 +140,22 @@ def build_l1_cpio(base, workdir, kvmkit, script_text, extra_files=()):
     return out
 
 
+def build_l2_hypervisor_cpio(arch_dir, workdir, kvmkit):
+    """The initramfs of an L2 that is a hypervisor itself (l2-init
+    test=hypervisor): the L2 initramfs, then /bin/kvmkit (the binary L1
+    runs), /guest/Image and /guest/initramfs.cpio for its L3."""
+    out = os.path.join(workdir, "l2hv.cpio")
+    shutil.copyfile(os.path.join(arch_dir, "l2-initramfs.cpio"), out)
+    f, w = l1vm.append_newc(out)
+    with f:
+        w.directory("guest")
+        w.file("bin/kvmkit", kvmkit)
+        w.file("guest/Image", os.path.join(arch_dir, "Image"), 0o644)
+        w.file("guest/initramfs.cpio", os.path.join(arch_dir, "l2-initramfs.cpio"), 0o644)
+        w.trailer()
+    return out
+
+
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -152,7 +179,15 @@ def parse_args(argv):
     p.add_argument("--expect-rc", type=int, default=0,
                    help="exit status /test.sh must return (default 0)")
     p.add_argument("--l1-kernel", choices=sorted(L1_KERNELS), default="default",
-                   help="L1 kernel: the default one (also L2's) or bookworm-backports' 6.12")
+                   help="L1 kernel: the default one (also L2's), bookworm-backports' 6.12 "
+                   "or trixie-backports' 7.3 (nested virtualization)")
+    p.add_argument("--qemu-10", action="store_true",
+                   help="run the pinned QEMU 10 of the asset dir (FEAT_NV2) instead of --qemu")
+    p.add_argument("--l1-nested", action="store_true",
+                   help="add kvm-arm.mode=nested to L1's command line")
+    p.add_argument("--l2-hypervisor", action="store_true",
+                   help="put /guest/l2hv.cpio in L1: an L2 initramfs with this kvmkit and "
+                   "an L3's kernel and initramfs (needs --kvmkit)")
     p.add_argument("--smp", type=int, default=1, help="L1 vCPUs (default 1)")
     p.add_argument("--mem", default="2048", help="L1 memory, QEMU -m syntax (default 2048)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
@@ -188,10 +223,20 @@ def main(argv):
     except re.error as e:
         return fail(f"bad regex: {e}")
 
-    qemu = shutil.which(args.qemu)
-    if not qemu:
-        print(f"FAIL: {args.qemu} not found (scripts/install-deps)", flush=True)
-        return SKIP
+    qemu_data = None
+    if args.qemu_10:
+        qemu = os.path.join(os.path.abspath(args.assets), QEMU10_BIN)
+        qemu_data = os.path.join(os.path.abspath(args.assets), QEMU10_DATA)
+        if not os.access(qemu, os.X_OK):
+            print(f"FAIL: missing {qemu} (run scripts/guest-assets)", flush=True)
+            return SKIP
+    else:
+        qemu = shutil.which(args.qemu)
+        if not qemu:
+            print(f"FAIL: {args.qemu} not found (scripts/install-deps)", flush=True)
+            return SKIP
+    if args.l2_hypervisor and not args.kvmkit:
+        return fail("--l2-hypervisor needs --kvmkit")
     arch_dir = os.path.join(os.path.abspath(args.assets), "arm64")
     l1_kernel = os.path.join(arch_dir, L1_KERNELS[args.l1_kernel])
     missing = [p for p in list(base_inputs(arch_dir).values()) + [l1_kernel]
@@ -222,13 +267,19 @@ def main(argv):
             if not dest or not os.path.isfile(src):
                 return fail(f"--file {spec}: expected an existing SRC and a DEST in L1")
             extra.append((src, dest))
+        if args.l2_hypervisor:
+            extra.append((build_l2_hypervisor_cpio(arch_dir, workdir, args.kvmkit),
+                          "/guest/l2hv.cpio"))
         l1 = build_l1_cpio(base, workdir, args.kvmkit, script_text, extra)
         append = "console=ttyAMA0 rdinit=/init panic=-1 quiet"
         if args.interactive:
             append += " kvmkit_interactive=1"
+        if args.l1_nested:
+            append += " kvm-arm.mode=nested"
         if args.env:
             append += " " + " ".join(args.env)
-        cmd = [qemu, "-M", "virt,virtualization=on,gic-version=3",
+        cmd = [qemu] + (["-L", qemu_data] if qemu_data else []) + [
+               "-M", "virt,virtualization=on,gic-version=3",
                "-cpu", "max,sve=off,pauth=off", "-smp", str(args.smp), "-m", args.mem,
                "-accel", "tcg", "-nographic", "-no-reboot", "-nodefaults",
                "-serial", "stdio", "-kernel", l1_kernel,

@@ -10,6 +10,8 @@
 #include "vmm/device.h"
 #include "vmm/device_desc.h"
 
+#include "arm64_fdt_typical.inc"
+
 #define RAM_SIZE (256ULL << 20)
 #define INITRD_START 0x4f000000ULL
 #define INITRD_SIZE 0x123000ULL
@@ -361,6 +363,94 @@ START_TEST(timer_cpu_mask_gic_v2_eight_cpus)
 }
 END_TEST
 
+/* Without --nested the tree is the one kvmkit built before --nested
+ * existed, byte for byte. */
+START_TEST(not_nested_tree_unchanged)
+{
+	build();
+	ck_assert_uint_eq(fb_total_size(&fb), sizeof(typical_guest_dtb));
+	ck_assert_mem_eq(fb.blob, typical_guest_dtb, sizeof(typical_guest_dtb));
+	ck_assert(!has_prop("/intc@8000000", "interrupts"));
+}
+END_TEST
+
+START_TEST(nested_psci_uses_smc)
+{
+	desc.nested = true;
+	build();
+	ck_assert_int_eq(fdt_check_full(fb.blob, fb_total_size(&fb)), 0);
+	ck_assert_str_eq(string("/psci", "method"), "smc");
+}
+END_TEST
+
+/* <GIC_PPI 9 IRQ_TYPE_LEVEL_HIGH>: without it a guest hypervisor's KVM has
+ * no vGIC. */
+START_TEST(nested_gic_maintenance_interrupt)
+{
+	int len;
+
+	desc.nested = true;
+	build();
+	ck_assert_ptr_nonnull(prop("/intc@8000000", "interrupts", &len));
+	ck_assert_int_eq(len, 3 * 4);
+	ck_assert_uint_eq(cell("/intc@8000000", "interrupts", 0), 1);
+	ck_assert_uint_eq(cell("/intc@8000000", "interrupts", 1), 9);
+	ck_assert_uint_eq(cell("/intc@8000000", "interrupts", 2), IRQ_TYPE_LEVEL_HIGH);
+	ck_assert_uint_eq(cell("/intc@8000000", "phandle", 0), ARM64_PHANDLE_GIC);
+}
+END_TEST
+
+START_TEST(nested_timer_has_el2_virtual_timer)
+{
+	static const uint32_t ppis[] = {13, 14, 11, 10, 12};
+	int len;
+
+	desc.nested = true;
+	build();
+	ck_assert_ptr_nonnull(prop("/timer", "interrupts", &len));
+	ck_assert_int_eq(len, 15 * 4);
+	for (int i = 0; i < 5; i++) {
+		ck_assert_uint_eq(cell("/timer", "interrupts", 3 * i), 1);
+		ck_assert_uint_eq(cell("/timer", "interrupts", 3 * i + 1), ppis[i]);
+		ck_assert_uint_eq(cell("/timer", "interrupts", 3 * i + 2), IRQ_TYPE_LEVEL_LOW);
+	}
+}
+END_TEST
+
+/* --nested changes those three properties and nothing else: the rest of
+ * the tree (memory, CPUs, devices, chosen) is the same. */
+START_TEST(nested_changes_only_psci_gic_timer)
+{
+	static const char *const same[] = {
+		"/memory@40000000", "/cpus/cpu@0",      "/cpus/cpu@1", "/apb-pclk",
+		"/chosen",          "/gpio-keys/power", NULL};
+	struct fdt_builder plain;
+	int off_a, off_b, len_a, len_b;
+
+	build();
+	plain = fb;
+	fb = (struct fdt_builder){0};
+	ck_assert_int_eq(fb_init(&fb, 64 * 1024), 0);
+	desc.nested = true;
+	build();
+	for (int i = 0; same[i]; i++) {
+		off_a = fdt_path_offset(plain.blob, same[i]);
+		off_b = fdt_path_offset(fb.blob, same[i]);
+		ck_assert_msg(off_a >= 0 && off_b >= 0, "%s missing", same[i]);
+		for (int p = fdt_first_property_offset(plain.blob, off_a); p >= 0;
+		     p = fdt_next_property_offset(plain.blob, p)) {
+			const char *name;
+			const void *a = fdt_getprop_by_offset(plain.blob, p, &name, &len_a);
+			const void *b = fdt_getprop(fb.blob, off_b, name, &len_b);
+
+			ck_assert_msg(b && len_a == len_b && memcmp(a, b, (size_t)len_a) == 0,
+				      "%s/%s differs with --nested", same[i], name);
+		}
+	}
+	fb_free(&plain);
+}
+END_TEST
+
 START_TEST(apb_clock_node)
 {
 	build();
@@ -646,6 +736,11 @@ Suite *arm64_fdt_layout_suite(void)
 	tcase_add_test(platform, timer_ppis_gic_v3);
 	tcase_add_test(platform, timer_cpu_mask_gic_v2);
 	tcase_add_test(platform, timer_cpu_mask_gic_v2_eight_cpus);
+	tcase_add_test(platform, not_nested_tree_unchanged);
+	tcase_add_test(platform, nested_psci_uses_smc);
+	tcase_add_test(platform, nested_gic_maintenance_interrupt);
+	tcase_add_test(platform, nested_timer_has_el2_virtual_timer);
+	tcase_add_test(platform, nested_changes_only_psci_gic_timer);
 	tcase_add_test(platform, apb_clock_node);
 	tcase_add_test(platform, device_describes_itself);
 	tcase_add_test(platform, device_without_desc_has_no_node);

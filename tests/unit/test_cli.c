@@ -404,6 +404,31 @@ START_TEST(empty_expect)
 }
 END_TEST
 
+/* --nested takes its mode only as --nested=MODE: a following word stays a
+ * word of its own. */
+START_TEST(nested_option)
+{
+	ck_assert_int_eq(PARSE("run", "-k", "Image"), 0);
+	ck_assert_int_eq(RUN.vm.nested, VM_NESTED_OFF);
+	ck_assert_int_eq(PARSE("run", "-k", "Image", "--nested"), 0);
+	ck_assert_int_eq(RUN.vm.nested, VM_NESTED_VHE);
+	ck_assert_int_eq(PARSE("run", "--nested=nvhe", "-k", "Image"), 0);
+	ck_assert_int_eq(RUN.vm.nested, VM_NESTED_NVHE);
+	ck_assert_int_eq(PARSE("run", "-k", "Image", "--nested=nvhe", "--nested=vhe"), 0);
+	ck_assert_int_eq(RUN.vm.nested, VM_NESTED_VHE);
+	assert_parse_error(PARSE("run", "-k", "Image", "--nested", "nvhe"), "'nvhe'");
+}
+END_TEST
+
+static char *const bad_nested_values[] = {"--nested=", "--nested=NVHE", "--nested=el2",
+					  "--nested=vhe,nvhe"};
+
+START_TEST(bad_nested)
+{
+	assert_parse_error(PARSE("run", "-k", "Image", bad_nested_values[_i]), "--nested");
+}
+END_TEST
+
 static char *const bad_restore_clock_values[] = {"", "Advance", "forward", "continue,advance"};
 
 START_TEST(bad_restore_clock)
@@ -529,6 +554,7 @@ Suite *cli_suite(void)
 	tcase_add_test(good, restore_clock_option);
 	tcase_add_test(good, pmu_option);
 	tcase_add_test(good, kernel_format_option);
+	tcase_add_test(good, nested_option);
 	tcase_add_test(good, all_options_together_in_any_order);
 	tcase_add_test(good, repeated_option_last_wins);
 	tcase_add_test(good, usage_lists_every_option);
@@ -554,6 +580,7 @@ Suite *cli_suite(void)
 	tcase_add_loop_test(bad, bad_log_level, 0, ARRAY_SIZE(bad_log_level_values));
 	tcase_add_test(bad, empty_expect);
 	tcase_add_loop_test(bad, bad_restore_clock, 0, ARRAY_SIZE(bad_restore_clock_values));
+	tcase_add_loop_test(bad, bad_nested, 0, ARRAY_SIZE(bad_nested_values));
 	tcase_add_test(bad, stray_argument_after_options);
 	tcase_add_test(bad, stray_argument_before_options);
 	tcase_add_test(bad, stray_argument_after_double_dash);

@@ -162,6 +162,32 @@ START_TEST(false_flag_keeps_default)
 }
 END_TEST
 
+/* "nested": true, false or a mode, as --nested, nothing and --nested=MODE. */
+START_TEST(nested_setting)
+{
+	ck_assert_int_eq(kvmkit_option_value_optional(0), 0);
+	for (unsigned i = 0; i < kvmkit_option_count(); i++) {
+		struct kvmkit_option_info info;
+
+		ck_assert_int_eq(kvmkit_option_get(i, &info), 0);
+		ck_assert_int_eq(kvmkit_option_value_optional(i), strcmp(info.name, "nested") == 0);
+	}
+	ck_assert_int_eq(kvmkit_option_value_optional(kvmkit_option_count()), -ENOENT);
+	ck_assert_int_eq(load("{\"nested\": false}"), 0);
+	ck_assert_int_eq(opts()->vm.nested, VM_NESTED_OFF);
+	ck_assert_int_eq(load("{\"nested\": true}"), 0);
+	ck_assert_int_eq(opts()->vm.nested, VM_NESTED_VHE);
+	ck_assert_int_eq(load("{\"nested\": \"nvhe\"}"), 0);
+	ck_assert_int_eq(opts()->vm.nested, VM_NESTED_NVHE);
+	assert_error(load("{\"nested\": 1}"), "'nested'");
+	assert_error(load("{\"nested\": \"el3\"}"), "--nested=el3");
+	ck_assert_int_eq(kvmkit_config_set(cfg, "nested", NULL), 0);
+	ck_assert_int_eq(opts()->vm.nested, VM_NESTED_VHE);
+	ck_assert_int_eq(kvmkit_config_set(cfg, "nested", "nvhe"), 0);
+	ck_assert_int_eq(opts()->vm.nested, VM_NESTED_NVHE);
+}
+END_TEST
+
 START_TEST(later_settings_win)
 {
 	ck_assert_int_eq(load("{\"cpus\": 2, \"memory\": \"64M\"}"), 0);
@@ -313,6 +339,7 @@ Suite *config_file_suite(void)
 	tcase_add_test(good, plain_number_memory_is_mib);
 	tcase_add_test(good, arm64_only_settings);
 	tcase_add_test(good, false_flag_keeps_default);
+	tcase_add_test(good, nested_setting);
 	tcase_add_test(good, later_settings_win);
 	tcase_add_test(good, list_repeats_a_repeatable_setting);
 	tcase_add_test(good, flags_override_the_file);

@@ -26,6 +26,7 @@ struct arm64_state {
 	enum arm64_gic_version gic;
 	bool nisv_to_user;
 	bool can_inject_abort;
+	bool nested; /* vCPUs start at EL2 (--nested) */
 	struct device *console_uart;
 	struct device *power_gpio; /* the PL061 the power key is on */
 };
@@ -46,6 +47,16 @@ int arm64_gic_create(struct vm *vm);
 /* With --pmu, after the GIC is initialized: gives every vCPU its PMU
  * overflow interrupt and initializes its PMU (arm64_pmu.c). Nothing without. */
 int arm64_pmu_init(struct vm *vm);
+/* --nested (arm64_nested.c): checks that the host's KVM offers what the
+ * mode needs (an input error naming what is missing otherwise) and adds
+ * the EL2 features to vcpu_init. Called from arch_vm_setup() after
+ * KVM_ARM_PREFERRED_TARGET, before any vCPU. */
+int arm64_nested_setup(struct vm *vm);
+
+/* With --nested and a GICv3: names the maintenance interrupt (PPI 9) to
+ * KVM where it offers KVM_DEV_ARM_VGIC_GRP_MAINT_IRQ. Called after the GIC
+ * exists, before KVM_DEV_ARM_VGIC_CTRL_INIT. */
+int arm64_gic_nested_setup(struct vm *vm);
 
 /* KVM_SET_DEVICE_ATTR / KVM_GET_DEVICE_ATTR on the GIC; a failure is the
  * VM's error, naming the group and attribute. */

@@ -23,6 +23,9 @@
 
 /* EL1h with debug, SError, IRQ and FIQ masked, as booting.rst asks. */
 #define PSTATE_BOOT 0x3c5ULL
+/* The same at EL2h, for a vCPU with EL2 (--nested): the kernel then finds
+ * itself at EL2 and can run KVM. */
+#define PSTATE_BOOT_EL2 0x3c9ULL
 
 struct boot_layout {
 	uint64_t kernel_gpa;
@@ -142,6 +145,7 @@ static int build_fdt(struct vm *vm, const struct boot_layout *lay)
 		.stdout_device = st->console_uart,
 		.power_gpio = st->power_gpio,
 		.pmu = vm->cfg.pmu,
+		.nested = st->nested,
 	};
 	struct fdt_builder fb;
 	size_t size = 16 * 1024;
@@ -190,7 +194,8 @@ int arch_load_guest(struct vm *vm)
 	ret = build_fdt(vm, &lay);
 	if (ret < 0)
 		return ret;
-	ret = arm64_set_one_reg(boot, CORE_REG(regs.pstate), PSTATE_BOOT);
+	ret = arm64_set_one_reg(boot, CORE_REG(regs.pstate),
+				arm64_state_of(vm)->nested ? PSTATE_BOOT_EL2 : PSTATE_BOOT);
 	if (ret == 0)
 		ret = arm64_set_one_reg(boot, CORE_REG(regs.regs[0]), lay.fdt_gpa);
 	for (unsigned r = 1; ret == 0 && r < 4; r++)

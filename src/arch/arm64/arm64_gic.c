@@ -80,6 +80,8 @@ int arm64_gic_create(struct vm *vm)
 			ret = arm64_gic_set_attr(vm, KVM_DEV_ARM_VGIC_GRP_ADDR,
 						 KVM_VGIC_V2_ADDR_TYPE_CPU, &cpu);
 	}
+	if (ret == 0)
+		ret = arm64_gic_nested_setup(vm);
 	if (ret < 0)
 		return ret;
 	return arm64_gic_set_attr(vm, KVM_DEV_ARM_VGIC_GRP_CTRL, KVM_DEV_ARM_VGIC_CTRL_INIT, NULL);

@@ -34,6 +34,13 @@ bool arch_has_guest_pmu(void) { return true; }
 
 bool arch_has_raw_kernel(void) { return true; }
 
+int arch_check_config(struct vm *vm)
+{
+	/* --nested depends on the host's KVM: arm64_nested_setup() asks it. */
+	(void)vm;
+	return 0;
+}
+
 const struct kvm_cap_req *arch_required_caps(unsigned *count)
 {
 	*count = sizeof(arm64_caps) / sizeof(arm64_caps[0]);
@@ -57,6 +64,9 @@ int arch_vm_setup(struct vm *vm)
 	st->gic_fd = -1;
 	vm->arch = st;
 	ret = vm_ioctl(vm, KVM_ARM_PREFERRED_TARGET, &st->vcpu_init);
+	if (ret < 0)
+		return ret;
+	ret = arm64_nested_setup(vm);
 	if (ret < 0)
 		return ret;
 	/* A guest access KVM cannot decode (no syndrome) comes to us instead of

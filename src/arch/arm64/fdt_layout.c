@@ -14,8 +14,14 @@
 #define IRQ_TYPE_LEVEL_LOW 8
 #define LINUX_KEY_POWER 116 /* input-event-codes.h */
 
-/* Architected timer PPIs: secure, non-secure physical, virtual, hypervisor. */
-static const uint32_t timer_ppis[] = {13, 14, 11, 10};
+/* Architected timer PPIs: secure, non-secure physical, virtual, hypervisor,
+ * and with EL2 in the guest (--nested) the hypervisor's virtual timer. */
+static const uint32_t timer_ppis[] = {13, 14, 11, 10, 12};
+#define TIMER_PPIS 4
+#define TIMER_PPIS_NESTED 5
+/* The vGIC maintenance interrupt a guest hypervisor's KVM takes (PPI 9, as
+ * QEMU's virt machine has it). */
+#define GIC_MAINT_PPI 9
 
 static unsigned encode_spi(const struct fdt_builder *fb, unsigned irq, bool edge, uint32_t *cells)
 {
@@ -84,6 +90,11 @@ static void write_gic(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 	fb_prop_u32(fb, "#address-cells", 2);
 	fb_prop_u32(fb, "#size-cells", 2);
 	fb_prop_u32(fb, "phandle", ARM64_PHANDLE_GIC);
+	if (d->nested) {
+		const uint32_t maint[3] = {GIC_FDT_PPI, GIC_MAINT_PPI, IRQ_TYPE_LEVEL_HIGH};
+
+		fb_prop_cells(fb, "interrupts", maint, 3);
+	}
 	fb_end_node(fb);
 }
 
@@ -97,17 +108,18 @@ static uint32_t gic_v2_cpu_mask(const struct arm64_fdt_desc *d)
 
 static void write_timer(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 {
-	uint32_t cells[12];
+	uint32_t cells[3 * TIMER_PPIS_NESTED];
+	unsigned nr = d->nested ? TIMER_PPIS_NESTED : TIMER_PPIS;
 	uint32_t cpu_mask = gic_v2_cpu_mask(d);
 
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < nr; i++) {
 		cells[i * 3] = GIC_FDT_PPI;
 		cells[i * 3 + 1] = timer_ppis[i];
 		cells[i * 3 + 2] = cpu_mask | IRQ_TYPE_LEVEL_LOW;
 	}
 	fb_begin_node(fb, "timer");
 	fb_prop_string(fb, "compatible", "arm,armv8-timer");
-	fb_prop_cells(fb, "interrupts", cells, 12);
+	fb_prop_cells(fb, "interrupts", cells, 3 * nr);
 	fb_prop_empty(fb, "always-on");
 	fb_end_node(fb);
 }
@@ -226,7 +238,7 @@ int arm64_fdt_build(const struct arm64_fdt_desc *d, struct fdt_builder *fb)
 
 	fb_begin_node(fb, "psci");
 	fb_prop_strings(fb, "compatible", psci_compat);
-	fb_prop_string(fb, "method", "hvc");
+	fb_prop_string(fb, "method", d->nested ? "smc" : "hvc");
 	fb_end_node(fb);
 
 	write_gic(d, fb);

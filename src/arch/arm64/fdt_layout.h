@@ -31,6 +31,10 @@ struct arm64_fdt_desc {
 	/* A PMU node (arm,armv8-pmuv3, PPI ARM64_PMU_PPI); without, the tree
 	 * has none and is otherwise the same, byte for byte. */
 	bool pmu;
+	/* The vCPUs start at EL2 (--nested): PSCI is called with SMC (an HVC
+	 * from EL2 would go to the guest's own vectors), the GIC node names the
+	 * vGIC maintenance interrupt and the timer the EL2 virtual timer. */
+	bool nested;
 };
 
 /* Phandles the tree uses. */

@@ -56,6 +56,15 @@ int arch_vm_type(int kvm_fd, unsigned long *type)
 	return 0;
 }
 
+int arch_check_config(struct vm *vm)
+{
+	if (vm->cfg.nested != VM_NESTED_OFF)
+		return vm_input_error(vm, -ENOTSUP,
+				      "--nested: kvmkit runs guest hypervisors on arm64 hosts only "
+				      "(KVM_ARM_VCPU_HAS_EL2); this is an x86_64 host");
+	return 0;
+}
+
 int arch_vm_setup(struct vm *vm)
 {
 	int ret = uart_16550_create(&vm->host, "com1", BUS_PIO, X86_COM1_PORT, 0, NULL);
