@@ -323,13 +323,18 @@ def main(argv):
     rc = l1vm.done_status(lines)
     if rc != args.expect_rc:
         return fail(f"test.sh exited {rc}, expected {args.expect_rc}")
-    for rx in expects:
-        if first_match(lines, rx) is None:
-            return fail(f"no output line matched --expect {rx.pattern!r}")
+    # Every broken check is named, not only the first: one CI log must say
+    # all that went wrong.
+    problems = [f"no output line matched --expect {rx.pattern!r}"
+                for rx in expects if first_match(lines, rx) is None]
     for rx in rejects:
         k = first_match(lines, rx)
         if k is not None:
-            return fail(f"--reject {rx.pattern!r} matched: {lines[k][1].strip()}")
+            problems.append(f"--reject {rx.pattern!r} matched: {lines[k][1].strip()}")
+    for problem in problems[:-1]:
+        print(f"FAIL: {problem}", flush=True)
+    if problems:
+        return fail(problems[-1])
     ready_at = f"{lines[ready][0]:.3f} s" if ready is not None else "unseen"
     print(f"PASS: rc={rc}, L1 ready at {ready_at}, done at {lines[done][0]:.3f} s",
           flush=True)

@@ -52,9 +52,11 @@ snap_wait() {
 }
 
 # snap_last LABEL KIND: the last n of the complete KVMKIT-L2-KIND n=<n>
-# lines of LABEL's console (-1 when there is none).
+# lines of LABEL's console (-1 when there is none). A last line without its
+# newline is not complete: a snapshot that cut "n=12" after "n=1" must not
+# read as 1, so a marker is joined to it before awk sees it.
 snap_last() {
-    tr -d '\r' <"/tmp/$1.log" | awk -v kind="KVMKIT-L2-$2" '
+    { tr -d '\r' <"/tmp/$1.log"; echo '<end>'; } | awk -v kind="KVMKIT-L2-$2" '
         BEGIN { last = -1 }
         $0 ~ "^" kind " n=[0-9]+$" { sub(/.*n=/, ""); last = $0 }
         END { print last }'
@@ -79,7 +81,8 @@ snap_show() {
 # end must be one guest's output from its ready marker on: every count and
 # every disk record once, in order, from 0; nothing else but the power-off
 # marker (once a press) and, after it, the kernel's last line (which may
-# cut the line the counter was writing short). Prints
+# cut the line the counter was writing short, the rest of that line coming
+# after it). Prints
 #   KVMKIT-SNAP NAME console=unbroken|broken (WHY) counts=C disks=D first=F,G poweroff=yes|no
 # where C and D are how many of each the run LABEL (the last one) printed,
 # F and G the first count and record it printed (-1: none); a line that
@@ -99,7 +102,7 @@ snap_console() {
     # shellcheck disable=SC2086 # the file list is split on purpose
     cat $files | tr -d '\r' | awk -v name="$name" -v skip="$(snap_lines_before "$@")" '
         function broken(why) { if (bad == "") bad = why " at line " NR ": " $0 }
-        BEGIN { c = 0; d = 0; ready = 0; off = 0; bad = ""; cl = 0; dl = 0; fc = -1; fd = -1 }
+        BEGIN { c = 0; d = 0; ready = 0; off = 0; down = 0; bad = ""; cl = 0; dl = 0; fc = -1; fd = -1 }
         !ready { if ($0 ~ /^KVMKIT-L2-SNAP-READY disk=(yes|no)$/) ready = 1; next }
         /^KVMKIT-L2-COUNT n=[0-9]+$/ {
             n = substr($0, 19) + 0
@@ -117,7 +120,10 @@ snap_console() {
         }
         # kvmkit presses the power key every second until the guest is off.
         /^KVMKIT-L2-POWEROFF$/ { off = 1; next }
-        off && /^[^[]*\[ *[0-9]+\.[0-9]+\] reboot: Power down$/ { next }
+        off && /^[^[]*\[ *[0-9]+\.[0-9]+\] reboot: Power down$/ { down = 1; next }
+        # The rest of the line the power-down message cut into ("\r\n" left
+        # in the UART buffer, maybe a digit) may come out after it.
+        down && /^[0-9]*$/ { next }
         { broken("unexpected line") }
         END {
             if (!ready) bad = "no ready marker"
@@ -138,6 +144,22 @@ snap_continues() {
         *" first=$want "*) cont=yes ;;
     esac
     echo "KVMKIT-SNAP $name continues=$cont from=$count,$disk"
+    case $cont$out in
+        no* | *console=broken*) snap_seam "$@" ;;
+    esac
+}
+
+# snap_seam LABEL...: the bytes where the last two consoles meet (the end of
+# the one before, the start of the last), for a failed check to show.
+snap_seam() {
+    local before='' last=''
+    while [ $# -gt 0 ]; do
+        before=$last
+        last=$1
+        shift
+    done
+    [ -n "$before" ] && tail -c 64 "/tmp/$before.log" | od -c | sed "s/^/KVMKIT-SEAM end of $before: /"
+    head -c 64 "/tmp/$last.log" | od -c | sed "s/^/KVMKIT-SEAM start of $last: /"
 }
 
 # snap_lines_before LABEL...: how many lines the joined consoles hold before
