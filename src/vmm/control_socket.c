@@ -36,6 +36,9 @@ struct ctl_client {
 	struct json_object *pause_id;
 	bool snapshotting; /* sent "snapshot": written once paused, then answered */
 	bool snap_was_paused;
+	/* Being written on a thread of its own; answered when it is
+	 * (control_socket_poll()), or when the VM ends first (cancelled). */
+	struct vm_snapshot_job *snap_job;
 	enum vm_snapshot_then snap_then;
 	enum vm_snapshot_kind snap_kind;
 	char *snap_path;
@@ -69,6 +72,7 @@ static const char *errno_code(int err)
 	case EBUSY: return "EBUSY";
 	case EDEADLK: return "EDEADLK";
 	case EAGAIN: return "EAGAIN";
+	case EINPROGRESS: return "EINPROGRESS";
 	case EMSGSIZE: return "EMSGSIZE";
 	case EBADMSG: return "EBADMSG";
 	case ENOMEM: return "ENOMEM";
@@ -116,6 +120,17 @@ static void client_close(struct ctl_client *c)
 	json_object_put(c->pause_id);
 	c->pause_id = NULL;
 	c->snapshotting = false;
+	if (c->snap_job) {
+		char ignored[512];
+
+		/* Nobody hears the answer; the write completes for the VM's sake
+		 * (its lineage, the hold), unless the loop is closing. */
+		if (!c->cs->handles_open)
+			vm_snapshot_cancel(c->snap_job);
+		vm_snapshot_end(c->snap_job, c->snap_then, c->snap_was_paused, NULL, ignored,
+				sizeof(ignored));
+		c->snap_job = NULL;
+	}
 	free(c->snap_path);
 	c->snap_path = NULL;
 	json_object_put(c->snap_id);
@@ -195,6 +210,7 @@ static void reply_status(struct ctl_client *c, struct json_object *id)
 	struct json_object *obj = new_reply(true, id);
 	struct vm *vm = c->cs->vm;
 	uint64_t dropped = 0;
+	bool writing = vm_snapshot_is_held(vm);
 
 	for (int i = 0; i < CONSOLE_NR_SINKS; i++)
 		dropped += console_dropped(&vm->console, (enum console_sink_index)i);
@@ -202,6 +218,7 @@ static void reply_status(struct ctl_client *c, struct json_object *id)
 	/* The state stays "running" until the pause completed. */
 	json_object_object_add(obj, "pausing",
 			       json_object_new_boolean(vm_pause_poll(vm) == -EINPROGRESS));
+	json_object_object_add(obj, "snapshot-writing", json_object_new_boolean(writing));
 	json_object_object_add(obj, "vcpus", json_object_new_int((int)vm->nr_vcpus));
 	json_object_object_add(obj, "memory-mib",
 			       json_object_new_int64((int64_t)(vm->cfg.mem_size >> 20)));
@@ -355,8 +372,44 @@ static bool run_dirty_command(struct ctl_client *c, const char *command, struct 
 	return true;
 }
 
-/* The VM is paused for @c's snapshot: writes it, then answers. */
-static void write_snapshot(struct ctl_client *c)
+static void finish_snapshot(struct ctl_client *c);
+
+/* The write ran on its own thread: wakes the loop, which answers. */
+static void on_snapshot_written(void *opaque) { vm_loop_wake(opaque); }
+
+/* The VM is paused for @c's snapshot: takes its records and starts the
+ * write on a thread of its own; the loop runs on (status, kill, the
+ * console) and control_socket_poll() answers when the files are written. */
+static void start_snapshot(struct ctl_client *c)
+{
+	char err[512];
+	int ret;
+
+	c->snapshotting = false;
+	ret = vm_snapshot_begin(c->cs->vm, c->snap_path, c->snap_kind, &c->snap_job, err,
+				sizeof(err));
+	if (ret == 0)
+		ret = vm_snapshot_write_async(c->snap_job, on_snapshot_written, c->cs->vm);
+	if (ret == 0)
+		return;
+	if (c->snap_job) {
+		/* No thread: written here, as the library does. */
+		vm_snapshot_write(c->snap_job);
+		finish_snapshot(c);
+		return;
+	}
+	if (ret != -EAGAIN && (c->snap_then == VM_SNAPSHOT_THEN_RESUME || !c->snap_was_paused))
+		vm_resume(c->cs->vm);
+	reply_error(c, c->snap_id, -ret, err);
+	json_object_put(c->snap_id);
+	c->snap_id = NULL;
+	free(c->snap_path);
+	c->snap_path = NULL;
+}
+
+/* The write of @c's snapshot ended (or is cancelled and waited for):
+ * the VM does what was asked after it, then the answer. */
+static void finish_snapshot(struct ctl_client *c)
 {
 	struct json_object *id = c->snap_id, *obj, *snap;
 	struct vm_snapshot_result res;
@@ -364,9 +417,9 @@ static void write_snapshot(struct ctl_client *c)
 	int ret;
 
 	c->snap_id = NULL;
-	c->snapshotting = false;
-	ret = vm_snapshot_then(c->cs->vm, c->snap_path, c->snap_kind, c->snap_then,
-			       c->snap_was_paused, &res, err, sizeof(err));
+	ret = vm_snapshot_end(c->snap_job, c->snap_then, c->snap_was_paused, &res, err,
+			      sizeof(err));
+	c->snap_job = NULL;
 	if (ret < 0) {
 		reply_error(c, id, -ret, err);
 	} else {
@@ -399,7 +452,7 @@ static void run_snapshot(struct ctl_client *c, struct json_object *req, struct j
 	const char *path, *then = "as-was";
 	int ret;
 
-	if (c->snapshotting) {
+	if (c->snapshotting || c->snap_job) {
 		reply_error(c, id, EBUSY, "a snapshot of this client's is being written already");
 		return;
 	}
@@ -439,7 +492,7 @@ static void run_snapshot(struct ctl_client *c, struct json_object *req, struct j
 	c->snapshotting = true;
 	c->snap_id = id ? json_object_get(id) : NULL;
 	if (ret == 1)
-		write_snapshot(c);
+		start_snapshot(c);
 	else
 		control_socket_poll(c->cs);
 }
@@ -571,7 +624,7 @@ static void on_idle(uv_timer_t *timer)
 	struct ctl_client *c = timer->data;
 
 	/* A client waiting for its answer is not idle. */
-	if (c->waiting || c->pausing || c->snapshotting || c->measuring)
+	if (c->waiting || c->pausing || c->snapshotting || c->snap_job || c->measuring)
 		return;
 	log_debug("--api-socket %s: closed a client idle for %d s", c->cs->path,
 		  CTL_IDLE_MS / 1000);
@@ -587,12 +640,14 @@ static struct ctl_client *eviction_victim(struct control_socket *cs)
 
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *c = &cs->clients[i];
-		bool busy = c->waiting || c->pausing || c->snapshotting || c->measuring;
+		bool busy = c->waiting || c->pausing || c->snapshotting || c->snap_job ||
+			    c->measuring;
 
 		if (c->fd < 0)
 			continue;
-		bool victim_busy = victim && (victim->waiting || victim->pausing ||
-					      victim->snapshotting || victim->measuring);
+		bool victim_busy = victim &&
+				   (victim->waiting || victim->pausing || victim->snapshotting ||
+				    victim->snap_job || victim->measuring);
 
 		if (!victim || (!busy && victim_busy) ||
 		    (busy == victim_busy && c->last_read < victim->last_read))
@@ -773,10 +828,12 @@ void control_socket_poll(struct control_socket *cs)
 		struct json_object *id;
 		int ret;
 
+		if (c->fd >= 0 && c->snap_job && vm_snapshot_written(c->snap_job))
+			finish_snapshot(c);
 		if (c->fd >= 0 && c->snapshotting) {
 			ret = vm_pause_poll(cs->vm);
 			if (ret == 0) {
-				write_snapshot(c);
+				start_snapshot(c);
 			} else if (ret != -EINPROGRESS) {
 				id = c->snap_id;
 				c->snap_id = NULL;
@@ -803,6 +860,16 @@ void control_socket_poll(struct control_socket *cs)
 
 void control_socket_vm_ended(struct control_socket *cs)
 {
+	/* A snapshot still being written is of no use now: cancelled (it
+	 * leaves nothing), waited for, answered. Guest memory is still mapped. */
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = &cs->clients[i];
+
+		if (c->fd >= 0 && c->snap_job) {
+			vm_snapshot_cancel(c->snap_job);
+			finish_snapshot(c);
+		}
+	}
 	control_socket_poll(cs);
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *c = &cs->clients[i];

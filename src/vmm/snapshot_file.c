@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,12 +262,17 @@ static bool page_in(const uint64_t *words, uint64_t page)
 	return !words || (words[page / 64] >> (page % 64)) & 1;
 }
 
+/* A cancelled write stops at the next run of this many pages (16 MiB). */
+#define CANCEL_PAGES 4096u
+
+static bool cancelled(const _Atomic bool *cancel) { return cancel && atomic_load(cancel); }
+
 /* Writes each run of non-zero pages of @r (only those in @words, the
  * region's part of a layer's bitmap, unless it is NULL) with one pwrite;
  * zero pages stay holes of the file, which is already as long as all of
- * memory. */
+ * memory. A run is cut at CANCEL_PAGES, where @cancel is looked at. */
 static int write_region(int fd, const struct guest_mem_region *r, const uint64_t *words,
-			uint64_t offset)
+			uint64_t offset, const _Atomic bool *cancel)
 {
 	uint64_t pages = r->size / FILE_PAGE, start = 0;
 	bool in_run = false;
@@ -276,6 +282,15 @@ static int write_region(int fd, const struct guest_mem_region *r, const uint64_t
 			    !page_is_zero(r->host + p * FILE_PAGE);
 		int ret;
 
+		if (p % CANCEL_PAGES == 0 && cancelled(cancel))
+			return -ECANCELED;
+		if (data && in_run && p - start == CANCEL_PAGES) {
+			ret = pwrite_all(fd, r->host + start * FILE_PAGE, (p - start) * FILE_PAGE,
+					 offset + start * FILE_PAGE);
+			if (ret < 0)
+				return ret;
+			start = p;
+		}
 		if (data && !in_run) {
 			start = p;
 			in_run = true;
@@ -292,7 +307,7 @@ static int write_region(int fd, const struct guest_mem_region *r, const uint64_t
 
 static int write_memory_file(const char *file, const struct guest_mem *mem,
 			     const struct snapshot_layer *layer, const struct snapshot_info *info,
-			     char *err, size_t errlen)
+			     const _Atomic bool *cancel, char *err, size_t errlen)
 {
 	uint8_t header[FILE_PAGE] = {0};
 	size_t first_word = 0;
@@ -321,13 +336,15 @@ static int write_memory_file(const char *file, const struct guest_mem *mem,
 	ret = pwrite_all(fd, header, sizeof(header), 0);
 	for (unsigned i = 0; ret == 0 && i < info->nr_regions; i++) {
 		ret = write_region(fd, &mem->regions[i], layer ? layer->pages + first_word : NULL,
-				   info->regions[i].offset);
+				   info->regions[i].offset, cancel);
 		first_word += region_words(mem->regions[i].size / FILE_PAGE);
 	}
 	if (ret == 0 && fsync(fd) < 0)
 		ret = -errno;
 out:
 	close(fd);
+	if (ret == -ECANCELED)
+		return fail(err, errlen, ret, "%s: not written: cancelled", file);
 	if (ret < 0)
 		return fail(err, errlen, ret, "%s: cannot write: %s", file, strerror(-ret));
 	return 0;
@@ -636,9 +653,14 @@ int snapshot_write(const char *path, const struct snapshot_content *c,
 		ret = fail(err, errlen, -ENOMEM, "%s: %s", path, strerror(ENOMEM));
 		goto remove;
 	}
-	ret = write_memory_file(memory, c->mem, c->layer, &info, err, errlen);
+	ret = write_memory_file(memory, c->mem, c->layer, &info, c->cancel, err, errlen);
 	if (ret < 0)
 		goto remove;
+	/* The last point of return: from here the snapshot takes its place. */
+	if (cancelled(c->cancel)) {
+		ret = fail(err, errlen, -ECANCELED, "%s: not written: cancelled", dir);
+		goto remove;
+	}
 	ret = write_state_file(state, &info, c, err, errlen);
 	if (ret < 0)
 		goto remove;

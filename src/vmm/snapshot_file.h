@@ -82,6 +82,9 @@ struct snapshot_content {
 	const uint8_t *machine;
 	size_t machine_len;
 	const struct snapshot_layer *layer; /* NULL: a full snapshot */
+	/* Set from another thread, the write stops early with -ECANCELED
+	 * and leaves nothing behind; NULL: never. */
+	const _Atomic bool *cancel;
 };
 
 /* Words of the flat page bitmap of @mem (vmm/dirty_set.h's layout). */

@@ -123,6 +123,11 @@ struct vm {
 	pthread_mutex_t transition_lock;
 	_Atomic bool paused;
 	_Atomic bool stop_requested;
+	/* A snapshot is being written (vm_snapshot_hold()): the VM stays
+	 * paused until it is; what was asked meanwhile waits for the end. */
+	bool snapshot_held;
+	bool stop_after_snapshot;  /* a stop came: carried out after the write */
+	bool pause_after_snapshot; /* a pause came: the VM stays paused after it */
 
 	bool error_is_input; /* the first error was bad input, not a failure */
 	char error[512];
@@ -224,6 +229,18 @@ void vm_vcpu_gone(struct vm *vm);
 void vm_set_ended(struct vm *vm);
 /* vm_control.c: a message for an errno vm_pause() and friends returned. */
 const char *vm_control_strerror(int err);
+/* vm_control.c, for a snapshot write (vm_snapshot.c): holds a paused (or
+ * not started, or ended) VM as it is until vm_snapshot_release().
+ * Meanwhile vm_resume() is refused with -EINPROGRESS, vm_stop() is
+ * accepted and left to the release, vm_pause() succeeds and keeps the VM
+ * paused after it. -EBUSY: another snapshot holds it; -EAGAIN: the VM runs
+ * (it was resumed before the hold). The release returns what was asked
+ * meanwhile (VM_HELD_*). */
+#define VM_HELD_STOP 1u
+#define VM_HELD_PAUSE 2u
+int vm_snapshot_hold(struct vm *vm);
+unsigned vm_snapshot_release(struct vm *vm);
+bool vm_snapshot_is_held(struct vm *vm);
 
 /* Device state (vm_state.c). Quiesce and unquiesce every device (pausing
  * does it; see vm_pause()); save appends every device's record to @out and

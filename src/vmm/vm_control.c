@@ -39,6 +39,7 @@ const char *vm_control_strerror(int err)
 	case -EBUSY: return "the VM is stopping";
 	case -EDEADLK: return "called from one of the VM's own vCPU threads";
 	case -EAGAIN: return "the VM was resumed before every vCPU had stopped";
+	case -EINPROGRESS: return "a snapshot is being written; the VM stays paused until it is";
 	}
 	return "the request failed";
 }
@@ -60,9 +61,11 @@ int vm_pause_begin(struct vm *vm)
 		ret = -ESRCH;
 	else if (vm->run_state == VM_STATE_STOPPING)
 		ret = -EBUSY;
-	else if (vm->run_state == VM_STATE_PAUSED)
+	else if (vm->run_state == VM_STATE_PAUSED) {
 		ret = 1;
-	else if (!atomic_load(&vm->paused)) {
+		if (vm->snapshot_held)
+			vm->pause_after_snapshot = true;
+	} else if (!atomic_load(&vm->paused)) {
 		atomic_store(&vm->paused, true);
 		vm->pause_pending = true;
 		for (unsigned i = 0; i < vm->nr_vcpus; i++)
@@ -184,6 +187,8 @@ int vm_resume(struct vm *vm)
 	pthread_mutex_lock(&vm->ctl_lock);
 	if (ending(vm)) {
 		ret = -ESRCH;
+	} else if (vm->snapshot_held) {
+		ret = -EINPROGRESS;
 	} else if (atomic_load(&vm->paused)) {
 		was_paused = true;
 		unquiesce = unpause_locked(vm);
@@ -220,6 +225,14 @@ int vm_stop(struct vm *vm)
 		pthread_mutex_unlock(&vm->ctl_lock);
 		pthread_mutex_unlock(&vm->transition_lock);
 		return -ESRCH;
+	}
+	/* The guest must not run while its memory is written: the release
+	 * carries the stop out. */
+	if (vm->snapshot_held) {
+		vm->stop_after_snapshot = true;
+		pthread_mutex_unlock(&vm->ctl_lock);
+		pthread_mutex_unlock(&vm->transition_lock);
+		return 0;
 	}
 	atomic_store(&vm->stop_requested, true);
 	/* The guest can only shut down if it runs. */
@@ -297,6 +310,46 @@ void vm_vcpu_gone(struct vm *vm)
 	pthread_mutex_unlock(&vm->ctl_lock);
 	if (pending)
 		vm_loop_wake(vm);
+}
+
+int vm_snapshot_hold(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->ctl_lock);
+	if (vm->snapshot_held)
+		ret = -EBUSY;
+	else if (vm->loop_state && vm->run_state != VM_STATE_PAUSED &&
+		 vm->run_state != VM_STATE_ENDED)
+		ret = -EAGAIN;
+	else
+		vm->snapshot_held = true;
+	pthread_mutex_unlock(&vm->ctl_lock);
+	return ret;
+}
+
+unsigned vm_snapshot_release(struct vm *vm)
+{
+	unsigned asked = 0;
+
+	pthread_mutex_lock(&vm->ctl_lock);
+	if (vm->stop_after_snapshot)
+		asked |= VM_HELD_STOP;
+	if (vm->pause_after_snapshot)
+		asked |= VM_HELD_PAUSE;
+	vm->snapshot_held = vm->stop_after_snapshot = vm->pause_after_snapshot = false;
+	pthread_mutex_unlock(&vm->ctl_lock);
+	return asked;
+}
+
+bool vm_snapshot_is_held(struct vm *vm)
+{
+	bool held;
+
+	pthread_mutex_lock(&vm->ctl_lock);
+	held = vm->snapshot_held;
+	pthread_mutex_unlock(&vm->ctl_lock);
+	return held;
 }
 
 void vm_set_ended(struct vm *vm)

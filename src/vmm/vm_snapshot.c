@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "vmm/dirty_log.h"
 #include "vmm/log.h"
 #include "vmm/state.h"
+#include "vmm/thread.h"
 #include "vmm/vm.h"
 #include "vmm/vm_cpu_state.h"
 
@@ -138,19 +141,121 @@ static void lineage_advance(struct vm *vm, enum vm_snapshot_kind kind, char *abs
 	memcpy(lin->top_id, id, SNAPSHOT_ID_BYTES);
 }
 
-int vm_snapshot_save(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
-		     struct vm_snapshot_result *result, char *err, size_t errlen)
-{
-	struct state_buf cpus, devices, machine;
-	struct snapshot_layer layer = {0};
+/* A snapshot being written: what vm_snapshot_begin() took from the VM. */
+struct vm_snapshot_job {
+	struct vm *vm;
+	char *path;
+	char *abs; /* for the lineage */
+	enum vm_snapshot_kind kind;
+	struct state_buf machine;
+	struct snapshot_layer layer;
+	bool taken; /* dirty pages taken from the tracker, to finish */
+	double t0;
+	/* The write's outcome (vm_snapshot_write()). */
 	struct snapshot_info written;
-	char mem_path[PATH_MAX];
-	double t0 = now_sec();
-	bool taken = false;
-	char *abs = NULL;
-	struct stat st;
+	int ret;
+	char err[512];
+	_Atomic bool cancel;
+	/* vm_snapshot_write_async(). */
+	pthread_t thread;
+	bool threaded;
+	_Atomic bool finished;
+	void (*done)(void *opaque);
+	void *opaque;
+};
+
+static void job_free(struct vm_snapshot_job *job)
+{
+	free(job->layer.pages);
+	free(job->abs);
+	free(job->path);
+	state_buf_free(&job->machine);
+	free(job);
+}
+
+/* Everything but the files: the records and the dirty pages, taken while
+ * the VM is held. */
+static int job_take(struct vm_snapshot_job *job, char *err, size_t errlen)
+{
+	struct vm *vm = job->vm;
+	const char *path = job->path;
+	struct state_buf cpus, devices;
 	int ret;
 
+	state_buf_init(&cpus);
+	state_buf_init(&devices);
+	job->abs = absolute_path(path);
+	if (!job->abs) {
+		ret = errno ? -errno : -ENOMEM;
+		snprintf(err, errlen, "snapshot %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	if (job->kind == VM_SNAPSHOT_DIFF) {
+		ret = diff_check(vm, job->abs, err, errlen);
+		if (ret < 0)
+			goto out;
+	}
+	ret = vm_cpu_state_save(vm, &cpus);
+	if (ret == 0)
+		ret = vm_save_devices(vm, &devices);
+	if (ret < 0) {
+		snprintf(err, errlen, "snapshot %s: %s", path,
+			 vm->error[0] ? vm->error : strerror(-ret));
+		goto out;
+	}
+	put_list(&job->machine, MACHINE_CPUS, &cpus);
+	put_list(&job->machine, MACHINE_DEVICES, &devices);
+	if (job->machine.err) {
+		ret = job->machine.err;
+		snprintf(err, errlen, "snapshot %s: %s", path, strerror(-ret));
+		goto out;
+	}
+	/* Every snapshot takes what the tracker has: a full one covers it, a
+	 * diff is made of it. The vCPUs are parked, so the harvest is final. */
+	if (vm->cfg.diff_snapshots) {
+		struct snapshot_layer *layer = &job->layer;
+		int64_t pages;
+
+		layer->nr_words = dirty_log_words(vm->dirty);
+		if (layer->nr_words != snapshot_layer_words(&vm->mem)) {
+			snprintf(err, errlen,
+				 "snapshot %s: the dirty tracker's pages are not the snapshot's "
+				 "4 KiB pages (host page size)",
+				 path);
+			ret = -EINVAL;
+			goto out;
+		}
+		layer->pages = calloc(layer->nr_words ? layer->nr_words : 1, sizeof(uint64_t));
+		if (!layer->pages) {
+			ret = -ENOMEM;
+			snprintf(err, errlen, "snapshot %s: %s", path, strerror(ENOMEM));
+			goto out;
+		}
+		pages = dirty_log_take(vm->dirty, true, layer->pages, layer->nr_words, err, errlen);
+		if (pages < 0) {
+			ret = (int)pages;
+			goto out;
+		}
+		job->taken = true;
+		layer->nr_pages = (uint64_t)pages;
+	}
+	if (job->kind == VM_SNAPSHOT_DIFF) {
+		memcpy(job->layer.parent_id, vm->lineage->top_id, SNAPSHOT_ID_BYTES);
+		job->layer.parent_path = vm->lineage->paths[vm->lineage->n - 1];
+	}
+out:
+	state_buf_free(&cpus);
+	state_buf_free(&devices);
+	return ret;
+}
+
+int vm_snapshot_begin(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
+		      struct vm_snapshot_job **out, char *err, size_t errlen)
+{
+	struct vm_snapshot_job *job;
+	int ret;
+
+	*out = NULL;
 	if (!vm->machine_settings) {
 		snprintf(err, errlen, "snapshot %s: this VM was not built from settings", path);
 		return -EINVAL;
@@ -163,117 +268,157 @@ int vm_snapshot_save(struct vm *vm, const char *path, enum vm_snapshot_kind kind
 			 path);
 		return -ENOTSUP;
 	}
-	state_buf_init(&cpus);
-	state_buf_init(&devices);
-	state_buf_init(&machine);
-	abs = absolute_path(path);
-	if (!abs) {
-		ret = errno ? -errno : -ENOMEM;
-		snprintf(err, errlen, "snapshot %s: %s", path, strerror(-ret));
-		goto out;
-	}
-	if (kind == VM_SNAPSHOT_DIFF) {
-		ret = diff_check(vm, abs, err, errlen);
-		if (ret < 0)
-			goto out;
-	}
-	ret = vm_cpu_state_save(vm, &cpus);
-	if (ret == 0)
-		ret = vm_save_devices(vm, &devices);
+	ret = vm_snapshot_hold(vm);
 	if (ret < 0) {
 		snprintf(err, errlen, "snapshot %s: %s", path,
-			 vm->error[0] ? vm->error : strerror(-ret));
-		goto out;
+			 ret == -EBUSY ? "another snapshot of this VM is being written"
+				       : vm_control_strerror(ret));
+		return ret;
 	}
-	put_list(&machine, MACHINE_CPUS, &cpus);
-	put_list(&machine, MACHINE_DEVICES, &devices);
-	if (machine.err) {
-		ret = machine.err;
-		snprintf(err, errlen, "snapshot %s: %s", path, strerror(-ret));
-		goto out;
+	job = calloc(1, sizeof(*job));
+	if (!job || !(job->path = strdup(path))) {
+		free(job);
+		vm_snapshot_release(vm);
+		snprintf(err, errlen, "snapshot %s: %s", path, strerror(ENOMEM));
+		return -ENOMEM;
 	}
-	/* Every snapshot takes what the tracker has: a full one covers it, a
-	 * diff is made of it. The vCPUs are parked, so the harvest is final. */
-	if (vm->cfg.diff_snapshots) {
-		int64_t pages;
+	job->vm = vm;
+	job->kind = kind;
+	job->t0 = now_sec();
+	state_buf_init(&job->machine);
+	ret = job_take(job, err, errlen);
+	if (ret < 0) {
+		if (job->taken)
+			dirty_log_finish(vm->dirty, false);
+		job_free(job);
+		vm_snapshot_release(vm);
+		return ret;
+	}
+	*out = job;
+	return 0;
+}
 
-		layer.nr_words = dirty_log_words(vm->dirty);
-		if (layer.nr_words != snapshot_layer_words(&vm->mem)) {
-			snprintf(err, errlen,
-				 "snapshot %s: the dirty tracker's pages are not the snapshot's "
-				 "4 KiB pages (host page size)",
-				 path);
-			ret = -EINVAL;
-			goto out;
+void vm_snapshot_write(struct vm_snapshot_job *job)
+{
+	struct vm *vm = job->vm;
+
+	job->ret =
+		snapshot_write(job->path,
+			       &(struct snapshot_content){
+				       .mem = &vm->mem,
+				       .arch = arch_name(),
+				       .version = KVMKIT_VERSION,
+				       .config = vm->machine_settings,
+				       .machine = job->machine.data,
+				       .machine_len = job->machine.len,
+				       .layer = job->kind == VM_SNAPSHOT_DIFF ? &job->layer : NULL,
+				       .cancel = &job->cancel,
+			       },
+			       &job->written, job->err, sizeof(job->err));
+}
+
+static void *write_thread(void *arg)
+{
+	struct vm_snapshot_job *job = arg;
+
+	vm_snapshot_write(job);
+	atomic_store(&job->finished, true);
+	job->done(job->opaque);
+	return NULL;
+}
+
+int vm_snapshot_write_async(struct vm_snapshot_job *job, void (*done)(void *opaque), void *opaque)
+{
+	int ret;
+
+	job->done = done;
+	job->opaque = opaque;
+	ret = vmm_thread_start(&job->thread, write_thread, job, 0);
+	if (ret)
+		return -ret;
+	job->threaded = true;
+	return 0;
+}
+
+bool vm_snapshot_written(struct vm_snapshot_job *job)
+{
+	return !job->threaded || atomic_load(&job->finished);
+}
+
+void vm_snapshot_cancel(struct vm_snapshot_job *job) { atomic_store(&job->cancel, true); }
+
+int vm_snapshot_end(struct vm_snapshot_job *job, enum vm_snapshot_then then, bool was_paused,
+		    struct vm_snapshot_result *result, char *err, size_t errlen)
+{
+	struct vm *vm = job->vm;
+	char mem_path[PATH_MAX];
+	unsigned asked;
+	struct stat st;
+	int ret;
+
+	if (job->threaded)
+		pthread_join(job->thread, NULL);
+	ret = job->ret;
+	if (ret == -ECANCELED) {
+		snprintf(err, errlen,
+			 "snapshot %s: cancelled before it was complete; nothing of it "
+			 "was kept",
+			 job->path);
+	} else if (ret < 0) {
+		snprintf(err, errlen, "%s", job->err);
+	} else {
+		lineage_advance(vm, job->kind, job->abs, job->written.id);
+		job->abs = NULL;
+		if (result) {
+			*result = (struct vm_snapshot_result){.seconds = now_sec() - job->t0};
+			for (unsigned i = 0; i < vm->mem.nr_regions; i++)
+				result->memory_bytes += vm->mem.regions[i].size;
+			if (job->kind == VM_SNAPSHOT_DIFF)
+				result->diff_pages = job->layer.nr_pages;
+			snprintf(mem_path, sizeof(mem_path), "%s/%s", job->path,
+				 SNAPSHOT_MEMORY_FILE);
+			if (stat(mem_path, &st) == 0)
+				result->stored_bytes = (uint64_t)st.st_blocks * 512;
 		}
-		layer.pages = calloc(layer.nr_words ? layer.nr_words : 1, sizeof(uint64_t));
-		if (!layer.pages) {
-			ret = -ENOMEM;
-			snprintf(err, errlen, "snapshot %s: %s", path, strerror(ENOMEM));
-			goto out;
-		}
-		pages = dirty_log_take(vm->dirty, true, layer.pages, layer.nr_words, err, errlen);
-		if (pages < 0) {
-			ret = (int)pages;
-			goto out;
-		}
-		taken = true;
-		layer.nr_pages = (uint64_t)pages;
 	}
-	if (kind == VM_SNAPSHOT_DIFF) {
-		memcpy(layer.parent_id, vm->lineage->top_id, SNAPSHOT_ID_BYTES);
-		layer.parent_path = vm->lineage->paths[vm->lineage->n - 1];
-	}
-	ret = snapshot_write(path,
-			     &(struct snapshot_content){
-				     .mem = &vm->mem,
-				     .arch = arch_name(),
-				     .version = KVMKIT_VERSION,
-				     .config = vm->machine_settings,
-				     .machine = machine.data,
-				     .machine_len = machine.len,
-				     .layer = kind == VM_SNAPSHOT_DIFF ? &layer : NULL,
-			     },
-			     &written, err, errlen);
-	if (ret < 0)
-		goto out;
-	lineage_advance(vm, kind, abs, written.id);
-	abs = NULL;
-	if (result) {
-		*result = (struct vm_snapshot_result){.seconds = now_sec() - t0};
-		for (unsigned i = 0; i < vm->mem.nr_regions; i++)
-			result->memory_bytes += vm->mem.regions[i].size;
-		if (kind == VM_SNAPSHOT_DIFF)
-			result->diff_pages = layer.nr_pages;
-		snprintf(mem_path, sizeof(mem_path), "%s/%s", path, SNAPSHOT_MEMORY_FILE);
-		if (stat(mem_path, &st) == 0)
-			result->stored_bytes = (uint64_t)st.st_blocks * 512;
-	}
-out:
 	/* The harvest is kept only if the snapshot that needed it was written. */
-	if (taken)
+	if (job->taken)
 		dirty_log_finish(vm->dirty, ret == 0);
-	free(layer.pages);
-	free(abs);
-	state_buf_free(&cpus);
-	state_buf_free(&devices);
-	state_buf_free(&machine);
+	job_free(job);
+	asked = vm_snapshot_release(vm);
+	if (ret == 0 && then == VM_SNAPSHOT_THEN_STOP) {
+		vm_request_exit(vm, VM_EXIT_SNAPSHOT);
+		return 0;
+	}
+	/* What was asked while the write went on comes after it. */
+	if (asked & VM_HELD_STOP)
+		vm_stop(vm);
+	else if (!(asked & VM_HELD_PAUSE) && (then == VM_SNAPSHOT_THEN_RESUME || !was_paused))
+		vm_resume(vm);
 	return ret;
+}
+
+int vm_snapshot_save(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
+		     struct vm_snapshot_result *result, char *err, size_t errlen)
+{
+	return vm_snapshot_then(vm, path, kind, VM_SNAPSHOT_THEN_AS_WAS, true, result, err, errlen);
 }
 
 int vm_snapshot_then(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
 		     enum vm_snapshot_then then, bool was_paused, struct vm_snapshot_result *result,
 		     char *err, size_t errlen)
 {
-	int ret = vm_snapshot_save(vm, path, kind, result, err, errlen);
+	struct vm_snapshot_job *job;
+	int ret = vm_snapshot_begin(vm, path, kind, &job, err, errlen);
 
-	if (ret == 0 && then == VM_SNAPSHOT_THEN_STOP) {
-		vm_request_exit(vm, VM_EXIT_SNAPSHOT);
-		return 0;
+	if (ret < 0) {
+		/* A VM paused for this snapshot runs again when it failed. */
+		if (ret != -EAGAIN && (then == VM_SNAPSHOT_THEN_RESUME || !was_paused))
+			vm_resume(vm);
+		return ret;
 	}
-	if (then == VM_SNAPSHOT_THEN_RESUME || !was_paused)
-		vm_resume(vm);
-	return ret;
+	vm_snapshot_write(job);
+	return vm_snapshot_end(job, then, was_paused, result, err, errlen);
 }
 
 int vm_snapshot_then_parse(const char *text, enum vm_snapshot_then *out)

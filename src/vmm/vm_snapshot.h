@@ -60,10 +60,37 @@ enum vm_snapshot_then {
 
 /* vm_snapshot_save() of a VM paused for it, then @then (@was_paused: it
  * was paused before the snapshot asked). A failed write leaves the VM
- * running or paused as it was, never ended. */
+ * running or paused as it was, never ended. A stop asked while the files
+ * were written is carried out after them; a pause keeps the VM paused. */
 int vm_snapshot_then(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
 		     enum vm_snapshot_then then, bool was_paused, struct vm_snapshot_result *result,
 		     char *err, size_t errlen);
+
+/* The same in steps, for a caller that must not wait for the files (the
+ * control socket, whose loop runs on meanwhile):
+ * vm_snapshot_begin(), on a VM paused for it (or not started, or ended),
+ * takes what needs the VM (every vCPU, every device, the dirty pages) and
+ * holds it paused until the end (vm_snapshot_hold(): a resume is refused,
+ * a stop waits); -EBUSY while another snapshot is written, -EAGAIN when
+ * the VM runs.
+ * vm_snapshot_write() writes the files, on any thread, or
+ * vm_snapshot_write_async() on a thread of its own, which calls
+ * @done(@opaque) there when the files are written (vm_snapshot_written()
+ * is then true). vm_snapshot_cancel(), from any thread, makes the write
+ * stop early with -ECANCELED, leaving nothing of it behind (once the files
+ * are about to take their place it is too late: the write completes).
+ * vm_snapshot_end() waits for the write, moves the VM's lineage on (or
+ * gives the dirty pages back when the write failed), ends the hold and
+ * does @then as vm_snapshot_then() does. Returns the write's result. */
+struct vm_snapshot_job;
+int vm_snapshot_begin(struct vm *vm, const char *path, enum vm_snapshot_kind kind,
+		      struct vm_snapshot_job **out, char *err, size_t errlen);
+void vm_snapshot_write(struct vm_snapshot_job *job);
+int vm_snapshot_write_async(struct vm_snapshot_job *job, void (*done)(void *opaque), void *opaque);
+bool vm_snapshot_written(struct vm_snapshot_job *job);
+void vm_snapshot_cancel(struct vm_snapshot_job *job);
+int vm_snapshot_end(struct vm_snapshot_job *job, enum vm_snapshot_then then, bool was_paused,
+		    struct vm_snapshot_result *result, char *err, size_t errlen);
 
 /* Parses "resume", "stop" ("as-was" too); -EINVAL. */
 int vm_snapshot_then_parse(const char *text, enum vm_snapshot_then *out);

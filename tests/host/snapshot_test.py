@@ -15,6 +15,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -428,6 +429,142 @@ def _(env):
     third.snapshot(snap, "--then", "stop")
     third.finish(0)
     continues(saved.text() + third.text(), restore(env, "fifth", snap))
+
+
+class Client:
+    """A connection to a run's control socket, made before it is needed, so
+    that asking costs no process start."""
+
+    def __init__(self, run):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(scaled(10))
+        self.sock.connect(run.sock)
+        self.pending = b""
+
+    def ask(self, command):
+        self.sock.sendall(json.dumps({"command": command}).encode() + b"\n")
+        while b"\n" not in self.pending:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Failure(f"{command}: the connection closed")
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return json.loads(line)
+
+    def close(self):
+        self.sock.close()
+
+
+def snapshot_begun(run, snap):
+    """Starts `kvmkit ctl snapshot @snap` of @run and returns once its write
+    has begun (its temporary directory exists): the guest stamped 64 MiB,
+    whose writing and syncing take far longer than a question on a socket
+    connected already."""
+    ctl = subprocess.Popen([run.env.kvmkit, "ctl", "--socket", run.sock, "snapshot", snap],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if not wait_for(lambda: glob.glob(snap + ".tmp-*") or ctl.poll() is not None, 20,
+                    step=0.0005):
+        raise Failure("the snapshot's temporary directory never appeared")
+    expect(ctl.poll() is None, "the snapshot was answered before its write was seen")
+    return ctl
+
+
+def ctl_result(ctl):
+    out, err = ctl.communicate(timeout=scaled(60))
+    return ctl.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+@case("written-off-loop")
+def _(env):
+    """The files are written on a thread of their own: meanwhile the socket
+    answers (paused, snapshot-writing), a resume is refused (the guest must
+    not run while its memory is written), and a pause asked then keeps the
+    VM paused after the write. The snapshot continues the count."""
+    saved = boot(env)
+    saved.wait_count(64)
+    client = Client(saved)
+    snap = os.path.join(env.tmp, "snap")
+    ctl = snapshot_begun(saved, snap)
+    status = client.ask("status")
+    expect(status.get("state") == "paused" and status.get("snapshot-writing") is True,
+           f"status while the snapshot is written: {status}")
+    refused = client.ask("resume")
+    expect(refused.get("ok") is False and
+           refused.get("error", {}).get("code") == "EINPROGRESS",
+           f"resume while the snapshot is written: {refused}")
+    paused = client.ask("pause")
+    expect(paused.get("ok") is True, f"pause while the snapshot is written: {paused}")
+    expect(ctl.poll() is None, "the snapshot was answered before the questions: the write "
+           "was too short to tell")
+    code, out, err = ctl_result(ctl)
+    expect(code == 0, f"ctl snapshot: exit {code}: {out} {err}")
+    reply = json.loads(out)
+    expect(reply.get("state") == "paused", f"the pause asked meanwhile was lost: {reply}")
+    status = client.ask("status")
+    expect(status.get("state") == "paused" and status.get("snapshot-writing") is False,
+           f"status after the write: {status}")
+    client.close()
+    saved.kill()
+    continues(saved.text(), restore(env, "restored", snap))
+
+
+@case("kill-mid-write")
+def _(env):
+    """A kill while the files are written ends kvmkit at once: the write is
+    cancelled, nothing is left at the snapshot's place, and the client is
+    told."""
+    saved = boot(env)
+    saved.wait_count(64)
+    client = Client(saved)
+    snap = os.path.join(env.tmp, "snap")
+    ctl = snapshot_begun(saved, snap)
+    killed = client.ask("kill")
+    expect(killed.get("ok") is True, f"kill while the snapshot is written: {killed}")
+    saved.finish(5)
+    code, out, err = ctl_result(ctl)
+    expect(code != 0 and "cancelled" in out + err,
+           f"ctl snapshot of a killed VM: exit {code}: {out} {err}")
+    expect(not os.path.exists(snap), "a snapshot was kept: the kill came after the write")
+    expect(not glob.glob(snap + ".*"), f"left behind: {glob.glob(snap + '.*')}")
+    client.close()
+
+
+@case("stop-mid-write")
+def _(env):
+    """SIGTERM while the files are written: the stop waits for the write,
+    which completes and restores; then kvmkit stops as SIGTERM asks."""
+    saved = boot(env)
+    saved.wait_count(64)
+    snap = os.path.join(env.tmp, "snap")
+    ctl = snapshot_begun(saved, snap)
+    saved.proc.send_signal(signal.SIGTERM)
+    code, out, err = ctl_result(ctl)
+    expect(code == 0, f"ctl snapshot with a stop asked meanwhile: exit {code}: {out} {err}")
+    saved.finish(128 + signal.SIGTERM)
+    # The guest may have counted on between the write and the stop: the
+    # saved console is cut where the restored one takes over.
+    restored = restore(env, "restored", snap)
+    restored.wait_count(50)
+    restored.kill()
+    counts(saved_upto(saved.text(), restored.text()) + restored.text())
+
+
+def saved_upto(saved_text, restored_text):
+    """@saved_text cut where @restored_text, which begins at the snapshot
+    (maybe in the middle of a line), takes over from it."""
+    head, rest = restored_text.split("\n", 1)
+    whole = LINE.match(head)
+    if whole:  # saved after a whole line
+        seam, tail = int(whole.group(1), 16) - 1, ""
+    else:  # the rest of line seam, and its newline, are @head
+        m = LINE.match(rest.split("\n", 1)[0])
+        expect(m, f"the restored guest printed {restored_text[:80]!r}")
+        seam, tail = int(m.group(1), 16) - 1, head + "\n"
+    line = f"c={seam:016x}\n"
+    end = saved_text.find(line)
+    expect(end >= 0 and line.endswith(tail),
+           f"the saved run never printed {line!r} ending in {tail!r}")
+    return saved_text[:end + len(line) - len(tail)]
 
 
 @case("diff-chain")
