@@ -358,7 +358,10 @@ int vm_start(struct vm *vm)
 	if (vm->cfg.start_paused) {
 		atomic_store(&vm->paused, true);
 		vm->pause_pending = true;
-	} else {
+	} else if (!atomic_load(&vm->paused)) {
+		/* A pause asked since loop_state was set (no vCPU ran yet, so it
+		 * may have completed already) owns the devices' quiescence: the
+		 * resume starts them, as it would a paused VM's. */
 		unquiesce = vm->devices_quiesced;
 		vm->devices_quiesced = false;
 	}
