@@ -215,6 +215,11 @@ int kvmkit_vm_snapshot(struct kvmkit_vm *h, const char *path, unsigned flags,
 		then = VM_SNAPSHOT_THEN_STOP;
 	else if (flags & KVMKIT_SNAPSHOT_RESUME)
 		then = VM_SNAPSHOT_THEN_RESUME;
+	/* Before pausing: a pause during another snapshot's write would keep
+	 * the VM paused after that one. */
+	if (vm_snapshot_is_held(vm))
+		return api_vm_fail(h, KVMKIT_ERROR_USAGE, -EBUSY,
+				   "snapshot: another snapshot of this VM is being written");
 	was_paused = vm_run_state(vm) == VM_STATE_PAUSED;
 	ret = vm_pause(vm);
 	if (ret < 0)
