@@ -62,6 +62,13 @@ struct control_socket {
 	bool handles_open;
 	bool measuring; /* one "dirty-rate" at a time */
 	struct ctl_client clients[CTL_MAX_CLIENTS];
+	/* Snapshots still being written for clients that went away: ended
+	 * when written (nobody to answer), cancelled when the VM ends. */
+	struct orphan_snapshot {
+		struct vm_snapshot_job *job;
+		enum vm_snapshot_then then;
+		bool was_paused;
+	} orphans[CTL_MAX_CLIENTS];
 };
 
 static const char *errno_code(int err)
@@ -90,6 +97,36 @@ static void on_client_closed(uv_handle_t *handle)
 
 	if (--c->open_handles == 0)
 		c->in_use = false;
+}
+
+/* Ends orphan @o's snapshot: at once when @cancel, else only once written. */
+static void end_orphan(struct orphan_snapshot *o, bool cancel)
+{
+	char ignored[512];
+
+	if (!o->job || (!cancel && !vm_snapshot_written(o->job)))
+		return;
+	if (cancel)
+		vm_snapshot_cancel(o->job);
+	vm_snapshot_end(o->job, o->then, o->was_paused, NULL, ignored, sizeof(ignored));
+	o->job = NULL;
+}
+
+/* A client gone with its snapshot in flight. There is a slot for each
+ * client, and a client holds at most one snapshot. */
+static void adopt_orphan(struct control_socket *cs, struct vm_snapshot_job *job,
+			 enum vm_snapshot_then then, bool was_paused)
+{
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct orphan_snapshot *o = &cs->orphans[i];
+
+		if (!o->job) {
+			*o = (struct orphan_snapshot){job, then, was_paused};
+			/* The loop closing waits for nothing more. */
+			end_orphan(o, !cs->handles_open);
+			return;
+		}
+	}
 }
 
 static void client_close(struct ctl_client *c)
@@ -121,14 +158,9 @@ static void client_close(struct ctl_client *c)
 	c->pause_id = NULL;
 	c->snapshotting = false;
 	if (c->snap_job) {
-		char ignored[512];
-
-		/* Nobody hears the answer; the write completes for the VM's sake
-		 * (its lineage, the hold), unless the loop is closing. */
-		if (!c->cs->handles_open)
-			vm_snapshot_cancel(c->snap_job);
-		vm_snapshot_end(c->snap_job, c->snap_then, c->snap_was_paused, NULL, ignored,
-				sizeof(ignored));
+		/* Nobody hears the answer; the write goes on for the VM's sake
+		 * (its lineage, then what was asked after it), off the loop. */
+		adopt_orphan(c->cs, c->snap_job, c->snap_then, c->snap_was_paused);
 		c->snap_job = NULL;
 	}
 	free(c->snap_path);
@@ -823,6 +855,8 @@ int control_socket_open(struct vm *vm, uv_loop_t *loop, const char *path,
 
 void control_socket_poll(struct control_socket *cs)
 {
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
+		end_orphan(&cs->orphans[i], false);
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct ctl_client *c = &cs->clients[i];
 		struct json_object *id;
@@ -869,6 +903,7 @@ void control_socket_vm_ended(struct control_socket *cs)
 			vm_snapshot_cancel(c->snap_job);
 			finish_snapshot(c);
 		}
+		end_orphan(&cs->orphans[i], true);
 	}
 	control_socket_poll(cs);
 	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
@@ -890,8 +925,10 @@ void control_socket_close(struct control_socket *cs)
 	if (!cs->handles_open)
 		return;
 	cs->handles_open = false;
-	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++)
+	for (unsigned i = 0; i < CTL_MAX_CLIENTS; i++) {
 		client_close(&cs->clients[i]);
+		end_orphan(&cs->orphans[i], true);
+	}
 	uv_close((uv_handle_t *)&cs->listen_poll, NULL);
 }
 
