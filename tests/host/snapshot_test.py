@@ -21,7 +21,7 @@ import sys
 import time
 
 import testlib
-from testlib import Cases, Failure, expect, scaled, wait_for
+from testlib import Cases, Client, Failure, expect, scaled, wait_for
 
 CASES = Cases()
 case = CASES.case
@@ -431,28 +431,23 @@ def _(env):
     continues(saved.text() + third.text(), restore(env, "fifth", snap))
 
 
-class Client:
-    """A connection to a run's control socket, made before it is needed, so
+def connect(run):
+    """A connection to @run's control socket, made before it is needed, so
     that asking costs no process start."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(scaled(10))
+    sock.connect(run.sock)
+    return Client(sock)
 
-    def __init__(self, run):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(scaled(10))
-        self.sock.connect(run.sock)
-        self.pending = b""
 
-    def ask(self, command):
-        self.sock.sendall(json.dumps({"command": command}).encode() + b"\n")
-        while b"\n" not in self.pending:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise Failure(f"{command}: the connection closed")
-            self.pending += chunk
-        line, self.pending = self.pending.split(b"\n", 1)
-        return json.loads(line)
-
-    def close(self):
-        self.sock.close()
+def writing(env):
+    """A counting guest whose snapshot's write has begun: (the run, a
+    connection to it, the snapshot's path, the `kvmkit ctl` asking)."""
+    saved = boot(env)
+    saved.wait_count(64)
+    client = connect(saved)
+    snap = os.path.join(env.tmp, "snap")
+    return saved, client, snap, snapshot_begun(saved, snap)
 
 
 def snapshot_begun(run, snap):
@@ -480,19 +475,15 @@ def _(env):
     answers (paused, snapshot-writing), a resume is refused (the guest must
     not run while its memory is written), and a pause asked then keeps the
     VM paused after the write. The snapshot continues the count."""
-    saved = boot(env)
-    saved.wait_count(64)
-    client = Client(saved)
-    snap = os.path.join(env.tmp, "snap")
-    ctl = snapshot_begun(saved, snap)
-    status = client.ask("status")
+    saved, client, snap, ctl = writing(env)
+    status = client.command("status")
     expect(status.get("state") == "paused" and status.get("snapshot-writing") is True,
            f"status while the snapshot is written: {status}")
-    refused = client.ask("resume")
+    refused = client.command("resume")
     expect(refused.get("ok") is False and
            refused.get("error", {}).get("code") == "EINPROGRESS",
            f"resume while the snapshot is written: {refused}")
-    paused = client.ask("pause")
+    paused = client.command("pause")
     expect(paused.get("ok") is True, f"pause while the snapshot is written: {paused}")
     expect(ctl.poll() is None, "the snapshot was answered before the questions: the write "
            "was too short to tell")
@@ -500,7 +491,7 @@ def _(env):
     expect(code == 0, f"ctl snapshot: exit {code}: {out} {err}")
     reply = json.loads(out)
     expect(reply.get("state") == "paused", f"the pause asked meanwhile was lost: {reply}")
-    status = client.ask("status")
+    status = client.command("status")
     expect(status.get("state") == "paused" and status.get("snapshot-writing") is False,
            f"status after the write: {status}")
     client.close()
@@ -513,12 +504,8 @@ def _(env):
     """A kill while the files are written ends kvmkit at once: the write is
     cancelled, nothing is left at the snapshot's place, and the client is
     told."""
-    saved = boot(env)
-    saved.wait_count(64)
-    client = Client(saved)
-    snap = os.path.join(env.tmp, "snap")
-    ctl = snapshot_begun(saved, snap)
-    killed = client.ask("kill")
+    saved, client, snap, ctl = writing(env)
+    killed = client.command("kill")
     expect(killed.get("ok") is True, f"kill while the snapshot is written: {killed}")
     saved.finish(5)
     code, out, err = ctl_result(ctl)
@@ -535,19 +522,15 @@ def _(env):
     the loop does not wait for the write (status is answered meanwhile),
     the write completes, the VM runs on as it was, and the snapshot
     restores."""
-    saved = boot(env)
-    saved.wait_count(64)
-    client = Client(saved)
-    snap = os.path.join(env.tmp, "snap")
-    ctl = snapshot_begun(saved, snap)
+    saved, client, snap, ctl = writing(env)
     ctl.kill()
     ctl.wait()
-    status = client.ask("status")
+    status = client.command("status")
     expect(status.get("snapshot-writing") is True,
            f"status while the gone client's snapshot is written: {status}")
 
     def written():
-        status = client.ask("status")
+        status = client.command("status")
         return not status.get("snapshot-writing") and status.get("state") == "running"
 
     expect(wait_for(written, 60), "the VM did not run on after the write")
@@ -565,10 +548,8 @@ def _(env):
 def _(env):
     """SIGTERM while the files are written: the stop waits for the write,
     which completes and restores; then kvmkit stops as SIGTERM asks."""
-    saved = boot(env)
-    saved.wait_count(64)
-    snap = os.path.join(env.tmp, "snap")
-    ctl = snapshot_begun(saved, snap)
+    saved, client, snap, ctl = writing(env)
+    client.close()
     saved.proc.send_signal(signal.SIGTERM)
     code, out, err = ctl_result(ctl)
     expect(code == 0, f"ctl snapshot with a stop asked meanwhile: exit {code}: {out} {err}")

@@ -17,7 +17,7 @@ import sys
 import time
 
 import testlib
-from testlib import Cases, Failure, expect, scaled, wait_for
+from testlib import Cases, Client, Failure, expect, scaled, wait_for
 
 CASES = Cases()
 case = CASES.case
@@ -85,41 +85,6 @@ class Vm:
             self.proc.kill()
             self.proc.wait()
         self.proc.stderr.close()
-
-
-class Client:
-    def __init__(self, sock):
-        self.sock = sock
-        self.pending = b""
-
-    def send_raw(self, data):
-        self.sock.sendall(data)
-
-    def reply(self):
-        while b"\n" not in self.pending:
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise Failure(f"connection closed; got {self.pending!r}")
-            self.pending += chunk
-        line, self.pending = self.pending.split(b"\n", 1)
-        return json.loads(line)
-
-    def request(self, obj):
-        self.send_raw(json.dumps(obj).encode() + b"\n")
-        return self.reply()
-
-    def command(self, name):
-        return self.request({"command": name})
-
-    def closed(self):
-        """True when the VMM closed this connection."""
-        try:
-            return self.sock.recv(1) == b""
-        except ConnectionResetError:
-            return True
-
-    def close(self):
-        self.sock.close()
 
 
 def expect_ok(reply, state):

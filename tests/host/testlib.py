@@ -4,6 +4,7 @@ case runs kvmkit in, and the loop that runs each case in a temporary
 directory of its own."""
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +14,43 @@ import time
 
 class Failure(Exception):
     pass
+
+
+class Client:
+    """A connection to a control socket: one JSON request and reply a line."""
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.pending = b""
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    def reply(self):
+        while b"\n" not in self.pending:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise Failure(f"connection closed; got {self.pending!r}")
+            self.pending += chunk
+        line, self.pending = self.pending.split(b"\n", 1)
+        return json.loads(line)
+
+    def request(self, obj):
+        self.send_raw(json.dumps(obj).encode() + b"\n")
+        return self.reply()
+
+    def command(self, name):
+        return self.request({"command": name})
+
+    def closed(self):
+        """True when the VMM closed this connection."""
+        try:
+            return self.sock.recv(1) == b""
+        except ConnectionResetError:
+            return True
+
+    def close(self):
+        self.sock.close()
 
 
 def time_factor():
