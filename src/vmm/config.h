@@ -83,6 +83,7 @@ struct vm_config {
 	const char *expect;                  /* NULL: none; success once the console shows it */
 	const char *dump_dtb_path;           /* NULL: none */
 	bool pmu;                            /* a PMU in every vCPU (arm64) */
+	bool no_vmgenid;                     /* no VM generation ID device (arm64 has one) */
 	bool print_stats;                    /* memory and exit statistics on stderr at exit */
 	const char *api_socket_path;         /* NULL: no control socket */
 	unsigned stop_timeout_sec;           /* grace time after the power button; 0: stop hard */

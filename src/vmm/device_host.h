@@ -7,6 +7,7 @@
 #ifndef KVMKIT_DEVICE_HOST_H
 #define KVMKIT_DEVICE_HOST_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -30,6 +31,12 @@ struct device_host_ops {
 	/* Raises @irq (an edge) each time @fd is signalled; -ENOTSUP without an
 	 * in-kernel interrupt controller. */
 	int (*irqfd)(void *ctx, unsigned irq, int fd);
+	/* Shows the page-aligned @size bytes at @host to the guest at @gpa as
+	 * memory it reads and writes without an exit (a device's shared buffer;
+	 * @host stays valid until the machine is gone). Before the machine
+	 * starts. Optional: NULL where the host has no guest memory of its own
+	 * (host_map_memory() is then -ENOTSUP). */
+	int (*map_memory)(void *ctx, uint64_t gpa, uint64_t size, void *host);
 	/* Signals @fd when the guest writes @datamatch (@len bytes) at @addr;
 	 * a failure is not fatal (the write still reaches the device). */
 	int (*ioeventfd)(void *ctx, enum bus_space space, uint64_t addr, unsigned len,
@@ -68,6 +75,11 @@ static inline int host_ioeventfd(struct device_host *h, enum bus_space space, ui
 				 unsigned len, uint64_t datamatch, int fd)
 {
 	return h->ops->ioeventfd(h->ctx, space, addr, len, datamatch, fd);
+}
+
+static inline int host_map_memory(struct device_host *h, uint64_t gpa, uint64_t size, void *host)
+{
+	return h->ops->map_memory ? h->ops->map_memory(h->ctx, gpa, size, host) : -ENOTSUP;
 }
 
 static inline void host_request_reset(struct device_host *h) { h->ops->request_reset(h->ctx); }

@@ -46,6 +46,17 @@ static int set_pmu(struct run_options *o, const char *v, char *err, size_t errle
 	return 0;
 }
 
+/* Accepted on x86_64 too, where there is none to leave out (it would need
+ * ACPI), so that one set of settings serves both. */
+static int set_no_vmgenid(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	(void)v;
+	(void)err;
+	(void)errlen;
+	o->vm.no_vmgenid = true;
+	return 0;
+}
+
 static int set_initrd(struct run_options *o, const char *v, char *err, size_t errlen)
 {
 	if (v[0] == '\0')
@@ -303,6 +314,9 @@ static const struct option_spec machine_specs[] = {
 	 OPTION_SCOPE_MACHINE},
 	{"pmu", 0, OPTION_FLAG, NULL, "give every vCPU a PMU (arm64 PMUv3)", set_pmu, NULL,
 	 OPTION_SCOPE_MACHINE},
+	{"no-vmgenid", 0, OPTION_FLAG, NULL,
+	 "no VM generation ID (arm64): restored clones then share the guest's RNG state",
+	 set_no_vmgenid, NULL, OPTION_SCOPE_MACHINE},
 	{"nested", 0, OPTION_OPTIONAL, "[=MODE]",
 	 "start vCPUs at EL2 so the guest can run KVM itself (arm64); =nvhe: non-VHE, slow",
 	 set_nested, NULL, OPTION_SCOPE_MACHINE},

@@ -90,6 +90,32 @@ int vm_add_device(struct vm *vm, struct device *dev)
 	return 0;
 }
 
+/* At most this many, after RAM's slots: one device uses one today. */
+#define VM_MAX_DEVICE_MEMSLOTS 8
+
+int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *host)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = GUEST_MEM_MAX_REGIONS + vm->nr_device_memslots,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uintptr_t)host,
+	};
+	int ret;
+
+	if (vm->nr_device_memslots == VM_MAX_DEVICE_MEMSLOTS)
+		return -ENOSPC;
+	if (size == 0 || ((gpa | size) & 0xfffULL) || ((uintptr_t)host & 0xfffULL))
+		return -EINVAL;
+	if (guest_mem_region_of(&vm->mem, gpa) || guest_mem_region_of(&vm->mem, gpa + size - 1))
+		return -EEXIST;
+	ret = kvm_ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region);
+	if (ret < 0)
+		return ret;
+	vm->nr_device_memslots++;
+	return 0;
+}
+
 int vm_watch_fd(struct vm *vm, int fd, vm_fd_ready_fn ready, void *opaque)
 {
 	if (vm->nr_fd_watches == VM_MAX_FD_WATCHES)

@@ -78,6 +78,9 @@ struct vm {
 	int vm_fd;
 	size_t vcpu_mmap_size;
 	struct guest_mem mem;
+	/* Devices' own memory shown to the guest (vm_map_device_memory()):
+	 * memslots after those of RAM, not RAM (no dirty log, no snapshot). */
+	unsigned nr_device_memslots;
 	struct dirty_log *dirty; /* dirty-page tracking (vm_dirty.c) */
 	/* With --diff-snapshots: what the next diff lies over (vm_snapshot.c). */
 	struct vm_lineage *lineage;
@@ -193,6 +196,11 @@ void vm_destroy(struct vm *vm);
 /* Registers a device on its bus and takes ownership of it (destroyed with the
  * VM), also on failure. Devices are added before vm_run(), which seals the buses. */
 int vm_add_device(struct vm *vm, struct device *dev);
+
+/* Registers @host, @size bytes, as guest memory at @gpa in a memslot of its
+ * own, numbered after RAM's (host_map_memory() for devices, which report
+ * the error): -EINVAL unaligned, -EEXIST over RAM, -ENOSPC, or KVM's errno. */
+int vm_map_device_memory(struct vm *vm, uint64_t gpa, uint64_t size, void *host);
 
 /* Asks the main loop to call @ready whenever @fd is readable, from vm_run()
  * on. Devices use it for timers (timerfd) and event fds, so that their work

@@ -18,6 +18,11 @@ static int set_irq(void *ctx, unsigned irq, bool level) { return arch_irq_line(c
 
 static int irqfd(void *ctx, unsigned irq, int fd) { return vm_irqfd_add(ctx, irq, fd); }
 
+static int map_memory(void *ctx, uint64_t gpa, uint64_t size, void *host)
+{
+	return vm_map_device_memory(ctx, gpa, size, host);
+}
+
 static int ioeventfd(void *ctx, enum bus_space space, uint64_t addr, unsigned len,
 		     uint64_t datamatch, int fd)
 {
@@ -39,6 +44,7 @@ static const struct device_host_ops vm_host_ops = {
 	.watch_fd = watch_fd,
 	.set_irq = set_irq,
 	.irqfd = irqfd,
+	.map_memory = map_memory,
 	.ioeventfd = ioeventfd,
 	.request_reset = request_reset,
 	.report = report,

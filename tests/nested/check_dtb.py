@@ -32,6 +32,9 @@ REQUIRED = [
     r'gpio-controller;',
     r'compatible = "gpio-keys";',
     r'linux,code = <0x74>;',
+    # The VM generation ID: its page and a rising-edge SPI 3.
+    r'vmgenid@9040000 \{\s*compatible = "microsoft,vmgenid";\s*'
+    r'reg = <0x00 0x9040000 0x00 0x10000>;\s*interrupts = <0x00 0x03 0x01>;',
     r'stdout-path = "/serial@9000000";',
     r'bootargs = ".*test=poweroff.*";',
     r'linux,initrd-start = ',

@@ -31,6 +31,7 @@ Suite *state_suite(void);
 Suite *snapshot_file_suite(void);
 Suite *snapshot_chain_suite(void);
 Suite *x86_ram_layout_suite(void);
+Suite *vmgenid_suite(void);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -28,6 +28,7 @@ static Suite *(*const all_suites[])(void) = {
 	dirty_set_count_suite,
 	snapshot_file_suite,
 	snapshot_chain_suite,
+	vmgenid_suite,
 };
 
 int main(void)

@@ -1,6 +1,7 @@
 /* arm64 behind arch.h, the machine as a whole: the capabilities it needs, the
- * per-VM state, the platform devices (a 16550 UART, a PL031 RTC and a PL061
- * GPIO with the power key), the virtio-mmio slots, and teardown. vCPUs are in
+ * per-VM state, the platform devices (a 16550 UART, a PL031 RTC, a PL061
+ * GPIO with the power key and the VM generation ID), the virtio-mmio slots,
+ * and teardown. vCPUs are in
  * arm64_vcpu.c, the GIC in arm64_gic.c, booting in arm64_boot.c. */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -13,6 +14,7 @@
 #include "devices/pl031.h"
 #include "devices/pl061.h"
 #include "devices/uart_16550.h"
+#include "devices/vmgenid.h"
 #include "vmm/kvm.h"
 #include "vmm/vm.h"
 
@@ -88,7 +90,10 @@ int arch_vm_setup(struct vm *vm)
 	ret = pl031_create(&vm->host, ARM64_RTC_BASE, ARM64_RTC_SPI);
 	if (ret < 0)
 		return ret;
-	return pl061_create(&vm->host, ARM64_GPIO_BASE, ARM64_GPIO_SPI, &st->power_gpio);
+	ret = pl061_create(&vm->host, ARM64_GPIO_BASE, ARM64_GPIO_SPI, &st->power_gpio);
+	if (ret < 0 || vm->cfg.no_vmgenid)
+		return ret;
+	return vmgenid_create(&vm->host, ARM64_VMGENID_BASE, ARM64_VMGENID_SPI);
 }
 
 int arch_virtio_mmio_slot(struct vm *vm, unsigned index, uint64_t *base, unsigned *irq)

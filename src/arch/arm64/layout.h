@@ -20,6 +20,10 @@
 /* The GPIO line the power key is on, as on QEMU's virt machine. */
 #define ARM64_POWER_KEY_PIN 3
 
+/* The VM generation ID's page (devices/vmgenid.h), guest memory. */
+#define ARM64_VMGENID_BASE 0x09040000ULL
+#define ARM64_VMGENID_SPI 3
+
 #define ARM64_VIRTIO_MMIO_BASE 0x0a000000ULL
 #define ARM64_VIRTIO_MMIO_SIZE 0x200ULL
 #define ARM64_VIRTIO_MMIO_SLOTS 32
