@@ -237,7 +237,12 @@ static void *vcpu_thread(void *arg)
 					vcpu->run->immediate_exit = 0;
 				continue;
 			}
-			vm_error(vm, -err, "vcpu%u: KVM_RUN: %s", vcpu->index, strerror(err));
+			/* EFAULT: KVM could not resolve a guest access to memory (a
+			 * mapping it cannot use, or a fault kind it does not know). */
+			vm_error(vm, -err, "vcpu%u: KVM_RUN: %s%s", vcpu->index, strerror(err),
+				 err == EFAULT ? " (the host's KVM could not handle a guest "
+						 "memory fault; its kernel log says more)"
+					       : "");
 			vm_request_exit(vm, VM_EXIT_ERROR);
 			break;
 		}
