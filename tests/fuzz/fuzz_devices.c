@@ -56,6 +56,7 @@
 #include "devices/virtio_mmio.h"
 #include "devices/virtio_net.h"
 #include "devices/virtio_rng.h"
+#include "devices/vmgenid.h"
 #include "fuzz_util.h"
 #include "vmm/console.h"
 #include "vmm/device.h"
@@ -90,6 +91,7 @@ enum {
 	DEV_BLK_RO,
 	DEV_NET,
 	DEV_BLK_DIRECT,
+	DEV_VMGENID,
 	DEV_COUNT
 };
 enum {
@@ -346,6 +348,7 @@ static int create_device(struct fake_host *h, unsigned kind)
 					 &out);
 	case DEV_PL031: return pl031_create(&h->host, DEVICE_BASE, DEVICE_IRQ);
 	case DEV_PL061: return pl061_create(&h->host, DEVICE_BASE, DEVICE_IRQ, &out);
+	case DEV_VMGENID: return vmgenid_create(&h->host, DEVICE_BASE, DEVICE_IRQ);
 	default: return create_virtio(h, kind);
 	}
 }

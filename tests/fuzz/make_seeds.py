@@ -103,7 +103,7 @@ CONFIG_FILE_SEEDS = {
 }
 
 # fuzz_devices.c: device kinds and operations.
-D_UART, D_PL031, D_PL061, D_RNG, D_CONSOLE, D_BLK, D_BLK_RO, D_NET, D_BLK_DIRECT = range(9)
+D_UART, D_PL031, D_PL061, D_RNG, D_CONSOLE, D_BLK, D_BLK_RO, D_NET, D_BLK_DIRECT, D_VMGENID = range(10)
 O_WRITE, O_READ, O_MEM, O_INPUT, O_PAUSE, O_LOAD, O_RESET, O_GPIO, O_FRAME = range(9)
 
 
@@ -261,6 +261,10 @@ DEVICES_SEEDS = {
                       virtio_single_chains(0, [(0x8000, 64, True), (0x9000, 64, True)]) +
                       frame(100, b"\x01") + struct.pack("<BH", O_FRAME, 4) + b"\x02" * 4,
     "blk-get-id": bytes([D_BLK_RO]) + virtio_up(1) + blk_request(8, 0, 20, True) + r(0x100, 8),
+    # The ID read through exits (the fake host has no memory to map it
+    # into), a write refused, a save and load (a new ID, told at unquiesce).
+    "vmgenid": bytes([D_VMGENID]) + r(0, 8) + r(8, 8) + w(0, 1, 8) + bytes([O_PAUSE]) +
+               r(0, 8) + r(0xFFF8, 8),
 }
 
 CONTROL_REQUEST_SEEDS = {
