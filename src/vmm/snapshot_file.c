@@ -35,9 +35,13 @@
  * (guest_mem regions are 4 KiB aligned). */
 #define FILE_PAGE 4096u
 /* Where regions start in the memory file when written: a restore maps each
- * at its offset, which must be a multiple of the host's page size, 64 KiB
- * on some arm64 hosts. (A reader takes any 4 KiB multiple.) */
-#define REGION_ALIGN 65536u
+ * at its offset, which must be a multiple of the host's page size (64 KiB
+ * on some arm64 hosts), and 2 MiB lets a file on a file system with huge
+ * pages (tmpfs huge=) be mapped in 2 MiB blocks, which KVM then maps as
+ * stage-2 blocks: a restored guest takes one fault for a block of kernel
+ * text where it took one per page. The padding is a hole. (A reader takes
+ * any 4 KiB multiple.) */
+#define REGION_ALIGN 0x200000u
 /* Every record's version. The "snapshot" record's first field is the format
  * version, read before anything else, so that field never moves. */
 #define RECORD_VERSION 1

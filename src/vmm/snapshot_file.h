@@ -12,7 +12,9 @@
  *           CRC-32C of everything before it. Read whole and checked before
  *           anything is used.
  *   memory  page 0 is its own header (magic, the snapshot id, its size),
- *           then each RAM region at a page-aligned offset. Zero pages are
+ *           then each RAM region at a 2 MiB-aligned offset (any page-aligned
+ *           one is read), so that huge pages of the file map whole
+ *           blocks of guest RAM. Zero pages are
  *           holes, so the file is as large as what the guest used. A
  *           restore maps it MAP_PRIVATE: restore time does not grow with the
  *           guest, and pages come in when first touched. Its contents are not

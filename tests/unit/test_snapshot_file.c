@@ -22,9 +22,10 @@
 #define ARCH "arm64"
 #define VERSION "0.1.0"
 #define CONFIG "{\"cpus\": 2, \"memory\": \"64M\"}"
-/* Where the writer puts the regions in the memory file: 64 KiB aligned. */
-#define R0 (64u * 1024)
-#define R1 (R0 + SMALL_SIZE)
+/* Where the writer puts the regions in the memory file: 2 MiB aligned
+ * (the small region's end rounded up). */
+#define R0 (2u << 20)
+#define R1 (2 * R0)
 
 static char dir[64];
 static struct guest_mem mem;
@@ -438,7 +439,7 @@ static void unaligned_gpa(uint8_t *f) { put64(f + 12, 0x800); }
 static void offset_past_the_end(uint8_t *f) { put64(f + 12 + 24 + 16, R1 + PAGE); }
 static void offset_in_the_header(uint8_t *f) { put64(f + 12 + 16, 0); }
 static void gpas_overlap(uint8_t *f) { put64(f + 12 + 24, SMALL_GPA + PAGE); }
-static void offsets_overlap(uint8_t *f) { put64(f + 12 + 24 + 16, R1 - PAGE); }
+static void offsets_overlap(uint8_t *f) { put64(f + 12 + 24 + 16, R0 + SMALL_SIZE - PAGE); }
 static void gpa_wraps(uint8_t *f) { put64(f + 12 + 24, 0xfffffffffff00000ULL); }
 static void too_many_regions(uint8_t *f) { f[8] = GUEST_MEM_MAX_REGIONS + 1; }
 static void no_regions(uint8_t *f) { f[8] = 0; }
