@@ -574,12 +574,14 @@ def saved_upto(saved_text, restored_text):
         expect(m, f"the restored guest printed {restored_text[:80]!r}")
         seam, tail = int(m.group(1), 16) - 1, head + "\n"
     line = f"c={seam:016x}\n"
-    # What the saved run printed of that line before the snapshot; it may
-    # have printed no more (ended right after the write).
+    # What the saved run printed of that line before the snapshot. It may
+    # have ended inside that line: right after the write, or after printing
+    # some more of it (resumed, then stopped hard) but not all.
     prefix = line[:len(line) - len(tail)]
     end = saved_text.find(line)
-    if end < 0 and saved_text.endswith(prefix):
-        end = len(saved_text) - len(prefix)
+    last = saved_text[saved_text.rfind("\n") + 1:]
+    if end < 0 and len(last) >= len(prefix) and line.startswith(last):
+        end = len(saved_text) - len(last)
     expect(end >= 0 and line.endswith(tail),
            f"the saved run never printed {prefix!r} (of {line!r})")
     return saved_text[:end + len(prefix)]
