@@ -73,7 +73,7 @@ round() {
     exec 3>/tmp/hold
     tap_base=$(tap_tx_bytes)
     t0=$(now_ms)
-    /bin/kvmkit run -k /guest/Image -i /guest/initramfs.cpio -m 256M --timeout 300 \
+    /bin/kvmkit run -k /guest/Image -i /guest/initramfs.cpio -m 256M --timeout 600 \
         -p "console=ttyS0 quiet panic=-1 test=netstream net_mib=$net_mib" \
         --net tap=tap0,mac=02:00:00:00:00:22 --api-socket /tmp/api.sock \
         </dev/null >"$log" 2>&1 &
@@ -112,7 +112,7 @@ round() {
         log=/tmp/$label-restored.log
         rm -f /tmp/api.sock
         restored=yes
-        /bin/kvmkit run --restore "/tmp/snap-$label" --api-socket /tmp/api.sock --timeout 300 \
+        /bin/kvmkit run --restore "/tmp/snap-$label" --api-socket /tmp/api.sock --timeout 600 \
             </dev/null >"$log" 2>&1 &
         pid=$!
     fi
