@@ -106,20 +106,16 @@ static int genid_load(struct device *dev, struct state_reader *in)
 	uint8_t saved[VMGENID_ID_LEN], fresh[VMGENID_ID_LEN];
 	struct state_reader rec;
 	uint32_t version;
+	int ret;
 
 	if (state_expect(in, "vmgenid", &version, &rec) < 0 || version != GENID_STATE_VERSION)
 		return -EINVAL;
 	state_get_bytes(&rec, saved, sizeof(saved));
 	if (state_finish(&rec) < 0)
 		return -EINVAL;
-	/* 128 random bits equal to the saved ones would mean a broken
-	 * generator; one more draw costs nothing. */
-	do {
-		int ret = new_id(fresh);
-
-		if (ret < 0)
-			return ret;
-	} while (memcmp(fresh, saved, sizeof(fresh)) == 0);
+	ret = new_id(fresh);
+	if (ret < 0)
+		return ret;
 	pthread_mutex_lock(&dev->lock);
 	memcpy(g->page, fresh, sizeof(fresh));
 	g->notify_pending = true;
