@@ -96,6 +96,8 @@ struct vm_config {
 	 * owns it): the VM is built from it rather than booted. */
 	const struct vm_restore *restore;
 	enum restore_clock restore_clock;
+	bool no_working_set;            /* restore: do not prefetch the snapshot's working set */
+	unsigned record_working_set_ms; /* restore: record it this long after the start; 0: no */
 	enum memory_backend memory_backend;
 	enum vm_nested nested;
 	struct vm_device_config devices[VM_MAX_CONFIG_DEVICES]; /* in the order they were asked for */

@@ -264,6 +264,27 @@ static int set_restore_clock(struct run_options *o, const char *v, char *err, si
 	return 0;
 }
 
+static int set_no_working_set(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	(void)v;
+	(void)err;
+	(void)errlen;
+	o->vm.no_working_set = true;
+	return 0;
+}
+
+static int set_record_working_set(struct run_options *o, const char *v, char *err, size_t errlen)
+{
+	unsigned long ms;
+
+	if (parse_uint(v, 1, 24UL * 3600 * 1000, &ms) < 0)
+		return option_fail(
+			err, errlen,
+			"--record-working-set '%s': expected milliseconds, 1 to 86400000", v);
+	o->vm.record_working_set_ms = (unsigned)ms;
+	return 0;
+}
+
 static int set_memory_backend(struct run_options *o, const char *v, char *err, size_t errlen)
 {
 	if (strcmp(v, "anon") == 0)
@@ -303,6 +324,13 @@ static const struct option_spec machine_specs[] = {
 	 OPTION_SCOPE_RUN},
 	{"restore-clock", 0, OPTION_VALUE, "HOW",
 	 "continue (default) or advance: the guest's clocks after --restore", set_restore_clock,
+	 NULL, OPTION_SCOPE_RUN},
+	{"record-working-set", 0, OPTION_VALUE, "MS",
+	 "with --restore: MS ms after the start, record the pages the guest touched so that "
+	 "later restores bring them in first",
+	 set_record_working_set, NULL, OPTION_SCOPE_RUN},
+	{"no-working-set", 0, OPTION_FLAG, NULL,
+	 "with --restore: do not prefetch the snapshot's recorded working set", set_no_working_set,
 	 NULL, OPTION_SCOPE_RUN},
 	{"paused", 0, OPTION_FLAG, NULL,
 	 "start paused: the guest runs at the first kvmkit ctl resume", set_paused, NULL,

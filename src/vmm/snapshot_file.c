@@ -213,14 +213,30 @@ static int fsync_dir(const char *dir)
 
 /* Removes a snapshot directory the writer made or swapped out: its two files
  * and itself (nothing else is ever in it). */
+/* The working set's file, or a temporary one of it left by a crash. */
+static bool is_working_set_name(const char *name)
+{
+	size_t n = strlen(SNAPSHOT_WORKING_SET_FILE);
+
+	return !strncmp(name, SNAPSHOT_WORKING_SET_FILE, n) &&
+	       (name[n] == '\0' || !strncmp(name + n, ".tmp-", 5));
+}
+
 static void remove_snapshot_dir(const char *dir)
 {
 	char *state = join(dir, SNAPSHOT_STATE_FILE), *memory = join(dir, SNAPSHOT_MEMORY_FILE);
+	DIR *d = opendir(dir);
+	struct dirent *e;
 
 	if (state)
 		unlink(state);
 	if (memory)
 		unlink(memory);
+	while (d && (e = readdir(d)))
+		if (is_working_set_name(e->d_name))
+			unlinkat(dirfd(d), e->d_name, 0);
+	if (d)
+		closedir(d);
 	rmdir(dir);
 	free(state);
 	free(memory);
@@ -489,15 +505,17 @@ static int check_target(const char *dir, bool *exists, char *err, size_t errlen)
 			  S_ISREG(st.st_mode);
 		if (regular && !strcmp(e->d_name, SNAPSHOT_STATE_FILE))
 			has_state = true;
-		else if (!regular || strcmp(e->d_name, SNAPSHOT_MEMORY_FILE))
+		else if (!regular || (strcmp(e->d_name, SNAPSHOT_MEMORY_FILE) &&
+				      !is_working_set_name(e->d_name)))
 			foreign = true;
 	}
 	closedir(d);
 	if (!has_state || foreign)
 		return fail(err, errlen, -EEXIST,
-			    "%s: exists and is not a kvmkit snapshot (it should hold only \"%s\" "
-			    "and \"%s\"); not replacing it",
-			    dir, SNAPSHOT_STATE_FILE, SNAPSHOT_MEMORY_FILE);
+			    "%s: exists and is not a kvmkit snapshot (it should hold only \"%s\", "
+			    "\"%s\" and \"%s\"); not replacing it",
+			    dir, SNAPSHOT_STATE_FILE, SNAPSHOT_MEMORY_FILE,
+			    SNAPSHOT_WORKING_SET_FILE);
 	*exists = true;
 	return 0;
 }

@@ -38,6 +38,10 @@
 #define SNAPSHOT_ID_BYTES 16
 #define SNAPSHOT_STATE_FILE "state"
 #define SNAPSHOT_MEMORY_FILE "memory"
+/* A snapshot directory may also hold its working set (vmm/working_set.h),
+ * written after the snapshot by a restore that recorded it, and while that
+ * is written, a temporary "working-set.tmp-XXXXXX" beside it. */
+#define SNAPSHOT_WORKING_SET_FILE "working-set"
 /* A state file larger than this is refused before it is read. */
 #define SNAPSHOT_STATE_MAX (64u << 20)
 
@@ -101,7 +105,7 @@ size_t snapshot_layer_words(const struct guest_mem *mem);
  * fsynced, and only then does it take @path's place (an existing snapshot
  * there is swapped out and removed). Anything at @path that is not a
  * snapshot directory (one holding a "state" file and at most a "memory"
- * file besides) is refused with -EEXIST and left alone. On failure @path is
+ * file and working-set files besides) is refused with -EEXIST and left alone. On failure @path is
  * as it was and the temporary directory is gone; the one exception is a
  * failed fsync of @path's parent after the swap, where @path holds the new
  * snapshot. Returns 0 or a negative errno with a message in @err naming the

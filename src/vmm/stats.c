@@ -90,5 +90,13 @@ void vm_print_stats(struct vm *vm, int fd)
 		if (run >= begun)
 			dprintf(fd, "kvmkit stats: restore_to_first_run_us=%llu\n",
 				(unsigned long long)((run - begun) / 1000));
+		dprintf(fd,
+			"kvmkit stats: working_set used=%s pages=%llu written=%llu "
+			"prefaulted=%llu us=%llu\n",
+			vm->working_set.used ? "yes" : "no",
+			(unsigned long long)vm->working_set.touched,
+			(unsigned long long)vm->working_set.written,
+			(unsigned long long)vm->working_set.prefaulted,
+			(unsigned long long)vm->working_set.us);
 	}
 }

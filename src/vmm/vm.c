@@ -132,6 +132,10 @@ static int check_config(struct vm *vm, const struct vm_config *cfg)
 {
 	if (!cfg->kernel_path && !cfg->restore)
 		return vm_input_error(vm, -EINVAL, "no kernel given");
+	if (cfg->record_working_set_ms && !cfg->restore)
+		return vm_input_error(vm, -EINVAL,
+				      "--record-working-set: only with --restore (it records "
+				      "what a restored guest touches, for its snapshot)");
 	if (cfg->nr_cpus == 0 || cfg->nr_cpus > VM_MAX_CPUS)
 		return vm_input_error(vm, -EINVAL, "--cpus %u: must be from 1 to %d", cfg->nr_cpus,
 				      VM_MAX_CPUS);
@@ -364,6 +368,7 @@ int vm_create_hooked(const struct vm_config *cfg, const struct vm_hooks *hooks, 
 	ret = cfg->restore ? vm_restore_machine(vm) : arch_load_guest(vm);
 	if (ret < 0)
 		goto fail;
+	vm_working_set_prefetch(vm);
 	ret = vm_lineage_init(vm);
 	if (ret < 0)
 		goto fail;

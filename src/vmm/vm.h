@@ -16,6 +16,7 @@
 #include "vmm/console.h"
 #include "vmm/device_host.h"
 #include "vmm/guest_mem.h"
+#include "vmm/vm_working_set.h"
 
 struct vm;
 struct vcpu;
@@ -81,7 +82,8 @@ struct vm {
 	/* Devices' own memory shown to the guest (vm_map_device_memory()):
 	 * memslots after those of RAM, not RAM (no dirty log, no snapshot). */
 	unsigned nr_device_memslots;
-	struct dirty_log *dirty; /* dirty-page tracking (vm_dirty.c) */
+	struct dirty_log *dirty;                 /* dirty-page tracking (vm_dirty.c) */
+	struct vm_working_set_stats working_set; /* a restore's prefetch (vm_working_set.c) */
 	/* With --diff-snapshots: what the next diff lies over (vm_snapshot.c). */
 	struct vm_lineage *lineage;
 	struct bus mmio_bus;

@@ -33,6 +33,8 @@ struct loop_state {
 	uv_timer_t button_release;
 	uv_timer_t button_repeat;
 	uv_timer_t stop_grace;
+	uv_timer_t record_working_set;
+	bool record_pending; /* --record-working-set: armed, not yet done */
 	bool stop_begun;
 	uv_poll_t stdin_poll;
 	uv_poll_t watches[VM_MAX_FD_WATCHES];
@@ -230,6 +232,14 @@ static void on_stdin(uv_poll_t *handle, int status, int events)
 
 static void loop_close(struct loop_state *ls);
 
+static void on_record_working_set(uv_timer_t *handle)
+{
+	struct loop_state *ls = handle->data;
+
+	ls->record_pending = false;
+	vm_working_set_record(ls->vm);
+}
+
 static void on_watch(uv_poll_t *handle, int status, int events)
 {
 	const struct vm_fd_watch *w = handle->data;
@@ -251,7 +261,14 @@ static int loop_open(struct vm *vm, struct loop_state *ls)
 	uv_timer_init(&ls->loop, &ls->button_release);
 	uv_timer_init(&ls->loop, &ls->button_repeat);
 	uv_timer_init(&ls->loop, &ls->stop_grace);
+	uv_timer_init(&ls->loop, &ls->record_working_set);
 	ls->button_release.data = ls->button_repeat.data = ls->stop_grace.data = ls;
+	ls->record_working_set.data = ls;
+	if (vm->cfg.restore && vm->cfg.record_working_set_ms) {
+		uv_timer_start(&ls->record_working_set, on_record_working_set,
+			       vm->cfg.record_working_set_ms, 0);
+		ls->record_pending = true;
+	}
 	if (vm->cfg.timeout_sec) {
 		uv_timer_init(&ls->loop, &ls->timeout);
 		ls->timeout.data = ls;
@@ -292,6 +309,13 @@ static int loop_open(struct vm *vm, struct loop_state *ls)
 
 static void loop_close(struct loop_state *ls)
 {
+	/* A guest that ended sooner than --record-working-set asked has its
+	 * working set recorded at its end. */
+	if (ls->record_pending) {
+		ls->record_pending = false;
+		vm_working_set_record(ls->vm);
+	}
+	uv_close((uv_handle_t *)&ls->record_working_set, NULL);
 	uv_close((uv_handle_t *)&ls->wake, NULL);
 	uv_close((uv_handle_t *)&ls->button_release, NULL);
 	uv_close((uv_handle_t *)&ls->button_repeat, NULL);

@@ -707,5 +707,147 @@ def _(env):
     continues(saved.text(), restore(env, "restored", snap, "--disk", copy))
 
 
+WS_RECORDED = re.compile(r"recorded the working set in (\S+): (\d+) pages touched, (\d+) written")
+WS_STATS = re.compile(r"^kvmkit stats: working_set used=(yes|no) pages=(\d+) written=(\d+) "
+                      r"prefaulted=(\d+) us=(\d+)$", re.M)
+
+
+def memory_mapping(pid, snap):
+    """smaps of @pid's mapping of @snap's memory file: {field: KiB}."""
+    target = os.path.realpath(os.path.join(snap, "memory"))
+    fields, inside = {}, False
+    with open(f"/proc/{pid}/smaps", encoding="ascii", errors="replace") as f:
+        for line in f:
+            head = line.split()
+            if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                inside = len(head) >= 6 and head[5] == target
+            elif inside and len(head) >= 2 and head[0].endswith(":") and head[1].isdigit():
+                fields[head[0][:-1]] = fields.get(head[0][:-1], 0) + int(head[1])
+    expect(fields, f"no mapping of {target} in /proc/{pid}/smaps")
+    return fields
+
+
+def ws_stats(err):
+    m = WS_STATS.search(err)
+    expect(m, f"no working_set line in --stats: {err!r}")
+    return m.group(1) == "yes", int(m.group(2)), int(m.group(3)), int(m.group(4))
+
+
+@case("working-set")
+def _(env):
+    """--record-working-set writes which pages a restored guest touched (and
+    which it wrote) into the snapshot's directory; a later restore of that
+    snapshot brings them in before the guest runs: started --paused, before
+    any guest instruction, the pages it will write are private copies
+    already and the others mapped, where --no-working-set has none."""
+    saved = boot(env)
+    saved.wait_count(256)
+    snap = os.path.join(env.tmp, "snap")
+    saved.snapshot(snap, "--then", "stop")
+    saved.finish(0)
+    ws = os.path.join(snap, "working-set")
+    rec = restore(env, "recorder", snap, "--record-working-set", "300", "--log-level", "info")
+    # The file is the recording's own signal; the guest counts on meanwhile.
+    if not wait_for(lambda: os.path.exists(ws) or rec.proc.poll() is not None, scaled(30)):
+        raise Failure(f"{ws} never appeared")
+    continues(saved.text(), rec)
+    m = WS_RECORDED.search(rec.err)
+    expect(m and m.group(1) == ws, f"no recording reported: {rec.err!r}")
+    touched, written = int(m.group(2)), int(m.group(3))
+    # The guest checks and rewrites its 64 MiB as it counts; 300 ms is
+    # some of it, and every page it wrote it touched.
+    expect(0 < written <= touched <= 32768, f"recorded {touched} touched, {written} written")
+    expect(not glob.glob(ws + ".tmp-*"), f"left behind: {glob.glob(ws + '.tmp-*')}")
+
+    paused = restore(env, "paused", snap, "--paused", "--stats")
+    mapped = memory_mapping(paused.proc.pid, snap)
+    lazy = restore(env, "lazy", snap, "--paused", "--stats", "--no-working-set")
+    unmapped = memory_mapping(lazy.proc.pid, snap)
+    expect(mapped.get("Anonymous", 0) >= written * 4,
+           f"paused, the working set's {written} written pages are not copies yet: {mapped}")
+    expect(mapped.get("Rss", 0) >= touched * 4,
+           f"paused, the working set's {touched} pages are not mapped: {mapped}")
+    expect(unmapped.get("Anonymous", 0) < written * 4,
+           f"--no-working-set copied pages before the guest ran: {unmapped}")
+    for run in (paused, lazy):
+        run.ctl("resume")
+        continues(saved.text(), run)
+    used, pages, wrote, _ = ws_stats(paused.err)
+    expect(used and pages == touched and wrote == written,
+           f"the restore used {pages}/{wrote} pages, {touched}/{written} recorded: {paused.err!r}")
+    expect(not ws_stats(lazy.err)[0], f"--no-working-set used it: {lazy.err!r}")
+
+    # A new snapshot into the directory replaces it whole, working set and
+    # all (a working set belongs to one snapshot).
+    again = restore(env, "again", snap)
+    again.wait_count(16)
+    again.snapshot(snap, "--then", "stop")
+    again.finish(0)
+    expect(sorted(os.listdir(snap)) == ["memory", "state"], f"snapshot has {os.listdir(snap)}")
+
+    # A guest that ends before the time asked has its working set recorded
+    # at its end.
+    short = restore(env, "short", snap, "--record-working-set", "3600000", "--log-level", "info")
+    short.wait_count(16)
+    short.kill()
+    expect(os.path.exists(ws) and WS_RECORDED.search(short.err),
+           f"nothing recorded at the end: {short.err!r}")
+
+
+@case("working-set-refused")
+def _(env):
+    """A working set that is damaged, cut short or another snapshot's is
+    not used (a warning names the file and why) and the restore goes on;
+    --record-working-set without --restore is a usage error."""
+    code, _, err, _ = env.run("run", "-k", env.guest("counter"), "--record-working-set", "100",
+                              "--no-stdio")
+    expect(code == EXIT_USAGE and "--record-working-set" in err and "--restore" in err,
+           f"--record-working-set without --restore: exit {code}: {err!r}")
+    code, _, err, _ = env.run("run", "--restore", "x", "--record-working-set", "0", "--no-stdio")
+    expect(code == EXIT_USAGE and "milliseconds" in err, f"--record-working-set 0: {code} {err!r}")
+    snaps = []
+    for name in ("a", "b"):
+        saved = boot(env, "saved-" + name)
+        saved.wait_count(64)
+        snap = os.path.join(env.tmp, name)
+        saved.snapshot(snap, "--then", "stop")
+        saved.finish(0)
+        snaps.append((snap, saved.text()))
+        ws = os.path.join(snap, "working-set")
+        rec = restore(env, "rec-" + name, snap, "--record-working-set", "100")
+        if not wait_for(lambda: os.path.exists(ws) or rec.proc.poll() is not None, scaled(30)):
+            raise Failure(f"{ws} never appeared")
+        rec.kill()
+    (a, a_text), (b, b_text) = snaps
+    ws_a, ws_b = os.path.join(a, "working-set"), os.path.join(b, "working-set")
+    with open(ws_a, "rb") as f:
+        good = f.read()
+
+    def ignored(snap, text, words):
+        run = restore(env, "restored", snap, "--stats")
+        continues(text, run)
+        expect(not ws_stats(run.err)[0], f"a bad working set was used: {run.err!r}")
+        for w in words:
+            expect(w in run.err, f"no {w!r} in {run.err!r}")
+
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0x10
+    with open(ws_a, "wb") as f:
+        f.write(flipped)
+    ignored(a, a_text, [ws_a, "checksum mismatch", "not used"])
+    with open(ws_a, "wb") as f:
+        f.write(good[:len(good) - 9])
+    ignored(a, a_text, [ws_a, "not used"])
+    with open(ws_b, "wb") as f:
+        f.write(good)
+    ignored(b, b_text, [ws_b, "another snapshot"])
+    # Put back, it is used again.
+    with open(ws_a, "wb") as f:
+        f.write(good)
+    run = restore(env, "restored", a, "--stats")
+    continues(a_text, run)
+    expect(ws_stats(run.err)[0], f"the good working set was not used: {run.err!r}")
+
+
 if __name__ == "__main__":
     sys.exit(testlib.main(CASES, __doc__, "kvmkit-snapshot-"))

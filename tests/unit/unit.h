@@ -32,6 +32,7 @@ Suite *snapshot_file_suite(void);
 Suite *snapshot_chain_suite(void);
 Suite *x86_ram_layout_suite(void);
 Suite *vmgenid_suite(void);
+Suite *working_set_suite(void);
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

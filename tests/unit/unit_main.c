@@ -29,6 +29,7 @@ static Suite *(*const all_suites[])(void) = {
 	snapshot_file_suite,
 	snapshot_chain_suite,
 	vmgenid_suite,
+	working_set_suite,
 };
 
 int main(void)
