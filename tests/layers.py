@@ -26,11 +26,12 @@ NEUTRAL = ('src/vmm/', 'src/devices/')
 # The VM object: vm.h and the files that implement it, split by concern
 # (its loop, its control, its vCPUs, its KVM plumbing, its devices' view of
 # it, the checks of its inputs and the input files it loads into guest
-# memory, its CPU state and its snapshots, which build a VM from a file).
+# memory, its CPU state and its snapshots, which build a VM from a file,
+# and a restore's working set).
 # They share struct vm, so they are one module here.
 VM_PARTS = {'src/vmm/' + n for n in ('vm', 'vm_control', 'vm_loop', 'vm_devices', 'vm_host', 'vm_state',
                                      'vm_inputs', 'guest_file', 'vcpu', 'kvm', 'kvm_eventfd',
-                                     'stats', 'vm_cpu_state', 'vm_snapshot')}
+                                     'stats', 'vm_cpu_state', 'vm_snapshot', 'vm_working_set')}
 
 
 def module(path):

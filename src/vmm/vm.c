@@ -19,6 +19,7 @@
 #include "vmm/vm_devices.h"
 #include "vmm/vm_host.h"
 #include "vmm/vm_inputs.h"
+#include "vmm/vm_working_set.h"
 
 static int record_error(struct vm *vm, bool input, int err, const char *fmt, va_list ap)
 {

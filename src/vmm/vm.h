@@ -16,7 +16,6 @@
 #include "vmm/console.h"
 #include "vmm/device_host.h"
 #include "vmm/guest_mem.h"
-#include "vmm/vm_working_set.h"
 
 struct vm;
 struct vcpu;
@@ -72,6 +71,16 @@ struct vm_fd_watch {
 };
 
 struct vm_lineage;
+
+/* What a restore's prefetch of its working set did (vm_working_set.c), for
+ * --stats. */
+struct vm_working_set_stats {
+	uint64_t touched;    /* pages the working set names */
+	uint64_t written;    /* of which written: copied now, as the guest's writes would */
+	uint64_t prefaulted; /* mapped into the guest's stage 2 (KVM_PRE_FAULT_MEMORY) */
+	uint64_t us;         /* the prefetch's time */
+	bool used;
+};
 
 struct vm {
 	struct vm_config cfg;

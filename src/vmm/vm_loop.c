@@ -17,6 +17,7 @@
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
+#include "vmm/vm_working_set.h"
 
 /* Long enough for the guest's key debouncing to see a press. */
 #define POWER_BUTTON_HOLD_MS 100

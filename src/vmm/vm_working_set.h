@@ -5,19 +5,7 @@
 #ifndef KVMKIT_VM_WORKING_SET_H
 #define KVMKIT_VM_WORKING_SET_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 struct vm;
-
-/* What the prefetch did, for --stats. */
-struct vm_working_set_stats {
-	uint64_t touched;    /* pages the working set names */
-	uint64_t written;    /* of which written: copied now, as the guest's writes would */
-	uint64_t prefaulted; /* mapped into the guest's stage 2 (KVM_PRE_FAULT_MEMORY) */
-	uint64_t us;         /* the prefetch's time */
-	bool used;
-};
 
 /* With --restore (and without --no-working-set): when the top snapshot's
  * directory holds a working set of this snapshot, brings its pages in: the
