@@ -140,7 +140,11 @@ void vm_working_set_prefetch(struct vm *vm)
 			 strerror(-ret));
 	if (ret == 0 && kvm_cap(vm->vm_fd, KVM_CAP_PRE_FAULT_MEMORY) > 0) {
 		ret = prefault(vm, &ws.touched, &st->prefaulted);
-		if (ret < 0)
+		/* EOPNOTSUPP: KVM has the ioctl but not for this VM (x86_64
+		 * without two-dimensional paging): the guest faults them in. */
+		if (ret == -EOPNOTSUPP)
+			log_debug("restore: working set: KVM_PRE_FAULT_MEMORY: not for this VM");
+		else if (ret < 0)
 			log_warn("restore: working set: KVM_PRE_FAULT_MEMORY: %s (%llu pages "
 				 "mapped before it)",
 				 strerror(-ret), (unsigned long long)st->prefaulted);
