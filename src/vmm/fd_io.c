@@ -1,6 +1,7 @@
 #include "vmm/fd_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* One pread() moves at most this much: Linux caps a transfer near 2 GiB. */
@@ -24,4 +25,17 @@ int pread_exact(int fd, void *dst, uint64_t len, uint64_t off)
 		off += (uint64_t)n;
 	}
 	return 0;
+}
+
+int fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
 }

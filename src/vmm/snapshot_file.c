@@ -9,7 +9,6 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vmm/errbuf.h"
+#include "vmm/fd_io.h"
 #include "vmm/state.h"
 
 #ifndef RENAME_EXCHANGE
@@ -59,19 +60,6 @@
 #define MH_REGION_BYTES 24
 _Static_assert(MH_REGIONS + GUEST_MEM_MAX_REGIONS * MH_REGION_BYTES <= FILE_PAGE,
 	       "the memory file's header fits its page");
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int ret,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 /* CRC-32C: the reflected Castagnoli polynomial, one table lookup a byte. */
 static uint32_t crc_table[256];
@@ -198,19 +186,6 @@ static ssize_t pread_all(int fd, uint8_t *p, size_t len, uint64_t off)
 	return (ssize_t)got;
 }
 
-static int fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* Removes a snapshot directory the writer made or swapped out: its two files
  * and itself (nothing else is ever in it). */
 /* The working set's file, or a temporary one of it left by a crash. */
@@ -250,18 +225,20 @@ static int describe_memory(const struct guest_mem *mem, struct snapshot_info *in
 	uint64_t offset = REGION_ALIGN;
 
 	if (mem->nr_regions == 0 || mem->nr_regions > GUEST_MEM_MAX_REGIONS)
-		return fail(err, errlen, -EINVAL, "cannot save %u memory regions", mem->nr_regions);
+		return errbuf_set(err, errlen, -EINVAL, "cannot save %u memory regions",
+				  mem->nr_regions);
 	for (unsigned i = 0; i < mem->nr_regions; i++) {
 		const struct guest_mem_region *r = &mem->regions[i];
 
 		if (r->size == 0 || r->size % FILE_PAGE || r->gpa % FILE_PAGE)
-			return fail(err, errlen, -EINVAL,
-				    "memory region %u (0x%" PRIx64 "+0x%" PRIx64
-				    ") is not page aligned",
-				    i, r->gpa, r->size);
+			return errbuf_set(err, errlen, -EINVAL,
+					  "memory region %u (0x%" PRIx64 "+0x%" PRIx64
+					  ") is not page aligned",
+					  i, r->gpa, r->size);
 		info->regions[i] = (struct snapshot_region){r->gpa, r->size, offset};
 		if (__builtin_add_overflow(offset, r->size, &offset) || offset > INT64_MAX)
-			return fail(err, errlen, -EFBIG, "the guest's memory is too large to save");
+			return errbuf_set(err, errlen, -EFBIG,
+					  "the guest's memory is too large to save");
 		if (i + 1 < mem->nr_regions)
 			offset = (offset + REGION_ALIGN - 1) & ~(uint64_t)(REGION_ALIGN - 1);
 	}
@@ -348,7 +325,8 @@ static int write_memory_file(const char *file, const struct guest_mem *mem,
 
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: cannot create: %s", file, strerror(errno));
+		return errbuf_set(err, errlen, -errno, "%s: cannot create: %s", file,
+				  strerror(errno));
 	if (ftruncate(fd, (off_t)info->memory_size) < 0) {
 		ret = -errno;
 		goto out;
@@ -364,9 +342,9 @@ static int write_memory_file(const char *file, const struct guest_mem *mem,
 out:
 	close(fd);
 	if (ret == -ECANCELED)
-		return fail(err, errlen, ret, "%s: not written: cancelled", file);
+		return errbuf_set(err, errlen, ret, "%s: not written: cancelled", file);
 	if (ret < 0)
-		return fail(err, errlen, ret, "%s: cannot write: %s", file, strerror(-ret));
+		return errbuf_set(err, errlen, ret, "%s: cannot write: %s", file, strerror(-ret));
 	return 0;
 }
 
@@ -443,26 +421,27 @@ static int write_state_file(const char *file, const struct snapshot_info *info,
 
 	if (strlen(config) >= SNAPSHOT_STATE_MAX || c->machine_len >= SNAPSHOT_STATE_MAX ||
 	    (c->layer && c->layer->nr_words >= SNAPSHOT_STATE_MAX / 8))
-		return fail(err, errlen, -EFBIG, "%s: the machine's state is too large to save",
-			    file);
+		return errbuf_set(err, errlen, -EFBIG,
+				  "%s: the machine's state is too large to save", file);
 	state_buf_init(&b);
 	ret = build_state(&b, info, config, c);
 	if (ret < 0) {
 		state_buf_free(&b);
-		return fail(err, errlen, ret, "%s: cannot encode: %s", file, strerror(-ret));
+		return errbuf_set(err, errlen, ret, "%s: cannot encode: %s", file, strerror(-ret));
 	}
 	if (b.len > SNAPSHOT_STATE_MAX) {
 		state_buf_free(&b);
-		return fail(err, errlen, -EFBIG,
-			    "%s: the machine's state would exceed %u bytes, more than a snapshot "
-			    "can hold",
-			    file, SNAPSHOT_STATE_MAX);
+		return errbuf_set(
+			err, errlen, -EFBIG,
+			"%s: the machine's state would exceed %u bytes, more than a snapshot "
+			"can hold",
+			file, SNAPSHOT_STATE_MAX);
 	}
 	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		ret = -errno;
 		state_buf_free(&b);
-		return fail(err, errlen, ret, "%s: cannot create: %s", file, strerror(-ret));
+		return errbuf_set(err, errlen, ret, "%s: cannot create: %s", file, strerror(-ret));
 	}
 	ret = pwrite_all(fd, b.data, b.len, 0);
 	if (ret == 0 && fsync(fd) < 0)
@@ -470,7 +449,7 @@ static int write_state_file(const char *file, const struct snapshot_info *info,
 	close(fd);
 	state_buf_free(&b);
 	if (ret < 0)
-		return fail(err, errlen, ret, "%s: cannot write: %s", file, strerror(-ret));
+		return errbuf_set(err, errlen, ret, "%s: cannot write: %s", file, strerror(-ret));
 	return 0;
 }
 
@@ -488,14 +467,15 @@ static int check_target(const char *dir, bool *exists, char *err, size_t errlen)
 	if (lstat(dir, &st) < 0) {
 		if (errno == ENOENT)
 			return 0;
-		return fail(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+		return errbuf_set(err, errlen, -errno, "%s: %s", dir, strerror(errno));
 	}
 	if (!S_ISDIR(st.st_mode))
-		return fail(err, errlen, -EEXIST,
-			    "%s: exists and is not a snapshot directory; not replacing it", dir);
+		return errbuf_set(err, errlen, -EEXIST,
+				  "%s: exists and is not a snapshot directory; not replacing it",
+				  dir);
 	d = opendir(dir);
 	if (!d)
-		return fail(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+		return errbuf_set(err, errlen, -errno, "%s: %s", dir, strerror(errno));
 	while ((e = readdir(d))) {
 		bool regular;
 
@@ -511,11 +491,11 @@ static int check_target(const char *dir, bool *exists, char *err, size_t errlen)
 	}
 	closedir(d);
 	if (!has_state || foreign)
-		return fail(err, errlen, -EEXIST,
-			    "%s: exists and is not a kvmkit snapshot (it should hold only \"%s\", "
-			    "\"%s\" and \"%s\"); not replacing it",
-			    dir, SNAPSHOT_STATE_FILE, SNAPSHOT_MEMORY_FILE,
-			    SNAPSHOT_WORKING_SET_FILE);
+		return errbuf_set(
+			err, errlen, -EEXIST,
+			"%s: exists and is not a kvmkit snapshot (it should hold only \"%s\", "
+			"\"%s\" and \"%s\"); not replacing it",
+			dir, SNAPSHOT_STATE_FILE, SNAPSHOT_MEMORY_FILE, SNAPSHOT_WORKING_SET_FILE);
 	*exists = true;
 	return 0;
 }
@@ -532,20 +512,21 @@ static int put_in_place(const char *dir, const char *tmp, const char *parent, ch
 	if (ret < 0)
 		return ret;
 	if (!exists && rename(tmp, dir) < 0)
-		return fail(err, errlen, -errno, "%s: cannot move %s there: %s", dir, tmp,
-			    strerror(errno));
+		return errbuf_set(err, errlen, -errno, "%s: cannot move %s there: %s", dir, tmp,
+				  strerror(errno));
 	if (exists) {
 		if (syscall(SYS_renameat2, AT_FDCWD, tmp, AT_FDCWD, dir, RENAME_EXCHANGE) < 0)
-			return fail(err, errlen, -errno, "%s: cannot swap %s into its place: %s",
-				    dir, tmp, strerror(errno));
+			return errbuf_set(err, errlen, -errno,
+					  "%s: cannot swap %s into its place: %s", dir, tmp,
+					  strerror(errno));
 		/* @tmp is now the old snapshot. Were this to fail, the new one is
 		 * whole at @dir all the same. */
 		remove_snapshot_dir(tmp);
 	}
 	ret = fsync_dir(parent);
 	if (ret < 0)
-		return fail(err, errlen, ret, "%s: saved, but syncing %s failed: %s", dir, parent,
-			    strerror(-ret));
+		return errbuf_set(err, errlen, ret, "%s: saved, but syncing %s failed: %s", dir,
+				  parent, strerror(-ret));
 	return 0;
 }
 
@@ -602,7 +583,7 @@ static int fill_info(struct snapshot_info *info, const struct guest_mem *mem, co
 	int ret;
 
 	if (strlen(arch) >= sizeof(info->arch) || strlen(version) >= sizeof(info->kvmkit_version))
-		return fail(err, errlen, -EINVAL, "architecture or version name too long");
+		return errbuf_set(err, errlen, -EINVAL, "architecture or version name too long");
 	info->format_version = SNAPSHOT_FORMAT_VERSION;
 	strcpy(info->arch, arch);
 	strcpy(info->kvmkit_version, version);
@@ -611,7 +592,8 @@ static int fill_info(struct snapshot_info *info, const struct guest_mem *mem, co
 		return ret;
 	ret = make_id(info->id);
 	if (ret < 0)
-		return fail(err, errlen, ret, "cannot make a snapshot id: %s", strerror(-ret));
+		return errbuf_set(err, errlen, ret, "cannot make a snapshot id: %s",
+				  strerror(-ret));
 	clock_gettime(CLOCK_REALTIME, &now);
 	info->saved_realtime_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 	return 0;
@@ -626,12 +608,12 @@ static int check_layer(const struct snapshot_content *c, char *err, size_t errle
 	if (!l)
 		return 0;
 	if (!l->parent_path || l->parent_path[0] != '/' || strlen(l->parent_path) >= PATH_MAX)
-		return fail(err, errlen, -EINVAL,
-			    "a diff snapshot's parent needs an absolute path");
+		return errbuf_set(err, errlen, -EINVAL,
+				  "a diff snapshot's parent needs an absolute path");
 	if (!l->pages || l->nr_words != snapshot_layer_words(c->mem))
-		return fail(err, errlen, -EINVAL,
-			    "a diff snapshot's page bitmap has %zu words; the memory has %zu",
-			    l->nr_words, snapshot_layer_words(c->mem));
+		return errbuf_set(err, errlen, -EINVAL,
+				  "a diff snapshot's page bitmap has %zu words; the memory has %zu",
+				  l->nr_words, snapshot_layer_words(c->mem));
 	return 0;
 }
 
@@ -656,8 +638,8 @@ int snapshot_write(const char *path, const struct snapshot_content *c,
 	}
 	ret = make_paths(path, info.id, &dir, &parent, &tmp);
 	if (ret < 0) {
-		ret = fail(err, errlen, ret, "%s: %s", path,
-			   ret == -EINVAL ? "not a place for a snapshot" : strerror(-ret));
+		ret = errbuf_set(err, errlen, ret, "%s: %s", path,
+				 ret == -EINVAL ? "not a place for a snapshot" : strerror(-ret));
 		goto out;
 	}
 	/* Refuse before writing gigabytes; checked again at the swap. */
@@ -665,14 +647,15 @@ int snapshot_write(const char *path, const struct snapshot_content *c,
 	if (ret < 0)
 		goto out;
 	if (mkdir(tmp, 0700) < 0) {
-		ret = fail(err, errlen, -errno, "%s: cannot create its temporary directory %s: %s",
-			   dir, tmp, strerror(errno));
+		ret = errbuf_set(err, errlen, -errno,
+				 "%s: cannot create its temporary directory %s: %s", dir, tmp,
+				 strerror(errno));
 		goto out;
 	}
 	state = join(tmp, SNAPSHOT_STATE_FILE);
 	memory = join(tmp, SNAPSHOT_MEMORY_FILE);
 	if (!state || !memory) {
-		ret = fail(err, errlen, -ENOMEM, "%s: %s", path, strerror(ENOMEM));
+		ret = errbuf_set(err, errlen, -ENOMEM, "%s: %s", path, strerror(ENOMEM));
 		goto remove;
 	}
 	ret = write_memory_file(memory, c->mem, c->layer, &info, c->cancel, err, errlen);
@@ -680,7 +663,7 @@ int snapshot_write(const char *path, const struct snapshot_content *c,
 		goto remove;
 	/* The last point of return: from here the snapshot takes its place. */
 	if (cancelled(c->cancel)) {
-		ret = fail(err, errlen, -ECANCELED, "%s: not written: cancelled", dir);
+		ret = errbuf_set(err, errlen, -ECANCELED, "%s: not written: cancelled", dir);
 		goto remove;
 	}
 	ret = write_state_file(state, &info, c, err, errlen);
@@ -688,7 +671,7 @@ int snapshot_write(const char *path, const struct snapshot_content *c,
 		goto remove;
 	ret = fsync_dir(tmp);
 	if (ret < 0) {
-		ret = fail(err, errlen, ret, "%s: cannot sync: %s", tmp, strerror(-ret));
+		ret = errbuf_set(err, errlen, ret, "%s: cannot sync: %s", tmp, strerror(-ret));
 		goto remove;
 	}
 	ret = put_in_place(dir, tmp, parent, err, errlen);
@@ -758,24 +741,27 @@ static int read_snapshot_record(const char *file, struct state_reader *r, const 
 	uint32_t record_version;
 
 	if (state_expect(r, "snapshot", &record_version, &rec) < 0)
-		return fail(err, errlen, -EINVAL, "%s: no snapshot record", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: no snapshot record", file);
 	info->format_version = state_get_u32(&rec);
 	if (rec.err)
-		return fail(err, errlen, -EINVAL, "%s: the snapshot record is truncated", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: the snapshot record is truncated",
+				  file);
 	if (info->format_version != SNAPSHOT_FORMAT_VERSION)
-		return fail(err, errlen, -EPROTO,
-			    "%s: snapshot format version %" PRIu32 "; this kvmkit reads version %u",
-			    file, info->format_version, SNAPSHOT_FORMAT_VERSION);
+		return errbuf_set(err, errlen, -EPROTO,
+				  "%s: snapshot format version %" PRIu32
+				  "; this kvmkit reads version %u",
+				  file, info->format_version, SNAPSHOT_FORMAT_VERSION);
 	get_string(&rec, info->arch, sizeof(info->arch));
 	get_string(&rec, info->kvmkit_version, sizeof(info->kvmkit_version));
 	state_get_bytes(&rec, info->id, SNAPSHOT_ID_BYTES);
 	info->saved_realtime_ns = state_get_u64(&rec);
 	if (record_version != RECORD_VERSION || state_finish(&rec) < 0)
-		return fail(err, errlen, -EINVAL, "%s: the snapshot record is corrupt", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: the snapshot record is corrupt", file);
 	if (strcmp(info->arch, arch) || strcmp(info->kvmkit_version, version))
-		return fail(err, errlen, -EPROTO,
-			    "%s: snapshot was made by kvmkit %s for %s; this is kvmkit %s for %s",
-			    file, info->kvmkit_version, info->arch, version, arch);
+		return errbuf_set(
+			err, errlen, -EPROTO,
+			"%s: snapshot was made by kvmkit %s for %s; this is kvmkit %s for %s", file,
+			info->kvmkit_version, info->arch, version, arch);
 	return 0;
 }
 
@@ -789,14 +775,14 @@ static int read_config_record(const char *file, struct state_reader *r, struct s
 
 	if (state_expect(r, "config", &record_version, &rec) < 0 ||
 	    record_version != RECORD_VERSION)
-		return fail(err, errlen, -EINVAL, "%s: no config record", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: no config record", file);
 	info->config = (char *)get_blob(&rec, &len);
 	ret = state_finish(&rec);
 	if (ret == -ENOMEM)
-		return fail(err, errlen, ret, "%s: %s", file, strerror(ENOMEM));
+		return errbuf_set(err, errlen, ret, "%s: %s", file, strerror(ENOMEM));
 	/* Text: one NUL, at the end. */
 	if (ret < 0 || len == 0 || info->config[len - 1] != '\0' || strlen(info->config) != len - 1)
-		return fail(err, errlen, -EINVAL, "%s: the config record is corrupt", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: the config record is corrupt", file);
 	info->config_len = len - 1;
 	return 0;
 }
@@ -814,28 +800,30 @@ static int check_regions(const char *file, const struct snapshot_info *info, cha
 {
 	if (info->memory_size < FILE_PAGE || info->memory_size % FILE_PAGE ||
 	    info->memory_size > INT64_MAX)
-		return fail(err, errlen, -EINVAL, "%s: bad memory file size %" PRIu64, file,
-			    info->memory_size);
+		return errbuf_set(err, errlen, -EINVAL, "%s: bad memory file size %" PRIu64, file,
+				  info->memory_size);
 	for (unsigned i = 0; i < info->nr_regions; i++) {
 		const struct snapshot_region *r = &info->regions[i];
 
 		if (r->size == 0 || r->gpa % FILE_PAGE || r->size % FILE_PAGE ||
 		    r->offset % FILE_PAGE || r->size > UINT64_MAX - r->gpa)
-			return fail(err, errlen, -EINVAL,
-				    "%s: memory region %u (0x%" PRIx64 "+0x%" PRIx64
-				    ") is not page aligned or wraps",
-				    file, i, r->gpa, r->size);
+			return errbuf_set(err, errlen, -EINVAL,
+					  "%s: memory region %u (0x%" PRIx64 "+0x%" PRIx64
+					  ") is not page aligned or wraps",
+					  file, i, r->gpa, r->size);
 		if (r->offset < FILE_PAGE || r->offset > info->memory_size ||
 		    r->size > info->memory_size - r->offset)
-			return fail(err, errlen, -EINVAL,
-				    "%s: memory region %u lies outside the memory file", file, i);
+			return errbuf_set(err, errlen, -EINVAL,
+					  "%s: memory region %u lies outside the memory file", file,
+					  i);
 		for (unsigned j = 0; j < i; j++) {
 			const struct snapshot_region *o = &info->regions[j];
 
 			if (overlap(r->gpa, r->size, o->gpa, o->size) ||
 			    overlap(r->offset, r->size, o->offset, o->size))
-				return fail(err, errlen, -EINVAL,
-					    "%s: memory regions %u and %u overlap", file, j, i);
+				return errbuf_set(err, errlen, -EINVAL,
+						  "%s: memory regions %u and %u overlap", file, j,
+						  i);
 		}
 	}
 	return 0;
@@ -849,11 +837,11 @@ static int read_memory_record(const char *file, struct state_reader *r, struct s
 
 	if (state_expect(r, "memory", &record_version, &rec) < 0 ||
 	    record_version != RECORD_VERSION)
-		return fail(err, errlen, -EINVAL, "%s: no memory record", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: no memory record", file);
 	info->memory_size = state_get_u64(&rec);
 	nr = state_get_u32(&rec);
 	if (rec.err || nr == 0 || nr > GUEST_MEM_MAX_REGIONS)
-		return fail(err, errlen, -EINVAL, "%s: the memory record is corrupt", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: the memory record is corrupt", file);
 	for (unsigned i = 0; i < nr; i++) {
 		info->regions[i].gpa = state_get_u64(&rec);
 		info->regions[i].size = state_get_u64(&rec);
@@ -861,7 +849,7 @@ static int read_memory_record(const char *file, struct state_reader *r, struct s
 	}
 	info->nr_regions = nr;
 	if (state_finish(&rec) < 0)
-		return fail(err, errlen, -EINVAL, "%s: the memory record is corrupt", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: the memory record is corrupt", file);
 	return check_regions(file, info, err, errlen);
 }
 
@@ -877,7 +865,7 @@ static int check_layer_pages(const char *file, const struct snapshot_info *info,
 	for (unsigned i = 0; i < info->nr_regions; i++)
 		word += region_words(info->regions[i].size / FILE_PAGE);
 	if (word != l->nr_words)
-		return fail(
+		return errbuf_set(
 			err, errlen, -EINVAL,
 			"%s: the layer's page bitmap has %zu words; the memory record needs %zu",
 			file, l->nr_words, word);
@@ -887,18 +875,18 @@ static int check_layer_pages(const char *file, const struct snapshot_info *info,
 		size_t n = region_words(pages);
 
 		if (pages % 64 && l->pages[word + n - 1] >> (pages % 64))
-			return fail(err, errlen, -EINVAL,
-				    "%s: the layer's page bitmap marks pages past region %u", file,
-				    i);
+			return errbuf_set(err, errlen, -EINVAL,
+					  "%s: the layer's page bitmap marks pages past region %u",
+					  file, i);
 		for (size_t w = 0; w < n; w++)
 			set += (uint64_t)__builtin_popcountll(l->pages[word + w]);
 		word += n;
 	}
 	if (set != l->nr_pages)
-		return fail(err, errlen, -EINVAL,
-			    "%s: the layer says it holds %" PRIu64
-			    " pages; its bitmap has %" PRIu64,
-			    file, l->nr_pages, set);
+		return errbuf_set(err, errlen, -EINVAL,
+				  "%s: the layer says it holds %" PRIu64
+				  " pages; its bitmap has %" PRIu64,
+				  file, l->nr_pages, set);
 	return 0;
 }
 
@@ -922,19 +910,19 @@ static int read_layer_record(const char *file, struct state_reader *r, struct sn
 	l->nr_pages = state_get_u64(&rec);
 	words = state_get_u64(&rec);
 	if (rec.err == -ENOMEM)
-		return fail(err, errlen, -ENOMEM, "%s: %s", file, strerror(ENOMEM));
+		return errbuf_set(err, errlen, -ENOMEM, "%s: %s", file, strerror(ENOMEM));
 	if (rec.err || record_version != RECORD_VERSION || path_len < 2 || path_len > PATH_MAX ||
 	    l->parent_path[0] != '/' || l->parent_path[path_len - 1] != '\0' ||
 	    strlen(l->parent_path) != path_len - 1 || words > (rec.len - rec.pos) / 8)
-		return fail(err, errlen, -EINVAL, "%s: the layer record is corrupt", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: the layer record is corrupt", file);
 	l->nr_words = (size_t)words;
 	l->pages = calloc(l->nr_words ? l->nr_words : 1, sizeof(uint64_t));
 	if (!l->pages)
-		return fail(err, errlen, -ENOMEM, "%s: %s", file, strerror(ENOMEM));
+		return errbuf_set(err, errlen, -ENOMEM, "%s: %s", file, strerror(ENOMEM));
 	for (size_t i = 0; i < l->nr_words; i++)
 		l->pages[i] = state_get_u64(&rec);
 	if (state_finish(&rec) < 0)
-		return fail(err, errlen, -EINVAL, "%s: the layer record is corrupt", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: the layer record is corrupt", file);
 	return check_layer_pages(file, info, err, errlen);
 }
 
@@ -947,13 +935,13 @@ static int read_machine_record(const char *file, struct state_reader *r, struct 
 
 	if (state_expect(r, "machine", &record_version, &rec) < 0 ||
 	    record_version != RECORD_VERSION)
-		return fail(err, errlen, -EINVAL, "%s: no machine record", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: no machine record", file);
 	info->machine = get_blob(&rec, &info->machine_len);
 	ret = state_finish(&rec);
 	if (ret == -ENOMEM)
-		return fail(err, errlen, ret, "%s: %s", file, strerror(ENOMEM));
+		return errbuf_set(err, errlen, ret, "%s: %s", file, strerror(ENOMEM));
 	if (ret < 0)
-		return fail(err, errlen, -EINVAL, "%s: the machine record is corrupt", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: the machine record is corrupt", file);
 	return 0;
 }
 
@@ -966,16 +954,16 @@ static int parse_state(const char *file, const uint8_t *data, size_t len, const 
 	int ret;
 
 	if (len < MAGIC_LEN + CRC_LEN)
-		return fail(err, errlen, -EINVAL, "%s: truncated (%zu bytes)", file, len);
+		return errbuf_set(err, errlen, -EINVAL, "%s: truncated (%zu bytes)", file, len);
 	magic = memcmp(data, STATE_MAGIC, MAGIC_LEN) == 0;
 	if (snapshot_crc32c(0, data, len - CRC_LEN) != get_le32(data + len - CRC_LEN))
-		return fail(err, errlen, -EINVAL, "%s: %s", file,
-			    magic ? "checksum mismatch: the file is corrupt or truncated"
-				  : "not a kvmkit snapshot state file (no KVMKSNAP magic, "
-				    "checksum mismatch)");
+		return errbuf_set(err, errlen, -EINVAL, "%s: %s", file,
+				  magic ? "checksum mismatch: the file is corrupt or truncated"
+					: "not a kvmkit snapshot state file (no KVMKSNAP magic, "
+					  "checksum mismatch)");
 	if (!magic)
-		return fail(err, errlen, -EINVAL,
-			    "%s: not a kvmkit snapshot state file (no KVMKSNAP magic)", file);
+		return errbuf_set(err, errlen, -EINVAL,
+				  "%s: not a kvmkit snapshot state file (no KVMKSNAP magic)", file);
 
 	state_reader_init(&r, data + MAGIC_LEN, len - MAGIC_LEN - CRC_LEN);
 	ret = read_snapshot_record(file, &r, arch, version, info, err, errlen);
@@ -988,7 +976,7 @@ static int parse_state(const char *file, const uint8_t *data, size_t len, const 
 	if (ret == 0)
 		ret = read_machine_record(file, &r, info, err, errlen);
 	if (ret == 0 && (r.err || !state_reader_done(&r)))
-		ret = fail(err, errlen, -EINVAL, "%s: data after the last record", file);
+		ret = errbuf_set(err, errlen, -EINVAL, "%s: data after the last record", file);
 	return ret;
 }
 
@@ -1002,29 +990,31 @@ static int read_state_file(const char *file, const char *arch, const char *versi
 
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: cannot open: %s", file, strerror(errno));
+		return errbuf_set(err, errlen, -errno, "%s: cannot open: %s", file,
+				  strerror(errno));
 	if (fstat(fd, &st) < 0) {
-		ret = fail(err, errlen, -errno, "%s: %s", file, strerror(errno));
+		ret = errbuf_set(err, errlen, -errno, "%s: %s", file, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = fail(err, errlen, -EINVAL, "%s: not a regular file", file);
+		ret = errbuf_set(err, errlen, -EINVAL, "%s: not a regular file", file);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > SNAPSHOT_STATE_MAX) {
-		ret = fail(err, errlen, -EINVAL,
-			   "%s: %jd bytes, larger than a snapshot state file can be (%u)", file,
-			   (intmax_t)st.st_size, SNAPSHOT_STATE_MAX);
+		ret = errbuf_set(err, errlen, -EINVAL,
+				 "%s: %jd bytes, larger than a snapshot state file can be (%u)",
+				 file, (intmax_t)st.st_size, SNAPSHOT_STATE_MAX);
 		goto out;
 	}
 	data = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!data) {
-		ret = fail(err, errlen, -ENOMEM, "%s: %s", file, strerror(ENOMEM));
+		ret = errbuf_set(err, errlen, -ENOMEM, "%s: %s", file, strerror(ENOMEM));
 		goto out;
 	}
 	got = pread_all(fd, data, (size_t)st.st_size, 0);
 	if (got < 0) {
-		ret = fail(err, errlen, (int)got, "%s: cannot read: %s", file, strerror((int)-got));
+		ret = errbuf_set(err, errlen, (int)got, "%s: cannot read: %s", file,
+				 strerror((int)-got));
 		goto out;
 	}
 	ret = parse_state(file, data, (size_t)got, arch, version, info, err, errlen);
@@ -1044,41 +1034,47 @@ static int check_memory_file(const char *file, int fd, const struct snapshot_inf
 	ssize_t got;
 
 	if (fstat(fd, &st) < 0)
-		return fail(err, errlen, -errno, "%s: %s", file, strerror(errno));
+		return errbuf_set(err, errlen, -errno, "%s: %s", file, strerror(errno));
 	if (!S_ISREG(st.st_mode))
-		return fail(err, errlen, -EINVAL, "%s: not a regular file", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: not a regular file", file);
 	got = pread_all(fd, header, sizeof(header), 0);
 	if (got < 0)
-		return fail(err, errlen, (int)got, "%s: cannot read: %s", file,
-			    strerror((int)-got));
+		return errbuf_set(err, errlen, (int)got, "%s: cannot read: %s", file,
+				  strerror((int)-got));
 	if (got < (ssize_t)sizeof(header))
-		return fail(err, errlen, -EINVAL, "%s: truncated (%jd bytes, expected %" PRIu64 ")",
-			    file, (intmax_t)st.st_size, info->memory_size);
+		return errbuf_set(err, errlen, -EINVAL,
+				  "%s: truncated (%jd bytes, expected %" PRIu64 ")", file,
+				  (intmax_t)st.st_size, info->memory_size);
 	if (memcmp(header, MEMORY_MAGIC, MAGIC_LEN) ||
 	    get_le32(header + MH_VERSION) != info->format_version)
-		return fail(err, errlen, -EINVAL, "%s: not a kvmkit snapshot memory file", file);
+		return errbuf_set(err, errlen, -EINVAL, "%s: not a kvmkit snapshot memory file",
+				  file);
 	if (memcmp(header + MH_ID, info->id, SNAPSHOT_ID_BYTES))
-		return fail(err, errlen, -EINVAL,
-			    "%s: the memory file belongs to another snapshot (its id differs from "
-			    "the state file's)",
-			    file);
+		return errbuf_set(
+			err, errlen, -EINVAL,
+			"%s: the memory file belongs to another snapshot (its id differs from "
+			"the state file's)",
+			file);
 	if (get_le64(header + MH_MEMORY_SIZE) != info->memory_size ||
 	    get_le32(header + MH_NR_REGIONS) != info->nr_regions)
-		return fail(err, errlen, -EINVAL,
-			    "%s: its header disagrees with the state file's memory record", file);
+		return errbuf_set(err, errlen, -EINVAL,
+				  "%s: its header disagrees with the state file's memory record",
+				  file);
 	for (unsigned i = 0; i < info->nr_regions; i++) {
 		const uint8_t *e = header + MH_REGIONS + i * MH_REGION_BYTES;
 
 		if (get_le64(e) != info->regions[i].gpa ||
 		    get_le64(e + 8) != info->regions[i].size ||
 		    get_le64(e + 16) != info->regions[i].offset)
-			return fail(err, errlen, -EINVAL,
-				    "%s: its region %u disagrees with the state file's", file, i);
+			return errbuf_set(err, errlen, -EINVAL,
+					  "%s: its region %u disagrees with the state file's", file,
+					  i);
 	}
 	if ((uint64_t)st.st_size != info->memory_size)
-		return fail(err, errlen, -EINVAL, "%s: %s (%jd bytes, expected %" PRIu64 ")", file,
-			    (uint64_t)st.st_size < info->memory_size ? "truncated" : "wrong size",
-			    (intmax_t)st.st_size, info->memory_size);
+		return errbuf_set(
+			err, errlen, -EINVAL, "%s: %s (%jd bytes, expected %" PRIu64 ")", file,
+			(uint64_t)st.st_size < info->memory_size ? "truncated" : "wrong size",
+			(intmax_t)st.st_size, info->memory_size);
 	return 0;
 }
 
@@ -1091,7 +1087,7 @@ int snapshot_open(const char *path, const char *arch, const char *version,
 	*info = (struct snapshot_info){0};
 	*mem_fd = -1;
 	if (!state || !memory) {
-		ret = fail(err, errlen, -ENOMEM, "%s: %s", path, strerror(ENOMEM));
+		ret = errbuf_set(err, errlen, -ENOMEM, "%s: %s", path, strerror(ENOMEM));
 		goto out;
 	}
 	ret = read_state_file(state, arch, version, info, err, errlen);
@@ -1099,7 +1095,8 @@ int snapshot_open(const char *path, const char *arch, const char *version,
 		goto out;
 	fd = open(memory, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		ret = fail(err, errlen, -errno, "%s: cannot open: %s", memory, strerror(errno));
+		ret = errbuf_set(err, errlen, -errno, "%s: cannot open: %s", memory,
+				 strerror(errno));
 		goto out;
 	}
 	ret = check_memory_file(memory, fd, info, err, errlen);

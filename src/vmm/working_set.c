@@ -2,13 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmm/errbuf.h"
 #include "vmm/fd_io.h"
 #include "vmm/state.h"
 
@@ -18,19 +18,6 @@
 #define CRC_LEN 4
 /* Beyond the two page sets: magic, record header, id, region table, CRC. */
 #define OVERHEAD_MAX 4096
-
-__attribute__((format(printf, 4, 5))) static int fail(char *err, size_t errlen, int ret,
-						      const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
 
 static size_t region_words(const struct dirty_set_region *r)
 {
@@ -106,19 +93,6 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-static int fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 int working_set_write(const char *dir, const struct working_set *ws, char *err, size_t errlen)
 {
 	struct state_buf b;
@@ -128,24 +102,25 @@ int working_set_write(const char *dir, const struct working_set *ws, char *err, 
 	state_buf_init(&b);
 	ret = encode(ws, &b);
 	if (ret < 0) {
-		fail(err, errlen, ret, "%s/%s: cannot encode it: %s", dir, WORKING_SET_FILE,
-		     strerror(-ret));
+		errbuf_set(err, errlen, ret, "%s/%s: cannot encode it: %s", dir, WORKING_SET_FILE,
+			   strerror(-ret));
 		goto out;
 	}
 	if (asprintf(&path, "%s/%s", dir, WORKING_SET_FILE) < 0) {
 		path = NULL;
-		ret = fail(err, errlen, -ENOMEM, "out of memory");
+		ret = errbuf_set(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	if (asprintf(&tmp, "%s.tmp-XXXXXX", path) < 0) {
 		tmp = NULL;
-		ret = fail(err, errlen, -ENOMEM, "out of memory");
+		ret = errbuf_set(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
-		ret = fail(err, errlen, -errno, "%s: cannot create a temporary file there: %s", dir,
-			   strerror(errno));
+		ret = errbuf_set(err, errlen, -errno,
+				 "%s: cannot create a temporary file there: %s", dir,
+				 strerror(errno));
 		free(tmp);
 		tmp = NULL;
 		goto out;
@@ -156,14 +131,14 @@ int working_set_write(const char *dir, const struct working_set *ws, char *err, 
 	if (ret == 0 && rename(tmp, path) < 0)
 		ret = -errno;
 	if (ret < 0) {
-		fail(err, errlen, ret, "%s: cannot write it: %s", path, strerror(-ret));
+		errbuf_set(err, errlen, ret, "%s: cannot write it: %s", path, strerror(-ret));
 		unlink(tmp);
 		goto out;
 	}
-	ret = fsync_path(dir);
+	ret = fsync_dir(dir);
 	if (ret < 0)
-		fail(err, errlen, ret, "%s: written, but syncing %s failed: %s", path, dir,
-		     strerror(-ret));
+		errbuf_set(err, errlen, ret, "%s: written, but syncing %s failed: %s", path, dir,
+			   strerror(-ret));
 out:
 	if (fd >= 0)
 		close(fd);
@@ -198,45 +173,49 @@ static int decode(const char *path, const uint8_t *data, size_t len,
 	uint32_t version, crc, nr_regions;
 
 	if (len < MAGIC_LEN + CRC_LEN || memcmp(data, MAGIC, MAGIC_LEN))
-		return fail(err, errlen, -EINVAL, "%s: not a kvmkit working set", path);
+		return errbuf_set(err, errlen, -EINVAL, "%s: not a kvmkit working set", path);
 	crc = (uint32_t)data[len - 4] | (uint32_t)data[len - 3] << 8 |
 	      (uint32_t)data[len - 2] << 16 | (uint32_t)data[len - 1] << 24;
 	if (snapshot_crc32c(0, data, len - CRC_LEN) != crc)
-		return fail(err, errlen, -EINVAL, "%s: checksum mismatch (damaged or cut short)",
-			    path);
+		return errbuf_set(err, errlen, -EINVAL,
+				  "%s: checksum mismatch (damaged or cut short)", path);
 	state_reader_init(&in, data + MAGIC_LEN, len - MAGIC_LEN - CRC_LEN);
 	if (state_expect(&in, RECORD, &version, &rec) < 0 || !state_reader_done(&in))
-		return fail(err, errlen, -EINVAL, "%s: no working-set record", path);
+		return errbuf_set(err, errlen, -EINVAL, "%s: no working-set record", path);
 	if (version != WORKING_SET_VERSION)
-		return fail(err, errlen, -EINVAL, "%s: format version %u, this kvmkit reads %u",
-			    path, version, WORKING_SET_VERSION);
+		return errbuf_set(err, errlen, -EINVAL,
+				  "%s: format version %u, this kvmkit reads %u", path, version,
+				  WORKING_SET_VERSION);
 	state_get_bytes(&rec, file_id, sizeof(file_id));
 	if (rec.err == 0 && memcmp(file_id, id, SNAPSHOT_ID_BYTES))
-		return fail(err, errlen, -ESTALE,
-			    "%s: recorded for another snapshot (its id is not this one's)", path);
+		return errbuf_set(err, errlen, -ESTALE,
+				  "%s: recorded for another snapshot (its id is not this one's)",
+				  path);
 	nr_regions = state_get_u32(&rec);
 	if (rec.err == 0 && nr_regions != ws->touched.nr_regions)
-		return fail(err, errlen, -ESTALE, "%s: %u RAM regions, the snapshot has %u", path,
-			    nr_regions, ws->touched.nr_regions);
+		return errbuf_set(err, errlen, -ESTALE, "%s: %u RAM regions, the snapshot has %u",
+				  path, nr_regions, ws->touched.nr_regions);
 	for (unsigned i = 0; rec.err == 0 && i < nr_regions; i++) {
 		const struct dirty_set_region *r = &ws->touched.regions[i];
 		uint64_t gpa = state_get_u64(&rec), pages = state_get_u64(&rec);
 
 		if (rec.err == 0 && (gpa != r->gpa || pages != r->nr_pages))
-			return fail(err, errlen, -ESTALE,
-				    "%s: RAM region %u is 0x%llx with %llu pages, the snapshot's "
-				    "0x%llx with %llu",
-				    path, i, (unsigned long long)gpa, (unsigned long long)pages,
-				    (unsigned long long)r->gpa, (unsigned long long)r->nr_pages);
+			return errbuf_set(
+				err, errlen, -ESTALE,
+				"%s: RAM region %u is 0x%llx with %llu pages, the snapshot's "
+				"0x%llx with %llu",
+				path, i, (unsigned long long)gpa, (unsigned long long)pages,
+				(unsigned long long)r->gpa, (unsigned long long)r->nr_pages);
 	}
 	if (rec.err || get_set(&rec, &ws->touched) < 0 || get_set(&rec, &ws->written) < 0 ||
 	    state_finish(&rec) < 0)
-		return fail(err, errlen, -EINVAL, "%s: damaged page sets", path);
+		return errbuf_set(err, errlen, -EINVAL, "%s: damaged page sets", path);
 	for (unsigned i = 0; i < ws->written.nr_regions; i++)
 		for (size_t w = 0; w < region_words(&ws->written.regions[i]); w++)
 			if (ws->written.regions[i].words[w] & ~ws->touched.regions[i].words[w])
-				return fail(err, errlen, -EINVAL,
-					    "%s: pages written that were never touched", path);
+				return errbuf_set(err, errlen, -EINVAL,
+						  "%s: pages written that were never touched",
+						  path);
 	return 0;
 }
 
@@ -251,36 +230,36 @@ int working_set_read(const char *dir, const uint8_t id[SNAPSHOT_ID_BYTES],
 
 	ret = working_set_init(ws, id, mem);
 	if (ret < 0)
-		return fail(err, errlen, ret, "out of memory");
+		return errbuf_set(err, errlen, ret, "out of memory");
 	max = 2 * ws->touched.nr_words * sizeof(uint64_t) + OVERHEAD_MAX;
 	if (asprintf(&path, "%s/%s", dir, WORKING_SET_FILE) < 0) {
 		path = NULL;
-		ret = fail(err, errlen, -ENOMEM, "out of memory");
+		ret = errbuf_set(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		ret = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		ret = errbuf_set(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) < 0) {
-		ret = fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		ret = errbuf_set(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > max) {
-		ret = fail(err, errlen, -EINVAL,
-			   "%s: %lld bytes, not a working set of this snapshot's RAM", path,
-			   (long long)st.st_size);
+		ret = errbuf_set(err, errlen, -EINVAL,
+				 "%s: %lld bytes, not a working set of this snapshot's RAM", path,
+				 (long long)st.st_size);
 		goto out;
 	}
 	data = malloc((size_t)st.st_size);
 	if (!data) {
-		ret = fail(err, errlen, -ENOMEM, "out of memory");
+		ret = errbuf_set(err, errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	ret = pread_exact(fd, data, (uint64_t)st.st_size, 0);
 	if (ret < 0) {
-		fail(err, errlen, ret, "%s: %s", path, strerror(-ret));
+		errbuf_set(err, errlen, ret, "%s: %s", path, strerror(-ret));
 		goto out;
 	}
 	ret = decode(path, data, (size_t)st.st_size, id, ws, err, errlen);
